@@ -1,0 +1,138 @@
+/**
+ * The pipeline DSL (v1): zod schemas for every YAML file under configs/.
+ * Strict objects throughout, so a misspelt key is an error rather than ignored.
+ */
+import { z } from "zod";
+
+const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be snake_case");
+const kebab = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case");
+const configPath = z.string().regex(/^[a-z0-9_][a-z0-9_./-]*$/, "must be a path relative to configs/")
+  .refine((p) => !p.split("/").includes(".."), "must not leave configs/");
+
+/** Providers a pipeline may depend on; the credential rows use the upper-case names. */
+export const PROVIDERS = ["openai", "anthropic", "deepseek", "gcp"] as const;
+export type Provider = typeof PROVIDERS[number];
+
+export const PARAM_TYPES = ["date", "string", "integer", "number", "boolean"] as const;
+
+export const paramSpec = z.strictObject({
+  type: z.enum(PARAM_TYPES),
+  description: z.string().optional(),
+  required: z.boolean().optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  enum: z.array(z.string()).min(1).optional(),
+  pattern: z.string().optional(),
+  format: z.enum(["email", "json"]).optional(),
+  min_length: z.int().min(0).optional(),
+  max_length: z.int().min(1).optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  secret: z.boolean().optional(),
+});
+export type ParamSpec = z.output<typeof paramSpec>;
+
+export const WRITE_MODES = ["replace_partitions", "append", "truncate", "merge"] as const;
+
+export const outputSpec = z.strictObject({
+  table: snake,
+  schema: configPath,
+  dataset: z.enum(["org", "central"]).default("org"),
+  write: z.enum(WRITE_MODES),
+  partition_field: snake.optional(),
+  merge_keys: z.array(snake).min(1).optional(),
+});
+
+export const tableRef = z.strictObject({
+  table: snake,
+  schema: configPath,
+  dataset: z.enum(["org", "central"]).default("central"),
+});
+
+export const seedSpec = z.strictObject({
+  table: snake,
+  schema: configPath,
+  data: configPath,
+});
+
+export const DQ_CHECKS = ["not_null", "unique", "non_negative", "min_rows"] as const;
+export const dqCheck = z.strictObject({
+  name: snake,
+  check: z.enum(DQ_CHECKS),
+  columns: z.array(snake).min(1).optional(),
+  value: z.number().optional(),
+  severity: z.enum(["warn", "error"]).default("warn"),
+});
+
+export const stepSpec = z.strictObject({
+  id: snake,
+  ps_type: z.string().min(1),
+  description: z.string().optional(),
+  depends_on: z.array(snake).optional(),
+  with: z.record(z.string(), z.unknown()).optional(),
+  output: outputSpec.optional(),
+  tables: z.array(tableRef).min(1).optional(),
+  seed: seedSpec.optional(),
+  checks: z.array(dqCheck).optional(),
+});
+
+export const notifyEntry = z.strictObject({
+  ps_type: z.string().min(1),
+  with: z.record(z.string(), z.unknown()).optional(),
+});
+export const NOTIFY_TRIGGERS = ["on_failure", "on_success", "on_completion", "always"] as const;
+export const notifySpec = z.strictObject({
+  on_failure: z.array(notifyEntry).optional(),
+  on_success: z.array(notifyEntry).optional(),
+  on_completion: z.array(notifyEntry).optional(),
+  always: z.array(notifyEntry).optional(),
+});
+
+export const routeSpec = z.strictObject({
+  method: z.enum(["GET", "POST", "PUT", "DELETE"]),
+  path: z.string().regex(/^(\/[a-z0-9_{}-]+)+$/, "must be a path like /admin/bootstrap"),
+  auth: z.enum(["root", "org", "root_or_org", "none"]),
+  status: z.int().min(200).max(299).default(200),
+});
+
+/** `schedule`: daily, monthly, or a five-field cron expression. */
+export const scheduleSpec = z.string().regex(
+  /^(daily|monthly|(\S+\s+){4}\S+)$/,
+  "must be daily, monthly or a five-field cron expression",
+);
+
+export const pipelineConfig = z.strictObject({
+  id: kebab,
+  description: z.string().min(1),
+  kind: z.enum(["data", "system", "integration"]).default("data"),
+  integration: z.enum(PROVIDERS).optional(),
+  schedule: scheduleSpec.optional(),
+  route: routeSpec.optional(),
+  timeout_minutes: z.int().min(1).max(24 * 60).default(30),
+  retry: z.strictObject({ attempts: z.int().min(0).max(10), backoff_seconds: z.int().min(1).max(3600) }).optional(),
+  params: z.record(snake, paramSpec).default({}),
+  steps: z.array(stepSpec).min(1),
+  notify: notifySpec.optional(),
+});
+export type PipelineConfig = z.output<typeof pipelineConfig>;
+
+/** configs/notify_systems/<name>/config.yml */
+export const notifierConfig = z.strictObject({
+  ps_type: z.string().min(1),
+  description: z.string().min(1),
+  enabled: z.boolean().default(true),
+  settings: z.record(z.string(), z.unknown()).default({}),
+});
+export type NotifierConfig = z.output<typeof notifierConfig>;
+
+/** The context a `{{ ... }}` template may reference besides `params.<name>`. */
+export const TEMPLATE_CONTEXT = [
+  "org.slug",
+  "org.dataset",
+  "run.id",
+  "run.date",
+  "run.trigger",
+  "pipeline.id",
+  "pipeline.path",
+  "env.environment",
+  "env.dataset_suffix",
+] as const;

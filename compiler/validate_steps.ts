@@ -1,0 +1,283 @@
+/** Step checks: ps_type, `with:`, dependencies, outputs, tables, seeds, data-quality checks, templates. */
+import type { PipelineConfig } from "./dsl.ts";
+import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
+import { stringsIn, templateProblems } from "./templates.ts";
+import { zodDiagnostics } from "./zod_issues.ts";
+import { suggest } from "./suggest.ts";
+import type { CheckDef, OutputDef, StepDef } from "../src/pipeline/module.ts";
+import type { ProcessorSpec } from "../src/processors/spec.ts";
+import type { Row } from "../src/schema/row.ts";
+import type { TableSchema } from "../src/schema/table_schema.ts";
+
+/** Resolves schema and seed file references, reporting missing or invalid files at the referencing node. */
+export interface TableResolver {
+  schema(rel: string, table: string, map: SourceMap, path: YamlPath): TableSchema | undefined;
+  seed(rel: string, schema: TableSchema, map: SourceMap, path: YamlPath): Row[];
+}
+
+type Step = PipelineConfig["steps"][number];
+
+export function checkSteps(
+  cfg: PipelineConfig,
+  map: SourceMap,
+  specs: ReadonlyMap<string, ProcessorSpec>,
+  resolver: TableResolver,
+  params: ReadonlySet<string>,
+  diagnostics: Diagnostic[],
+): { steps: StepDef[]; tables: Record<string, TableSchema> } {
+  const err = (path: YamlPath, message: string, code: Diagnostic["code"]) =>
+    diagnostics.push(map.diagnostic(path, message, code));
+  const tables: Record<string, TableSchema> = {};
+  const index = new Map<string, number>();
+  cfg.steps.forEach((s, i) => {
+    if (index.has(s.id)) {
+      err(
+        ["steps", i, "id"],
+        `duplicate step id "${s.id}" (first used by steps[${index.get(s.id)}])`,
+        "E_DUPLICATE_STEP_ID",
+      );
+    } else index.set(s.id, i);
+  });
+  cfg.steps.forEach((s, i) => {
+    (s.depends_on ?? []).forEach((dep, j) => {
+      if (!index.has(dep)) {
+        err(
+          ["steps", i, "depends_on", j],
+          `step "${s.id}" depends on unknown step "${dep}"${suggest(dep, [...index.keys()])}`,
+          "E_UNKNOWN_DEPENDENCY",
+        );
+      }
+    });
+  });
+  const order = topologicalOrder(
+    cfg.steps,
+    index,
+    (i, cycle) => err(["steps", i, "depends_on"], `dependency cycle: ${cycle.join(" -> ")}`, "E_DEPENDENCY_CYCLE"),
+  );
+
+  const steps: StepDef[] = [];
+  for (const i of order) {
+    const s = cfg.steps[i]!;
+    const base = ["steps", i] as const;
+    const spec = specs.get(s.ps_type);
+    if (!spec) {
+      err(
+        [...base, "ps_type"],
+        `unknown processor "${s.ps_type}"${suggest(s.ps_type, [...specs.keys()])}`,
+        "E_UNKNOWN_PS_TYPE",
+      );
+      continue;
+    }
+    const parsed = spec.config.safeParse(s.with ?? {});
+    if (!parsed.success) {
+      diagnostics.push(
+        ...zodDiagnostics(parsed.error, map, s.with ?? {}, [...base, "with"], {
+          code: "E_PROCESSOR_CONFIG",
+          context: `for processor "${spec.type}"`,
+        }),
+      );
+      continue;
+    }
+    const config = parsed.data as Record<string, unknown>;
+    for (const str of stringsIn(config)) {
+      const explicit = hasPath(s.with, str.path);
+      for (const t of templateProblems(str.text, params)) {
+        const where = explicit ? [...base, "with", ...str.path] : [...base, "ps_type"];
+        err(where, explicit ? t.message : `${t.message} (default of with.${str.path.join(".")})`, t.code);
+      }
+    }
+    if (spec.requiresOutput && !s.output) {
+      err(
+        [...base, "ps_type"],
+        `processor "${spec.type}" writes a table, so step "${s.id}" needs an "output"`,
+        "E_OUTPUT_REQUIRED",
+      );
+    }
+    const output = s.output ? checkOutput(s, [...base, "output"], map, resolver, tables, err) : undefined;
+    const checks = checkChecks(s, [...base, "checks"], output ? tables[output.table] : undefined, err);
+    const stepTables = (s.tables ?? []).map((t, j) => {
+      const schema = resolver.schema(t.schema, t.table, map, [...base, "tables", j, "schema"]);
+      if (schema) tables[t.table] = schema;
+      return { table: t.table, dataset: t.dataset };
+    });
+    let seed: StepDef["seed"];
+    if (s.seed) {
+      const schema = resolver.schema(s.seed.schema, s.seed.table, map, [...base, "seed", "schema"]);
+      if (schema) {
+        tables[s.seed.table] = schema;
+        seed = { table: s.seed.table, rows: resolver.seed(s.seed.data, schema, map, [...base, "seed", "data"]) };
+      }
+    }
+    steps.push({
+      id: s.id,
+      psType: spec.type,
+      ...(s.description !== undefined ? { description: s.description } : {}),
+      dependsOn: s.depends_on ?? [],
+      config,
+      ...(output ? { output } : {}),
+      tables: stepTables,
+      ...(seed ? { seed } : {}),
+      checks,
+    });
+  }
+  const sorted = Object.fromEntries(Object.entries(tables).sort(([a], [b]) => a.localeCompare(b)));
+  return { steps, tables: sorted };
+}
+
+function checkOutput(
+  s: Step,
+  base: YamlPath,
+  map: SourceMap,
+  resolver: TableResolver,
+  tables: Record<string, TableSchema>,
+  err: (path: YamlPath, message: string, code: Diagnostic["code"]) => void,
+): OutputDef | undefined {
+  const o = s.output!;
+  const schema = resolver.schema(o.schema, o.table, map, [...base, "schema"]);
+  if (!schema) return undefined;
+  tables[o.table] = schema;
+  const field = o.partition_field ?? schema.partitioning?.field;
+  if (o.write === "replace_partitions") {
+    if (!field) {
+      err(
+        [...base, "write"],
+        `write replace_partitions needs a partition_field or a partitioned schema`,
+        "E_PARTITION_FIELD",
+      );
+      return undefined;
+    }
+    const col = schema.fields.find((f) => f.name === field);
+    if (!col) {
+      err(
+        [...base, "partition_field"],
+        `partition field "${field}" is not a column of "${o.table}"`,
+        "E_PARTITION_FIELD",
+      );
+      return undefined;
+    }
+    if (col.type !== "DATE" && col.type !== "TIMESTAMP") {
+      err(
+        [...base, "partition_field"],
+        `partition field "${field}" must be DATE or TIMESTAMP, not ${col.type}`,
+        "E_PARTITION_FIELD",
+      );
+      return undefined;
+    }
+    if (schema.partitioning && schema.partitioning.field !== field) {
+      err(
+        [...base, "partition_field"],
+        `partition field "${field}" differs from the schema's partitioning "${schema.partitioning.field}"`,
+        "E_PARTITION_FIELD",
+      );
+      return undefined;
+    }
+  }
+  if (o.write === "merge") {
+    if (!o.merge_keys) {
+      err([...base, "write"], `write merge needs merge_keys`, "E_INVALID_VALUE");
+      return undefined;
+    }
+    const missing = o.merge_keys.filter((k) => !schema.fields.some((f) => f.name === k));
+    if (missing.length) {
+      err(
+        [...base, "merge_keys"],
+        `merge keys ${missing.map((m) => `"${m}"`).join(", ")} are not columns of "${o.table}"`,
+        "E_INVALID_VALUE",
+      );
+      return undefined;
+    }
+  }
+  return {
+    table: o.table,
+    dataset: o.dataset,
+    write: o.write,
+    ...(field ? { partitionField: field } : {}),
+    ...(o.merge_keys ? { mergeKeys: o.merge_keys } : {}),
+  };
+}
+
+function checkChecks(
+  s: Step,
+  base: YamlPath,
+  schema: TableSchema | undefined,
+  err: (path: YamlPath, message: string, code: Diagnostic["code"]) => void,
+): CheckDef[] {
+  const out: CheckDef[] = [];
+  (s.checks ?? []).forEach((c, i) => {
+    if (!s.output) {
+      return err([...base, i], `check "${c.name}" needs the step to have an output table`, "E_CHECK_COLUMN");
+    }
+    if (!schema) return;
+    if (c.check === "min_rows" ? c.value === undefined : !c.columns) {
+      return err(
+        [...base, i],
+        c.check === "min_rows" ? `check min_rows needs a value` : `check ${c.check} needs columns`,
+        "E_CHECK_COLUMN",
+      );
+    }
+    (c.columns ?? []).forEach((name, j) => {
+      if (!schema.fields.some((f) => f.name === name)) {
+        err([...base, i, "columns", j], `column "${name}" is not in table "${schema.table}"`, "E_CHECK_COLUMN");
+      }
+    });
+    out.push({
+      name: c.name,
+      check: c.check,
+      ...(c.columns ? { columns: c.columns } : {}),
+      ...(c.value !== undefined ? { value: c.value } : {}),
+      severity: c.severity,
+    });
+  });
+  return out;
+}
+
+/** Kahn's algorithm, stable by declaration order; reports each cycle once at its first step. */
+function topologicalOrder(
+  steps: readonly Step[],
+  index: ReadonlyMap<string, number>,
+  onCycle: (i: number, cycle: string[]) => void,
+): number[] {
+  const deps = steps.map((s) =>
+    (s.depends_on ?? []).map((d) => index.get(d)).filter((d): d is number => d !== undefined)
+  );
+  const done = new Set<number>();
+  const order: number[] = [];
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (let i = 0; i < steps.length; i++) {
+      if (!done.has(i) && index.get(steps[i]!.id) === i && deps[i]!.every((d) => done.has(d))) {
+        done.add(i);
+        order.push(i);
+        progress = true;
+        break;
+      }
+    }
+  }
+  const stuck = steps.map((_, i) => i).filter((i) => !done.has(i) && index.get(steps[i]!.id) === i);
+  const reported = new Set<number>();
+  for (const start of stuck) {
+    if (reported.has(start)) continue;
+    const path: number[] = [];
+    let cur = start;
+    while (!path.includes(cur)) {
+      path.push(cur);
+      cur = deps[cur]!.find((d) => !done.has(d)) ?? cur;
+    }
+    const cycle = path.slice(path.indexOf(cur));
+    cycle.forEach((c) => reported.add(c));
+    const first = Math.min(...cycle);
+    const rotated = [...cycle.slice(cycle.indexOf(first)), ...cycle.slice(0, cycle.indexOf(first)), first];
+    onCycle(first, rotated.map((c) => steps[c]!.id));
+  }
+  return order;
+}
+
+function hasPath(value: unknown, path: readonly (string | number)[]): boolean {
+  let v = value;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object" || !(seg in (v as object))) return false;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return true;
+}

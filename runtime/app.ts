@@ -1,0 +1,92 @@
+/** The Hono app: request id, CORS, body limit, logging and one onError; routes from the manifest and the runtime. */
+import { Hono, type MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { bodyLimit } from "hono/body-limit";
+import openapi from "../generated/openapi.json" with { type: "json" };
+import type { Auth } from "../src/pipeline/module.ts";
+import { ApiError, errorBody, onError } from "./errors.ts";
+import { requestId } from "./middleware/request_id.ts";
+import { auth } from "./middleware/auth.ts";
+import { rootKeyChecker } from "./middleware/root_key.ts";
+import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
+import type { AppDeps, AppEnv } from "./context.ts";
+import { mountPipelineRoutes, type RunStarter } from "./routes/pipelines.ts";
+import { mountOrganizationRoutes } from "./routes/organizations.ts";
+import { mountIntegrationRoutes } from "./routes/integrations.ts";
+import { mountRunRoutes } from "./routes/runs.ts";
+
+export interface AppOptions {
+  /** Starts data-pipeline runs; without it their routes answer 501. */
+  readonly startRun?: RunStarter;
+}
+
+/** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
+export async function createApp(deps: AppDeps, opts: AppOptions = {}): Promise<Hono<AppEnv>> {
+  const { settings, logger } = deps;
+  const app = new Hono<AppEnv>();
+  const checkRoot = await rootKeyChecker(deps.rootKey);
+  logger.addSecret(deps.rootKey);
+  const buckets = new TokenBuckets(settings.rateLimit);
+  const limiter = rateLimit(buckets);
+  const guard = (mode: Auth): MiddlewareHandler<AppEnv> => {
+    const a = auth(mode, { keys: deps.keys, checkRoot, disabled: settings.disableAuth });
+    if (!settings.rateLimitEnabled || mode === "none") return a;
+    return async function guardMiddleware(c, next) {
+      await a(c, async () => {
+        await limiter(c, next);
+      });
+    };
+  };
+
+  app.onError(onError(logger));
+  app.notFound((c) => errorBody(c, 404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
+  app.use("*", requestId());
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const identity = c.get("auth");
+    logger.info("request", {
+      request_id: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+      ...(identity?.kind === "org" ? { org_slug: identity.orgSlug } : {}),
+    });
+  });
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+      allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "Idempotency-Key"],
+      exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: settings.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${settings.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+
+  app.get("/health", async (c) => {
+    try {
+      await deps.warehouse.ping();
+      return c.json({ status: "ok", warehouse: deps.warehouse.kind, environment: settings.environment });
+    } catch {
+      return c.json({ status: "degraded", warehouse: deps.warehouse.kind, environment: settings.environment }, 503);
+    }
+  });
+  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
+
+  mountPipelineRoutes(app, deps, guard, opts.startRun);
+  mountOrganizationRoutes(app, deps, guard);
+  mountIntegrationRoutes(app, deps, guard);
+  mountRunRoutes(app, deps, guard);
+  return app;
+}

@@ -1,0 +1,166 @@
+/**
+ * Settings from the environment (SPEC section 3). `loadSettings` never throws on a bad value:
+ * it returns every problem so start-up can list them all and exit non-zero.
+ */
+
+export type Environment = "development" | "staging" | "production";
+
+export interface Settings {
+  readonly port: number;
+  readonly environment: Environment;
+  /** Dataset suffix: local, stage or prod. */
+  readonly datasetSuffix: "local" | "stage" | "prod";
+  readonly rootApiKey?: string;
+  readonly disableAuth: boolean;
+  readonly rateLimitEnabled: boolean;
+  /** Sustained requests per second per org and the burst size. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  readonly corsOrigins: readonly string[];
+  readonly dataDir: string;
+  readonly warehouse: "duckdb" | "bigquery";
+  readonly gcpProjectId?: string;
+  readonly bigqueryLocation: string;
+  readonly kmsKeyName?: string;
+  readonly openaiBaseUrl: string;
+  readonly anthropicBaseUrl: string;
+  readonly deepseekBaseUrl: string;
+  readonly gcpTokenUri?: string;
+  readonly schedulerEnabled: boolean;
+  readonly maxBodyBytes: number;
+}
+
+export interface LoadedSettings {
+  readonly settings: Settings;
+  readonly problems: string[];
+}
+
+const SUFFIX = { development: "local", staging: "stage", production: "prod" } as const;
+
+function bool(env: Record<string, string | undefined>, name: string, fallback: boolean, problems: string[]): boolean {
+  const v = env[name];
+  if (v === undefined || v === "") return fallback;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  problems.push(`${name} must be true or false, not "${v}"`);
+  return fallback;
+}
+
+function int(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const v = env[name];
+  if (v === undefined || v === "") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, not "${v}"`);
+    return fallback;
+  }
+  return n;
+}
+
+function url(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: string | undefined,
+  problems: string[],
+): string | undefined {
+  const v = env[name] || fallback;
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error();
+    return v.replace(/\/+$/, "");
+  } catch {
+    problems.push(`${name} must be an http(s) URL, not "${v}"`);
+    return fallback;
+  }
+}
+
+/** Reads settings from `env`, collecting every problem (production rules included). */
+export function loadSettings(env: Record<string, string | undefined> = Deno.env.toObject()): LoadedSettings {
+  const problems: string[] = [];
+  const envName = (env.ENVIRONMENT || "development") as Environment;
+  if (!(envName in SUFFIX)) {
+    problems.push(`ENVIRONMENT must be development, staging or production, not "${env.ENVIRONMENT}"`);
+  }
+  const environment: Environment = envName in SUFFIX ? envName : "development";
+  let corsOrigins: string[] = [];
+  if (env.CORS_ORIGINS) {
+    try {
+      const parsed = JSON.parse(env.CORS_ORIGINS);
+      if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === "string" && /^https?:\/\/[^/\s]+$/.test(o))) {
+        throw new Error();
+      }
+      corsOrigins = parsed;
+    } catch {
+      problems.push(`CORS_ORIGINS must be a JSON list of origins like ["https://app.example.com"]`);
+    }
+  }
+  const warehouse = env.WAREHOUSE || "duckdb";
+  if (warehouse !== "duckdb" && warehouse !== "bigquery") {
+    problems.push(`WAREHOUSE must be duckdb or bigquery, not "${warehouse}"`);
+  }
+  const kmsParts = ["KMS_PROJECT_ID", "KMS_LOCATION", "KMS_KEYRING", "KMS_KEY"].map((k) => env[k]);
+  const kmsKeyName = env.KMS_KEY_NAME ||
+    (kmsParts.every(Boolean)
+      ? `projects/${kmsParts[0]}/locations/${kmsParts[1]}/keyRings/${kmsParts[2]}/cryptoKeys/${kmsParts[3]}`
+      : undefined);
+  const settings: Settings = {
+    port: int(env, "PORT", 8000, 0, 65535, problems),
+    environment,
+    datasetSuffix: SUFFIX[environment],
+    ...(env.CA_ROOT_API_KEY ? { rootApiKey: env.CA_ROOT_API_KEY } : {}),
+    disableAuth: bool(env, "DISABLE_AUTH", false, problems),
+    rateLimitEnabled: bool(env, "RATE_LIMIT_ENABLED", true, problems),
+    rateLimit: {
+      perSecond: int(env, "RATE_LIMIT_PER_SECOND", 50, 1, 100_000, problems),
+      burst: int(env, "RATE_LIMIT_BURST", 200, 1, 1_000_000, problems),
+    },
+    corsOrigins,
+    dataDir: env.DATA_DIR || "./data",
+    warehouse: warehouse === "bigquery" ? "bigquery" : "duckdb",
+    ...(env.GCP_PROJECT_ID ? { gcpProjectId: env.GCP_PROJECT_ID } : {}),
+    bigqueryLocation: env.BIGQUERY_LOCATION || "US",
+    ...(kmsKeyName ? { kmsKeyName } : {}),
+    openaiBaseUrl: url(env, "OPENAI_BASE_URL", "https://api.openai.com/v1", problems)!,
+    anthropicBaseUrl: url(env, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", problems)!,
+    deepseekBaseUrl: url(env, "DEEPSEEK_BASE_URL", "https://api.deepseek.com", problems)!,
+    ...(env.GCP_TOKEN_URI ? { gcpTokenUri: url(env, "GCP_TOKEN_URI", undefined, problems)! } : {}),
+    schedulerEnabled: bool(env, "SCHEDULER_ENABLED", true, problems),
+    maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+  };
+  if (environment === "production") problems.push(...productionProblems(settings));
+  return { settings, problems };
+}
+
+/** The production rules of SPEC section 3 and the reference's validate_production_config. */
+export function productionProblems(s: Settings): string[] {
+  const p: string[] = [];
+  if (!s.rootApiKey) p.push("CA_ROOT_API_KEY is required in production");
+  else if (s.rootApiKey.length < 32) p.push("CA_ROOT_API_KEY must be at least 32 characters in production");
+  if (s.disableAuth) p.push("DISABLE_AUTH must be false in production");
+  if (!s.rateLimitEnabled) p.push("RATE_LIMIT_ENABLED must be true in production");
+  if (s.warehouse !== "bigquery") p.push("WAREHOUSE must be bigquery in production");
+  if (!s.gcpProjectId) p.push("GCP_PROJECT_ID is required in production");
+  if (!s.kmsKeyName) {
+    p.push("KMS_KEY_NAME (or KMS_PROJECT_ID, KMS_LOCATION, KMS_KEYRING and KMS_KEY) is required in production");
+  }
+  if (s.gcpTokenUri) p.push("GCP_TOKEN_URI is for testing only and is refused in production");
+  for (
+    const [name, value] of [["OPENAI_BASE_URL", s.openaiBaseUrl], ["ANTHROPIC_BASE_URL", s.anthropicBaseUrl], [
+      "DEEPSEEK_BASE_URL",
+      s.deepseekBaseUrl,
+    ]]
+  ) {
+    if (!value!.startsWith("https://")) p.push(`${name} must use https in production`);
+  }
+  if (s.corsOrigins.some((o) => o.startsWith("http://"))) {
+    p.push("CORS_ORIGINS must list https origins only in production");
+  }
+  return p;
+}

@@ -1,0 +1,13 @@
+/** The Hono env of the app and the dependencies its routes share. */
+import type { AuthIdentity } from "./middleware/auth.ts";
+import type { Logger } from "./logger.ts";
+import type { Settings } from "./config.ts";
+import type { PipelineDeps } from "../src/pipeline/run_sync.ts";
+
+export type AppEnv = { Variables: { requestId: string; auth: AuthIdentity } };
+
+export interface AppDeps extends PipelineDeps {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly rootKey: string;
+}

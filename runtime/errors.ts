@@ -1,0 +1,71 @@
+/** API errors: one shape everywhere, `{"error": {"code", "message", "request_id"}}`, rendered by one onError. */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "./logger.ts";
+
+/** An error meant for the client: a status, a stable code and a message that names the field. */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(status, { message });
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
+  new ApiError(400, code, message, {}, details);
+export const unauthorized = (message: string) => new ApiError(401, "UNAUTHORIZED", message);
+export const forbidden = (message: string) => new ApiError(403, "FORBIDDEN", message);
+export const notFound = (message: string) => new ApiError(404, "NOT_FOUND", message);
+export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+
+const DEFAULT_CODES: Partial<Record<number, string>> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  422: "UNPROCESSABLE",
+  429: "RATE_LIMITED",
+  503: "UNAVAILABLE",
+};
+
+export function errorBody(
+  c: Context,
+  status: number,
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+) {
+  const requestId = c.get("requestId") ?? "";
+  return c.json(
+    { error: { code, message, request_id: requestId, ...(details ? { details } : {}) } },
+    status as ContentfulStatusCode,
+  );
+}
+
+/** The app's only onError: known errors keep their status and message; anything else is a 500 with no internals. */
+export function onError(logger: Logger) {
+  return (err: Error, c: Context) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return errorBody(c, err.status, err.code, err.message, err.details);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      if (status < 500) {
+        return errorBody(c, status, DEFAULT_CODES[status] ?? "BAD_REQUEST", err.message || "Bad request");
+      }
+    }
+    logger.error("unhandled error", { request_id: c.get("requestId"), path: c.req.path, error: err });
+    return errorBody(c, 500, "INTERNAL", "Internal error; quote the request id when reporting it");
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Structured JSON logs, one line per event. Secrets are redacted here, at the logger, not at
+ * call sites: values under secret-looking keys, registered secret strings, org API keys and
+ * vault envelopes are replaced before a line is written.
+ */
+
+export type Level = "debug" | "info" | "warn" | "error";
+export type Fields = Record<string, unknown>;
+
+const SECRET_KEY =
+  /(^|_)(api_?key|key|secret|token|password|passwd|credential|credentials|authorization|ciphertext|encrypted[a-z_]*|private_key|assertion)$/i;
+const ORG_KEY = /\b[a-z][a-z0-9_]{2,49}_api_[A-Za-z0-9_-]{16,}/g;
+const ENVELOPE = /\bv1\.[a-z_]+\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+const PEM = /-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g;
+const REDACTED = "[REDACTED]";
+
+export type Sink = (line: string) => void;
+
+export class Logger {
+  readonly #sink: Sink;
+  readonly #fields: Fields;
+  readonly #secrets: Set<string>;
+  readonly #level: Level;
+
+  constructor(opts: { sink?: Sink; fields?: Fields; secrets?: Set<string>; level?: Level } = {}) {
+    this.#sink = opts.sink ?? ((line) => console.log(line));
+    this.#fields = opts.fields ?? {};
+    this.#secrets = opts.secrets ?? new Set();
+    this.#level = opts.level ?? "info";
+  }
+
+  /** A logger whose lines carry `fields` too (org_slug, run_id, step_id, ...). */
+  child(fields: Fields): Logger {
+    return new Logger({
+      sink: this.#sink,
+      fields: { ...this.#fields, ...fields },
+      secrets: this.#secrets,
+      level: this.#level,
+    });
+  }
+
+  /** Registers a string that must never be written (e.g. the root key). */
+  addSecret(secret: string): void {
+    if (secret.length >= 6) this.#secrets.add(secret);
+  }
+
+  debug(msg: string, fields?: Fields): void {
+    this.#write("debug", msg, fields);
+  }
+  info(msg: string, fields?: Fields): void {
+    this.#write("info", msg, fields);
+  }
+  warn(msg: string, fields?: Fields): void {
+    this.#write("warn", msg, fields);
+  }
+  error(msg: string, fields?: Fields): void {
+    this.#write("error", msg, fields);
+  }
+
+  #write(level: Level, msg: string, fields?: Fields): void {
+    if (LEVELS[level] < LEVELS[this.#level]) return;
+    const record = { time: new Date().toISOString(), level, msg, ...this.#fields, ...fields };
+    this.#sink(JSON.stringify(redact(record, this.#secrets, 0)));
+  }
+}
+
+const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Returns a copy of `value` with secrets replaced by "[REDACTED]". */
+export function redact(value: unknown, secrets: ReadonlySet<string> = new Set(), depth = 0, key = ""): unknown {
+  if (depth > 8) return "[…]";
+  if (key && SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== "boolean") {
+    return REDACTED;
+  }
+  if (typeof value === "string") return redactString(value, secrets);
+  if (value instanceof Error) {
+    return {
+      name: value.name,
+      message: redactString(value.message, secrets),
+      ...(value.cause ? { cause: redact(value.cause, secrets, depth + 1) } : {}),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v, secrets, depth + 1));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, secrets, depth + 1, k)]));
+  }
+  return value;
+}
+
+export function redactString(text: string, secrets: ReadonlySet<string> = new Set()): string {
+  let out = text.replace(ORG_KEY, REDACTED).replace(ENVELOPE, REDACTED).replace(BEARER, `$1 ${REDACTED}`).replace(
+    PEM,
+    REDACTED,
+  );
+  for (const s of secrets) if (out.includes(s)) out = out.replaceAll(s, REDACTED);
+  return out;
+}

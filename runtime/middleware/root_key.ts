@@ -1,0 +1,32 @@
+/** Platform admin auth: `X-CA-Root-Key`, compared in constant time (SHA-256 of both sides, then timingSafeEqual). */
+import type { Context } from "hono";
+import { timingSafeEqual } from "node:crypto";
+import { unauthorized } from "../errors.ts";
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** A checker for one root key; throws at construction when the key is missing or short. */
+export async function rootKeyChecker(rootKey: string): Promise<(presented: string | undefined) => Promise<boolean>> {
+  if (!rootKey || rootKey.length < 16) throw new Error("The root API key must be at least 16 characters");
+  const expected = await digest(rootKey);
+  return async (presented) => {
+    if (!presented) return false;
+    return timingSafeEqual(await digest(presented), expected);
+  };
+}
+
+/** Throws 401 unless the request carries the root key. */
+export async function requireRoot(c: Context, check: (k: string | undefined) => Promise<boolean>): Promise<void> {
+  const presented = c.req.header("X-CA-Root-Key");
+  if (!presented) {
+    throw unauthorized(
+      c.req.header("X-API-Key")
+        ? "This route needs the platform root key (X-CA-Root-Key); org API keys are not accepted"
+        : "Missing X-CA-Root-Key header",
+    );
+  }
+  if (!(await check(presented))) throw unauthorized("Invalid root key");
+  c.set("auth", { kind: "root" });
+}

@@ -1,0 +1,85 @@
+/** Integration statuses (never the credential) and removal. Setup/validate come from the manifest. */
+import type { Hono, MiddlewareHandler } from "hono";
+import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
+import type { Auth } from "../../src/pipeline/module.ts";
+import { notFound } from "../errors.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+
+/** API provider name -> credential row provider. */
+export const PROVIDER_KEYS = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
+export type ApiProvider = keyof typeof PROVIDER_KEYS;
+
+interface StatusRow {
+  provider: string;
+  credential_name: string | null;
+  credential_fingerprint: string | null;
+  validation_status: string;
+  validation_error: string | null;
+  configured_at: string;
+  last_validated_at: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+function status(row: StatusRow | undefined) {
+  if (!row) return { status: "NOT_CONFIGURED", configured_at: null, last_validated_at: null };
+  return {
+    status: row.validation_status,
+    credential_name: row.credential_name,
+    credential_fingerprint: row.credential_fingerprint,
+    validation_error: row.validation_error,
+    configured_at: row.configured_at,
+    last_validated_at: row.last_validated_at,
+    ...(row.metadata ? { metadata: row.metadata } : {}),
+  };
+}
+
+export function provider(name: string): ApiProvider {
+  if (!(name in PROVIDER_KEYS)) {
+    throw notFound(`Unknown provider "${name}"; expected one of ${Object.keys(PROVIDER_KEYS).join(", ")}`);
+  }
+  return name as ApiProvider;
+}
+
+export function mountIntegrationRoutes(
+  app: Hono<AppEnv>,
+  deps: AppDeps,
+  guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
+): void {
+  const rows = (slug: string) =>
+    deps.warehouse.query<StatusRow>(
+      `SELECT provider, credential_name, credential_fingerprint, validation_status, validation_error, configured_at,
+              last_validated_at, metadata
+       FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND is_active = TRUE`,
+      { org_slug: slug },
+    );
+
+  app.get("/api/v1/integrations/:org_slug", guard("org"), async (c) => {
+    const found = await rows(c.req.param("org_slug"));
+    const integrations = Object.fromEntries(
+      Object.values(PROVIDER_KEYS).map((key) => [key, status(found.find((r) => r.provider === key))]),
+    );
+    return c.json({ org_slug: c.req.param("org_slug"), integrations });
+  });
+
+  app.get("/api/v1/integrations/:org_slug/:provider", guard("org"), async (c) => {
+    const key = PROVIDER_KEYS[provider(c.req.param("provider"))];
+    const found = await rows(c.req.param("org_slug"));
+    return c.json({
+      org_slug: c.req.param("org_slug"),
+      provider: key,
+      ...status(found.find((r) => r.provider === key)),
+    });
+  });
+
+  app.delete("/api/v1/integrations/:org_slug/:provider", guard("org"), async (c) => {
+    const slug = c.req.param("org_slug");
+    const key = PROVIDER_KEYS[provider(c.req.param("provider"))];
+    const deleted = await deps.warehouse.execute(
+      `DELETE FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND provider = @provider`,
+      { org_slug: slug, provider: key },
+    );
+    if (!deleted) throw notFound(`Integration ${key} is not configured for "${slug}"`);
+    deps.logger.info("integration removed", { request_id: c.get("requestId"), org_slug: slug, provider: key });
+    return c.json({ success: true, org_slug: slug, provider: key, deleted: true });
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Start-up: settings (every problem listed), root key, warehouse, vault, app, HTTP server, and a graceful
+ * shutdown that stops taking requests, lets in-flight ones finish, then closes the warehouse.
+ */
+import { join } from "node:path";
+import { loadSettings, type Settings } from "./config.ts";
+import { Logger } from "./logger.ts";
+import { createApp } from "./app.ts";
+import type { AppDeps } from "./context.ts";
+import { openWarehouse } from "../src/warehouse/mod.ts";
+import { openVault } from "../src/vault/mod.ts";
+import { ApiKeyStore } from "../src/orgs/api_keys.ts";
+import { defaultProcessors } from "../src/processors/mod.ts";
+import type { Warehouse } from "../src/warehouse/warehouse.ts";
+
+export class StartupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "StartupError";
+  }
+}
+
+/** The root key from the settings or, outside production, from `${DATA_DIR}/root_api_key` (created 0600, printed once). */
+export async function resolveRootKey(settings: Settings, print: (line: string) => void): Promise<string> {
+  if (settings.rootApiKey) return settings.rootApiKey;
+  if (settings.environment === "production") throw new StartupError(["CA_ROOT_API_KEY is required in production"]);
+  const path = join(settings.dataDir, "root_api_key");
+  try {
+    return (await Deno.readTextFile(path)).trim();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const key = `ca_root_${bytes.toBase64({ alphabet: "base64url", omitPadding: true })}`;
+  try {
+    await Deno.writeTextFile(path, key + "\n", { mode: 0o600, createNew: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return (await Deno.readTextFile(path)).trim();
+    throw e;
+  }
+  print(`Generated a root API key for this development instance (stored 0600 in ${path}; shown once):\n  ${key}`);
+  return key;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly deps: AppDeps;
+  shutdown(): Promise<void>;
+}
+
+export async function buildDeps(settings: Settings, logger: Logger, warehouse?: Warehouse): Promise<AppDeps> {
+  await Deno.mkdir(settings.dataDir, { recursive: true });
+  const rootKey = await resolveRootKey(settings, (line) => console.log(line));
+  const wh = warehouse ?? await openWarehouse(
+    settings.warehouse === "bigquery"
+      ? { kind: "bigquery", projectId: settings.gcpProjectId!, location: settings.bigqueryLocation }
+      : { kind: "duckdb", path: join(settings.dataDir, "warehouse.duckdb") },
+  );
+  const vault = await openVault(
+    settings.kmsKeyName && settings.environment !== "development"
+      ? { kind: "cloud_kms", keyName: settings.kmsKeyName }
+      : { kind: "local", dataDir: settings.dataDir },
+  );
+  return {
+    settings,
+    logger,
+    rootKey,
+    warehouse: wh,
+    vault,
+    keys: new ApiKeyStore(wh, vault),
+    processors: defaultProcessors(),
+    now: () => new Date(),
+    env: {
+      environment: settings.environment,
+      datasetSuffix: settings.datasetSuffix,
+      dataDir: settings.dataDir,
+      openaiBaseUrl: settings.openaiBaseUrl,
+      anthropicBaseUrl: settings.anthropicBaseUrl,
+      deepseekBaseUrl: settings.deepseekBaseUrl,
+      ...(settings.gcpTokenUri ? { gcpTokenUri: settings.gcpTokenUri } : {}),
+    },
+  };
+}
+
+/** Starts the product from `env`; throws StartupError listing every configuration problem. */
+export async function startServer(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<RunningServer> {
+  const { settings, problems } = loadSettings(env);
+  if (problems.length) throw new StartupError(problems);
+  const logger = new Logger();
+  const deps = await buildDeps(settings, logger);
+  const app = await createApp(deps);
+  const server = Deno.serve({ port: settings.port, hostname: "0.0.0.0", onListen: () => {} }, app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  logger.info("listening", { url, environment: settings.environment, warehouse: settings.warehouse });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    deps,
+    shutdown() {
+      closing ??= (async () => {
+        logger.info("shutting down");
+        await server.shutdown();
+        await deps.warehouse.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** What a processor receives: clients, the org, the run, resolved params and a tagged logger. */
+import type { PipelineModule, StepDef } from "../pipeline/module.ts";
+import type { Warehouse } from "../warehouse/warehouse.ts";
+import type { KeyVault } from "../vault/vault.ts";
+import type { ApiKeyStore } from "../orgs/api_keys.ts";
+
+/** The logger shape processors use (runtime/logger.ts implements it, already tagged with org/pipeline/run/step). */
+export interface ProcessorLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Deployment facts processors need; built from the runtime settings. */
+export interface ProcessorEnv {
+  readonly environment: "development" | "staging" | "production";
+  readonly datasetSuffix: string;
+  readonly dataDir: string;
+  readonly openaiBaseUrl: string;
+  readonly anthropicBaseUrl: string;
+  readonly deepseekBaseUrl: string;
+  readonly gcpTokenUri?: string;
+}
+
+export interface ProcessorContext {
+  readonly warehouse: Warehouse;
+  readonly vault: KeyVault;
+  readonly keys: ApiKeyStore;
+  readonly env: ProcessorEnv;
+  readonly logger: ProcessorLogger;
+  readonly now: () => Date;
+  readonly pipeline: PipelineModule;
+  readonly step: StepDef;
+  /** The org the pipeline runs for (absent for platform pipelines such as bootstrap). */
+  readonly org?: { readonly slug: string; readonly dataset: string };
+  readonly run?: { readonly id: string; readonly trigger: string };
+  /** Params after defaults. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** State shared by the steps of one run (e.g. a decrypted credential), never persisted or logged. */
+  readonly state: Map<string, unknown>;
+}
+
+export interface StepResult {
+  readonly rowsWritten?: number;
+  /** Fields merged into the API response of synchronous pipelines (system, integration). */
+  readonly response?: Record<string, unknown>;
+}
+
+/** A processor failure meant for the caller: an HTTP status, a stable code and a message. */
+export class ProcessorError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 501 | 502 | 503 | 504,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ProcessorError";
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Processors: specs (type + zod config, what the compiler validates against) and the implementations
+ * the runtime runs, collected in {@link defaultProcessors}.
+ * @module
+ */
+import { ProcessorRegistry } from "./registry.ts";
+import { bootstrapProcessor } from "./setup/bootstrap.ts";
+import { dryrunProcessor } from "./setup/dryrun.ts";
+import { onboardingProcessor } from "./setup/onboarding.ts";
+
+export { defineProcessor, type Processor, ProcessorRegistry } from "./registry.ts";
+export { PROCESSOR_SPECS, type ProcessorConfig, type ProcessorConfigs } from "./specs.ts";
+export { type ProcessorContext, type ProcessorEnv, ProcessorError, type StepResult } from "./context.ts";
+
+/** A registry with every implemented processor. */
+export function defaultProcessors(): ProcessorRegistry {
+  return new ProcessorRegistry([bootstrapProcessor, dryrunProcessor, onboardingProcessor]);
+}

@@ -1,0 +1,58 @@
+/** `setup.organizations.dryrun`: every check onboarding would make, and nothing created. */
+import { dryrunSpec } from "../specs.ts";
+import { defineProcessor } from "../registry.ts";
+import { missingCentralTables, orgDataset, orgExists, planLimits } from "./_orgs.ts";
+
+interface Check {
+  name: string;
+  passed: boolean;
+  message: string;
+}
+
+export const dryrunProcessor = defineProcessor(dryrunSpec, async (ctx, config) => {
+  const slug = String(ctx.params.org_slug);
+  const plan = String(ctx.params.subscription_plan);
+  const checks: Check[] = [];
+  const add = (name: string, passed: boolean, ok: string, bad: string) =>
+    checks.push({ name, passed, message: passed ? ok : bad });
+  add("org_slug_format", true, `Slug "${slug}" is valid`, "");
+  add("admin_email_format", true, "Email is valid", "");
+  add(
+    "subscription_plan",
+    planLimits(ctx, plan) !== undefined,
+    `Plan ${plan} exists`,
+    `Plan "${plan}" has no limits in configs/`,
+  );
+  let reachable = true;
+  try {
+    await ctx.warehouse.ping();
+  } catch {
+    reachable = false;
+  }
+  add("warehouse_reachable", reachable, "Warehouse answers", "Warehouse does not answer");
+  const missing = reachable ? await missingCentralTables(ctx) : [];
+  if (config.require_bootstrap) {
+    add(
+      "central_tables_exist",
+      reachable && missing.length === 0,
+      "Bootstrap is done",
+      `Bootstrap first: missing ${missing.join(", ")}`,
+    );
+  }
+  const exists = reachable && missing.length === 0 ? await orgExists(ctx, slug) : false;
+  add("org_slug_available", !exists, `Slug "${slug}" is free`, `Organization "${slug}" already exists`);
+  const dataset = orgDataset(ctx, slug);
+  const datasetTaken = reachable ? await ctx.warehouse.datasetExists(dataset) : false;
+  add("dataset_available", !datasetTaken, `Dataset "${dataset}" is free`, `Dataset "${dataset}" already exists`);
+  const ready = checks.every((c) => c.passed);
+  return {
+    response: {
+      status: ready ? "SUCCESS" : "FAILED",
+      ready_for_onboarding: ready,
+      org_slug: slug,
+      dataset_id: dataset,
+      subscription_plan: plan,
+      checks,
+    },
+  };
+});

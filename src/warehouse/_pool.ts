@@ -1,0 +1,80 @@
+/** Small concurrency helpers for the DuckDB adapter: a keyed lock and a connection pool. */
+
+/** Serialises async work per key (work under different keys runs in parallel). */
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.#tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}
+
+/** A fixed-size pool: each connection serves one caller at a time, waiters queue in order. */
+export class Pool<C> {
+  readonly #create: () => Promise<C>;
+  readonly #destroy: (c: C) => void;
+  readonly #max: number;
+  readonly #idle: C[] = [];
+  readonly #all: C[] = [];
+  readonly #waiters: Array<{ resolve: (c: C) => void; reject: (e: Error) => void }> = [];
+  #creating = 0;
+  #closed = false;
+
+  constructor(create: () => Promise<C>, destroy: (c: C) => void, max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new Error(`Invalid pool size ${max}: must be a positive integer`);
+    this.#create = create;
+    this.#destroy = destroy;
+    this.#max = max;
+  }
+
+  async acquire(): Promise<C> {
+    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
+    const idle = this.#idle.pop();
+    if (idle !== undefined) return idle;
+    if (this.#all.length + this.#creating < this.#max) {
+      this.#creating++;
+      try {
+        const c = await this.#create();
+        this.#all.push(c);
+        return c;
+      } finally {
+        this.#creating--;
+      }
+    }
+    return await new Promise<C>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  release(c: C): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(c);
+    else this.#idle.push(c);
+  }
+
+  async use<T>(fn: (c: C) => Promise<T>): Promise<T> {
+    const c = await this.acquire();
+    try {
+      return await fn(c);
+    } finally {
+      this.release(c);
+    }
+  }
+
+  /** Rejects waiters and destroys every connection (busy ones too). */
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(new Error("Cannot use the warehouse: it is closed"));
+    for (const c of this.#all.splice(0)) this.#destroy(c);
+    this.#idle.length = 0;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The warehouse interface: one behaviour over two backends (DuckDB embedded,
+ * BigQuery in production). Processors and the runtime only see `Warehouse`;
+ * `duckdb.ts` and `bigquery.ts` implement it and pass the same contract suite
+ * (`tests/warehouse/contract.ts`).
+ *
+ * SQL dialect: callers write the subset both engines accept. Tables are
+ * referenced as `dataset.table` (build it with {@link qualified}), query
+ * parameters as `@name`, and tenant values always travel as parameters.
+ * Casts that behave the same on both: `CAST(@d AS DATE)`,
+ * `CAST(@ts AS TIMESTAMP)`, `CAST(@amount AS NUMERIC(38, 9))` (a bare
+ * `NUMERIC` is DECIMAL(18,3) in DuckDB); list membership as
+ * `x IN (SELECT * FROM UNNEST(@list))` (DuckDB has no `IN UNNEST(...)`).
+ * Parameters are typed by their JS value (string STRING, integer INT64,
+ * other number FLOAT64, Date TIMESTAMP, string[] ARRAY<STRING>, null a NULL
+ * STRING), so compare DATE columns with `CAST(@day AS DATE)`.
+ */
+import type { TableSchema } from "../schema/table_schema.ts";
+
+/**
+ * A row: column name to value. Values written and read:
+ * STRING `string`; INT64 `number` (read back as a string when beyond
+ * Number.MAX_SAFE_INTEGER; `bigint` and digit strings accepted on write);
+ * FLOAT64 `number`; NUMERIC decimal `string` (read back with 9 decimals,
+ * e.g. `"1.500000000"`; numbers and bigints accepted on write); BOOLEAN
+ * `boolean`; DATE `"YYYY-MM-DD"`; TIMESTAMP ISO string or `Date` (read back
+ * as an ISO string in UTC, e.g. `"2024-05-01T10:00:00.000Z"`); JSON any JSON
+ * value (read back parsed); BYTES `Uint8Array` or base64 string (read back as
+ * base64); REPEATED columns an array of the column type (null reads as `[]`).
+ */
+export type Row = Record<string, unknown>;
+
+/** Named query parameters, referenced as `@name` in SQL. */
+export type QueryParams = Record<
+  string,
+  string | number | boolean | null | Date | string[]
+>;
+
+/** An inclusive range of UTC days, both ends `"YYYY-MM-DD"`. */
+export interface DayRange {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The part of a warehouse usable inside {@link Warehouse.transaction}. */
+export type WarehouseTx = Pick<Warehouse, "query" | "execute" | "insertRows">;
+
+/** A warehouse holding one dataset per tenant (plus the central ones). */
+export interface Warehouse {
+  /** Which backend this is. */
+  readonly kind: "duckdb" | "bigquery";
+
+  /**
+   * Checks that the warehouse answers.
+   * @throws {Error} when it is unreachable or the credentials are refused
+   */
+  ping(): Promise<void>;
+
+  /** Whether a dataset (a DuckDB schema, a BigQuery dataset) exists. */
+  datasetExists(dataset: string): Promise<boolean>;
+
+  /** Creates the dataset when missing; a no-op otherwise. */
+  ensureDataset(dataset: string): Promise<void>;
+
+  /** Drops the dataset with all its tables; a no-op when it is missing. */
+  dropDataset(dataset: string): Promise<void>;
+
+  /** Whether `dataset.table` exists. */
+  tableExists(dataset: string, table: string): Promise<boolean>;
+
+  /**
+   * Creates the table from its schema when missing (a no-op otherwise).
+   * BigQuery applies timePartitioning and clustering; DuckDB has neither
+   * and relies on its zone maps.
+   */
+  ensureTable(dataset: string, schema: TableSchema): Promise<void>;
+
+  /**
+   * Appends rows in one atomic write and returns how many were written.
+   * @throws {Error} naming the table, row and column when a row has an
+   *   unknown column, misses a REQUIRED one or holds a value of the wrong type
+   *   (nothing is written then)
+   */
+  insertRows(dataset: string, schema: TableSchema, rows: Row[]): Promise<number>;
+
+  /**
+   * Replaces every row whose partition day (the UTC day of
+   * `schema.partitioning.field`) lies in `range` by `rows`, so re-running a
+   * load for the same days never duplicates. Empty `rows` clears the days.
+   * Every row must fall inside the range, else it throws before writing.
+   * MONTH-partitioned tables take whole months only.
+   *
+   * DuckDB: one transaction, all or nothing. BigQuery: one WRITE_TRUNCATE
+   * load job per partition, each atomic; a failure part-way leaves earlier
+   * days replaced and later days as they were, never a half-written day.
+   * @returns the number of rows written
+   */
+  replacePartitions(
+    dataset: string,
+    schema: TableSchema,
+    range: DayRange,
+    rows: Row[],
+  ): Promise<number>;
+
+  /**
+   * Runs a query and returns its rows as plain JSON-friendly values.
+   * @param sql uses `dataset.table` references and `@name` parameters
+   * @throws {Error} when a referenced parameter is missing or the query fails
+   */
+  query<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
+
+  /** Runs DML (INSERT, UPDATE, DELETE) and returns the affected row count. */
+  execute(sql: string, params?: QueryParams): Promise<number>;
+
+  /**
+   * Runs `fn` with a handle whose calls form one unit.
+   * DuckDB: a real BEGIN/COMMIT on a dedicated connection, rolled back when
+   * `fn` throws. BigQuery: the calls simply run in order; they are NOT
+   * atomic together there (each statement is atomic on its own).
+   * Inside `fn` use `tx`, not the warehouse itself: on DuckDB the
+   * transaction holds one pooled connection for its whole duration.
+   */
+  transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T>;
+
+  /** Releases connections; the warehouse is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+const IDENTIFIER = /^[a-z][a-z0-9_]{0,127}$/;
+
+/**
+ * Throws unless `name` is a safe identifier (lowercase letter, then
+ * lowercase letters, digits or `_`; at most 128 characters), so identifiers
+ * put into SQL can never carry SQL.
+ * @throws {Error} naming what the identifier was for
+ */
+export function assertIdentifier(name: unknown, what: string): asserts name is string {
+  if (typeof name !== "string" || !IDENTIFIER.test(name)) {
+    const shown = typeof name === "string" ? JSON.stringify(name.slice(0, 80)) : typeof name;
+    throw new Error(
+      `Invalid ${what} name ${shown}: use lowercase letters, digits and "_", starting with a letter`,
+    );
+  }
+}
+
+/**
+ * Returns `dataset.table` for use in SQL after validating both identifiers.
+ * @throws {Error} when either name is not a safe identifier
+ * @example
+ * ```ts
+ * await wh.query(`SELECT * FROM ${qualified("organizations", "org_profiles")} WHERE org_slug = @org_slug`, { org_slug });
+ * ```
+ */
+export function qualified(dataset: string, table: string): string {
+  assertIdentifier(dataset, "dataset");
+  assertIdentifier(table, "table");
+  return `${dataset}.${table}`;
+}

@@ -1,0 +1,78 @@
+/** A real app on a temp DATA_DIR (DuckDB file + local KEK), driven through app.request(); logs captured. */
+import { createApp } from "../../runtime/app.ts";
+import { loadSettings } from "../../runtime/config.ts";
+import { Logger } from "../../runtime/logger.ts";
+import { buildDeps } from "../../runtime/server.ts";
+import type { AppDeps } from "../../runtime/context.ts";
+
+export const ROOT = "test-root-key-0123456789abcdef0123456789";
+
+export interface Harness {
+  readonly deps: AppDeps;
+  /** Method and Hono path of every mounted route. */
+  readonly mounted: Set<string>;
+  readonly logs: string[];
+  readonly dataDir: string;
+  request(
+    method: string,
+    path: string,
+    opts?: { key?: string; root?: string | true; body?: unknown; raw?: string; headers?: Record<string, string> },
+    // deno-lint-ignore no-explicit-any -- response bodies are arbitrary JSON that each test inspects
+  ): Promise<{ status: number; json: any; text: string; headers: Headers }>;
+  bootstrap(): Promise<void>;
+  onboard(slug: string, plan?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const dataDir = await Deno.makeTempDir({ prefix: "conv-test-" });
+  const { settings, problems } = loadSettings({ DATA_DIR: dataDir, CA_ROOT_API_KEY: ROOT, ...env });
+  if (problems.length) throw new Error(problems.join("; "));
+  const logs: string[] = [];
+  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }));
+  const app = await createApp(deps);
+  const h: Harness = {
+    deps,
+    mounted: new Set(app.routes.map((r) => `${r.method} ${r.path}`)),
+    logs,
+    dataDir,
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.key) headers["X-API-Key"] = opts.key;
+      if (opts.root) headers["X-CA-Root-Key"] = opts.root === true ? ROOT : opts.root;
+      let body: string | undefined;
+      if (opts.raw !== undefined) body = opts.raw;
+      else if (opts.body !== undefined && method !== "GET" && method !== "HEAD") body = JSON.stringify(opts.body);
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch { /* not JSON */ }
+      return { status: res.status, json, text, headers: res.headers };
+    },
+    async bootstrap() {
+      const r = await h.request("POST", "/api/v1/admin/bootstrap", { root: true, body: {} });
+      if (r.status !== 200) throw new Error(`bootstrap failed: ${r.status} ${r.text}`);
+    },
+    async onboard(slug, plan = "STARTER") {
+      const r = await h.request("POST", "/api/v1/organizations/onboard", {
+        root: true,
+        body: {
+          org_slug: slug,
+          company_name: `${slug} Inc`,
+          admin_email: `ops@${slug.replaceAll("_", "-")}.test`,
+          subscription_plan: plan,
+        },
+      });
+      if (r.status !== 201) throw new Error(`onboard failed: ${r.status} ${r.text}`);
+      return r.json.api_key;
+    },
+    async close() {
+      await deps.warehouse.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+  return h;
+}

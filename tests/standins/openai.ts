@@ -1,0 +1,255 @@
+/**
+ * A local stand-in for OpenAI's organization Usage and Costs APIs, in the published shapes:
+ *
+ * - `GET /v1/organization/usage/completions` (`start_time`, `end_time`, `bucket_width=1d`,
+ *   repeated `group_by`, `limit` 1-31, `page`) -> `{object:"page", data:[{object:"bucket",
+ *   start_time, end_time, results:[{object:"organization.usage.completions.result", ...}]}],
+ *   has_more, next_page}`
+ * - `GET /v1/organization/costs` (`group_by` line_item/project_id, `limit` 1-180) ->
+ *   results `{object:"organization.costs.result", amount:{value, currency:"usd"}, line_item, project_id}`
+ * - errors `{error:{message, type, param, code}}`: 401 for an unknown key (the key masked,
+ *   or whole with `echoKey`), 403 for a key without usage rights, 400 for bad parameters.
+ *
+ * Usage is deterministic: each (key seed, day, model, project) gives the same token counts
+ * on every call, and costs are those tokens at list price. Test fixture, not product code.
+ */
+import {
+  aggregate,
+  bearer,
+  decodeCursor,
+  encodeCursor,
+  type FaultOptions,
+  inDays,
+  isoDay,
+  queryScope,
+  scaledToDecimal,
+  seededFraction,
+  seededInt,
+  serveStandIn,
+  type StandIn,
+} from "../providers/standin_kit.ts";
+
+/** The admin key accepted when no `keys` are given. */
+export const OPENAI_STANDIN_KEY = "sk-admin-standin-0penai-Qm4x9Tz2Lr7Vb1Nc";
+/** Default models: chat, small, reasoning and audio. */
+export const OPENAI_STANDIN_MODELS = [
+  "gpt-4o-2024-08-06",
+  "gpt-4o-mini-2024-07-18",
+  "o3-mini-2025-01-31",
+  "gpt-4o-audio-preview-2024-12-17",
+];
+/** Default projects. */
+export const OPENAI_STANDIN_PROJECTS = ["proj_Wq3x9Ld2Pz7KJt0R", "proj_b7Hk2MnQ4sVx8Yz1"];
+
+/** How a key behaves. */
+export interface OpenAIKeyProfile {
+  /** Mixed into the usage numbers, so two orgs differ; default "". */
+  seed?: string;
+  /** false: a valid key without usage rights (403); default true. */
+  usage?: boolean;
+}
+
+/** Options of `startOpenAIStandIn`; fault modes as in `FaultOptions`. */
+export interface OpenAIStandInOptions extends FaultOptions {
+  /** Accepted keys; default `{[OPENAI_STANDIN_KEY]: {}}`. */
+  keys?: Record<string, OpenAIKeyProfile>;
+  models?: string[];
+  projects?: string[];
+  /** Usage exists only on these UTC days (inclusive, `YYYY-MM-DD`); default every day. */
+  days?: { from?: string; to?: string };
+  /** Put the whole key in 401 messages (a careless provider), to test redaction. */
+  echoKey?: boolean;
+}
+
+/** A running OpenAI stand-in; pass `baseUrl` as `OPENAI_BASE_URL`. */
+export interface OpenAIStandIn extends StandIn {
+  readonly baseUrl: string;
+}
+
+/** One usage result at model x project grain (before grouping). */
+export interface OpenAIUsageRow {
+  object: "organization.usage.completions.result";
+  input_tokens: number;
+  input_cached_tokens: number;
+  output_tokens: number;
+  input_audio_tokens: number;
+  output_audio_tokens: number;
+  num_model_requests: number;
+  project_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  model: string | null;
+  batch: boolean | null;
+  service_tier: string | null;
+}
+
+const DAY = 86_400;
+const USAGE_DIMENSIONS = ["project_id", "user_id", "api_key_id", "model", "batch", "service_tier"];
+const COST_DIMENSIONS = ["line_item", "project_id"];
+/** List prices in micro-dollars per 1M tokens: input, cached input, output, audio in, audio out. */
+const PRICES: Record<string, [number, number, number, number, number]> = {
+  "gpt-4o-mini": [150_000, 75_000, 600_000, 0, 0],
+  "gpt-4o-audio": [2_500_000, 1_250_000, 10_000_000, 40_000_000, 80_000_000],
+  "gpt-4o": [2_500_000, 1_250_000, 10_000_000, 0, 0],
+  "o3-mini": [1_100_000, 550_000, 4_400_000, 0, 0],
+};
+
+/** The deterministic usage of one key profile on one UTC day (`dayStart` unix seconds), per model x project. */
+export function openAIUsageRows(
+  seed: string,
+  dayStart: number,
+  models = OPENAI_STANDIN_MODELS,
+  projects = OPENAI_STANDIN_PROJECTS,
+): OpenAIUsageRow[] {
+  const day = isoDay(dayStart * 1000);
+  const rows: OpenAIUsageRow[] = [];
+  for (const model of models) {
+    for (const project of projects) {
+      const s = [seed, day, model, project] as const;
+      if (seededFraction(...s, "active") < 0.15) continue; // some pairs are idle some days
+      const requests = seededInt(20, 900, ...s, "requests");
+      const input = requests * seededInt(300, 2_400, ...s, "in");
+      const audio = model.includes("audio");
+      rows.push({
+        object: "organization.usage.completions.result",
+        input_tokens: input,
+        input_cached_tokens: Math.floor(input * seededFraction(...s, "cached") * 0.6),
+        output_tokens: requests * seededInt(80, 900, ...s, "out"),
+        input_audio_tokens: audio ? Math.floor(input * 0.3) : 0,
+        output_audio_tokens: audio ? requests * seededInt(20, 200, ...s, "audio") : 0,
+        num_model_requests: requests,
+        project_id: project,
+        user_id: null,
+        api_key_id: `key_${seededInt(100000, 999999, seed, project)}`,
+        model,
+        batch: false,
+        service_tier: "default",
+      });
+    }
+  }
+  return rows;
+}
+
+/** Line items of one usage row, as costs reports them, in 1e-12 dollars. */
+export function openAICostLines(
+  row: OpenAIUsageRow,
+): { line_item: string; project_id: string | null; units: bigint }[] {
+  const model = row.model ?? "unknown";
+  const key = Object.keys(PRICES).find((p) => model.startsWith(p));
+  const [pin, pcached, pout, paudioIn, paudioOut] = key ? PRICES[key]! : [1_000_000, 500_000, 4_000_000, 0, 0];
+  const textIn = row.input_tokens - row.input_cached_tokens - row.input_audio_tokens;
+  const lines: [string, number, number][] = [
+    ["input", textIn, pin],
+    ["cached input", row.input_cached_tokens, pcached],
+    ["output", row.output_tokens - row.output_audio_tokens, pout],
+    ["audio input", row.input_audio_tokens, paudioIn],
+    ["audio output", row.output_audio_tokens, paudioOut],
+  ];
+  return lines.filter(([, tokens]) => tokens > 0).map(([item, tokens, price]) => ({
+    line_item: `${model}, ${item}`,
+    project_id: row.project_id,
+    units: BigInt(tokens) * BigInt(price),
+  }));
+}
+
+/** Starts the stand-in on a random local port. */
+export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAIStandIn {
+  const { keys = { [OPENAI_STANDIN_KEY]: {} }, models, projects, days, echoKey, ...faults } = options;
+  const standIn = serveStandIn({ ...faults }, openAIError, (req, rec) => {
+    const key = bearer(req);
+    if (key === undefined) {
+      return openAIError(
+        401,
+        "invalid_request_error",
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      );
+    }
+    const profile = keys[key];
+    if (profile === undefined) {
+      const shown = echoKey ? key : `${key.slice(0, 3)}${"*".repeat(Math.max(0, key.length - 7))}${key.slice(-4)}`;
+      return openAIError(
+        401,
+        "invalid_request_error",
+        `Incorrect API key provided: ${shown}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        "invalid_api_key",
+      );
+    }
+    const route = `${req.method} ${rec.path}`;
+    if (route !== "GET /v1/organization/usage/completions" && route !== "GET /v1/organization/costs") {
+      return openAIError(404, "invalid_request_error", `Invalid URL (${req.method} ${rec.path})`);
+    }
+    if (profile.usage === false) {
+      return openAIError(
+        403,
+        "invalid_request_error",
+        "You have insufficient permissions for this operation. Missing scopes: api.usage.read. Check that you have the correct role in your organization (Owner), and if you're using a restricted API key, that it has the necessary scopes.",
+      );
+    }
+    const costs = rec.path.endsWith("/costs");
+    const params = new URLSearchParams(rec.query);
+    const groupBy = params.getAll("group_by");
+    const allowed = costs ? COST_DIMENSIONS : USAGE_DIMENSIONS;
+    const startTime = Number(params.get("start_time"));
+    const endTime = params.has("end_time") ? Number(params.get("end_time")) : Math.floor(Date.now() / 1000);
+    const limit = params.has("limit") ? Number(params.get("limit")) : 7;
+    const width = params.get("bucket_width") ?? "1d";
+    const bad = !params.has("start_time") || !Number.isInteger(startTime)
+      ? ["start_time", "Missing or invalid required parameter: 'start_time'."]
+      : !Number.isInteger(endTime) || endTime <= startTime
+      ? ["end_time", "'end_time' must be after 'start_time'."]
+      : width !== "1d"
+      ? ["bucket_width", `Invalid value for 'bucket_width': the stand-in only serves '1d', got '${width}'.`]
+      : !Number.isInteger(limit) || limit < 1 || limit > (costs ? 180 : 31)
+      ? ["limit", `Invalid value for 'limit': must be between 1 and ${costs ? 180 : 31}.`]
+      : groupBy.find((g) => !allowed.includes(g)) !== undefined
+      ? ["group_by", `Invalid value for 'group_by': must be one of ${allowed.join(", ")}.`]
+      : undefined;
+    if (bad) return openAIError(400, "invalid_request_error", bad[1]!, null, bad[0]!);
+
+    const first = Math.floor(startTime / DAY) * DAY;
+    const total = Math.ceil((endTime - first) / DAY);
+    const scope = queryScope(rec.path, rec.query);
+    const cursor = params.get("page");
+    const offset = cursor === null ? 0 : decodeCursor("page_", scope, cursor);
+    if (offset === undefined) return openAIError(400, "invalid_request_error", "Invalid 'page' cursor.", null, "page");
+    const seed = profile.seed ?? "";
+    const data = [];
+    for (let i = offset; i < Math.min(total, offset + limit); i++) {
+      const start = first + i * DAY;
+      const rows = inDays(isoDay(start * 1000), days) ? openAIUsageRows(seed, start, models, projects) : [];
+      const results = costs ? costResults(rows, groupBy) : aggregate(rows, groupBy, USAGE_DIMENSIONS);
+      data.push({ object: "bucket", start_time: start, end_time: start + DAY, results });
+    }
+    const hasMore = offset + limit < total;
+    return Response.json({
+      object: "page",
+      data,
+      has_more: hasMore,
+      next_page: hasMore ? encodeCursor("page_", scope, offset + limit) : null,
+    });
+  });
+  return Object.assign(standIn, { baseUrl: `${standIn.url}/v1` });
+}
+
+function costResults(rows: OpenAIUsageRow[], groupBy: string[]) {
+  const lines = aggregate(rows.flatMap(openAICostLines), groupBy, COST_DIMENSIONS);
+  return lines.map((line) => ({
+    object: "organization.costs.result",
+    amount: { value: Number(scaledToDecimal(line.units, 12)), currency: "usd" },
+    line_item: line.line_item,
+    project_id: line.project_id,
+  }));
+}
+
+/** An OpenAI error answer. */
+export function openAIError(
+  status: number,
+  type: string,
+  message: string,
+  code: string | null = null,
+  param: string | null = null,
+): Response {
+  const kind = type === "server" ? "server_error" : type === "rate_limit" ? "requests" : type;
+  const errorCode = type === "rate_limit" ? "rate_limit_exceeded" : code;
+  return Response.json({ error: { message, type: kind, param, code: errorCode } }, { status });
+}

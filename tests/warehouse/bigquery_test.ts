@@ -1,0 +1,303 @@
+/**
+ * BigQuery adapter. With BIGQUERY_TEST_PROJECT set (and Application Default
+ * Credentials), the shared contract runs against that project
+ * (BIGQUERY_TEST_LOCATION, default "US"). Otherwise the official client is
+ * pointed at a local REST stand-in and the request shapes are checked.
+ */
+import assert from "node:assert/strict";
+import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
+import type { TableSchema } from "../../src/schema/table_schema.ts";
+import { type RecordedRequest, startBigQueryStandIn } from "../standins/bigquery_rest.ts";
+import { COST_SCHEMA, warehouseContract } from "./contract.ts";
+
+const project = Deno.env.get("BIGQUERY_TEST_PROJECT");
+
+if (project) {
+  Deno.test("BigQuery warehouse passes the warehouse contract", async (t) => {
+    const location = Deno.env.get("BIGQUERY_TEST_LOCATION") ?? "US";
+    await warehouseContract(t, () => Promise.resolve(new BigQueryWarehouse({ projectId: project, location })));
+  });
+}
+
+const TOKEN = "stand-in-token";
+// deno-lint-ignore no-explicit-any
+type Json = Record<string, any>;
+
+async function withStandIn(fn: (wh: BigQueryWarehouse, s: ReturnType<typeof startBigQueryStandIn>) => Promise<void>) {
+  const s = startBigQueryStandIn();
+  const wh = new BigQueryWarehouse({
+    projectId: "test-project",
+    location: "EU",
+    apiEndpoint: s.url,
+    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: `Bearer ${TOKEN}` })) },
+  });
+  try {
+    await fn(wh, s);
+    for (const r of s.requests) {
+      assert.equal(r.project, "test-project");
+      assert.equal(r.authorization, `Bearer ${TOKEN}`);
+    }
+  } finally {
+    await wh.close();
+    await s.close();
+  }
+}
+
+const jobInserts = (requests: RecordedRequest[]) =>
+  requests.filter((r) => r.method === "POST" && r.path === "/jobs").map((r) => r.body as Json);
+const queries = (requests: RecordedRequest[]) => jobInserts(requests).filter((b) => b.configuration?.query);
+
+Deno.test("BigQuery ensureDataset() and ensureTable() send the dataset id and the full table resource once", async () => {
+  await withStandIn(async (wh, s) => {
+    await wh.ensureDataset("org_acme_local");
+    await wh.ensureDataset("org_acme_local");
+    await wh.ensureTable("org_acme_local", COST_SCHEMA);
+    await wh.ensureTable("org_acme_local", COST_SCHEMA);
+    assert.equal(await wh.tableExists("org_acme_local", COST_SCHEMA.table), true);
+    assert.equal(await wh.tableExists("org_acme_local", "missing"), false);
+
+    const datasetInserts = s.requests.filter((r) => r.method === "POST" && r.path === "/datasets");
+    assert.deepEqual(datasetInserts.map((r) => r.body), [{
+      location: "EU",
+      projectId: "test-project",
+      datasetReference: { datasetId: "org_acme_local" },
+    }]);
+    const tableInserts = s.requests.filter((r) => r.method === "POST" && r.path === "/datasets/org_acme_local/tables");
+    assert.equal(tableInserts.length, 1);
+    const table = tableInserts[0]!.body as Json;
+    assert.deepEqual(table.tableReference, {
+      datasetId: "org_acme_local",
+      projectId: "test-project",
+      tableId: "cost_daily",
+    });
+    assert.deepEqual(table.schema.fields, COST_SCHEMA.fields.map(({ name, type, mode }) => ({ name, type, mode })));
+    assert.deepEqual(table.timePartitioning, { type: "DAY", field: "usage_date" });
+    assert.deepEqual(table.clustering, { fields: ["org_slug", "model"] });
+  });
+});
+
+Deno.test("BigQuery query() sends NAMED queryParameters and keeps tenant values out of the SQL", async () => {
+  await withStandIn(async (wh, s) => {
+    s.setQueryHandler(() => ({
+      fields: [
+        { name: "n", type: "INTEGER", mode: "NULLABLE" },
+        { name: "big", type: "INTEGER", mode: "NULLABLE" },
+        { name: "cost", type: "NUMERIC", mode: "NULLABLE" },
+        { name: "at", type: "TIMESTAMP", mode: "NULLABLE" },
+        { name: "day", type: "DATE", mode: "NULLABLE" },
+        { name: "ok", type: "BOOLEAN", mode: "NULLABLE" },
+        { name: "labels", type: "STRING", mode: "REPEATED" },
+        { name: "meta", type: "JSON", mode: "NULLABLE" },
+        { name: "nothing", type: "FLOAT", mode: "NULLABLE" },
+      ],
+      rows: [{
+        f: [
+          { v: "42" },
+          { v: "9007199254740993" },
+          { v: "3E-9" },
+          { v: "1714557600123456" },
+          { v: "2024-05-01" },
+          { v: "true" },
+          { v: [{ v: "a" }, { v: "b" }] },
+          { v: '{"k":1}' },
+          { v: null },
+        ],
+      }],
+    }));
+    const tenant = "acme'; DROP TABLE organizations.org_profiles; --";
+    const sql = "SELECT * FROM organizations.org_profiles WHERE org_slug = @org_slug AND created_at > @since " +
+      "AND plan IN UNNEST(@plans) AND seats > @seats AND ratio < @ratio AND active = @active AND note IS @note";
+    const rows = await wh.query(sql, {
+      org_slug: tenant,
+      since: new Date("2024-01-01T00:00:00Z"),
+      plans: ["free", "pro"],
+      seats: 5,
+      ratio: 0.5,
+      active: true,
+      note: null,
+      unused: "not sent",
+    });
+    assert.deepEqual(rows, [{
+      n: 42,
+      big: "9007199254740993",
+      cost: "0.000000003",
+      at: "2024-05-01T10:00:00.123456Z",
+      day: "2024-05-01",
+      ok: true,
+      labels: ["a", "b"],
+      meta: { k: 1 },
+      nothing: null,
+    }]);
+    const [job] = queries(s.requests);
+    assert.equal(job!.jobReference.location, "EU");
+    const q = job!.configuration.query;
+    assert.equal(q.query, sql);
+    assert.ok(!q.query.includes("acme"));
+    assert.equal(q.useLegacySql, false);
+    assert.equal(q.parameterMode, "NAMED");
+    assert.deepEqual(q.queryParameters, [
+      { name: "org_slug", parameterType: { type: "STRING" }, parameterValue: { value: tenant } },
+      { name: "since", parameterType: { type: "TIMESTAMP" }, parameterValue: { value: "2024-01-01T00:00:00.000Z" } },
+      {
+        name: "plans",
+        parameterType: { type: "ARRAY", arrayType: { type: "STRING" } },
+        parameterValue: { arrayValues: [{ value: "free" }, { value: "pro" }] },
+      },
+      { name: "seats", parameterType: { type: "INT64" }, parameterValue: { value: "5" } },
+      { name: "ratio", parameterType: { type: "FLOAT64" }, parameterValue: { value: "0.5" } },
+      { name: "active", parameterType: { type: "BOOL" }, parameterValue: { value: "true" } },
+      { name: "note", parameterType: { type: "STRING" }, parameterValue: { value: null } },
+    ]);
+    await assert.rejects(wh.query("SELECT @a AS a", {}), /Query parameter "@a" is used in the SQL but not given/);
+    assert.equal(queries(s.requests).length, 1);
+  });
+});
+
+Deno.test("BigQuery execute() returns numDmlAffectedRows", async () => {
+  await withStandIn(async (wh, s) => {
+    s.setQueryHandler(() => ({ numDmlAffectedRows: 3 }));
+    assert.equal(await wh.execute("DELETE FROM acme.t WHERE org_slug = @o", { o: "acme" }), 3);
+  });
+});
+
+Deno.test("BigQuery insertRows() sends one NDJSON load job with WRITE_APPEND", async () => {
+  await withStandIn(async (wh, s) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    const n = await wh.insertRows("acme", COST_SCHEMA, [
+      {
+        usage_date: "2024-05-01",
+        org_slug: "acme",
+        input_tokens: 7,
+        cost: 0.1,
+        ingested_at: new Date(0),
+        meta: { a: 1 },
+      },
+      { usage_date: "2024-05-02", org_slug: "acme", labels: ["x"], billed: false, input_tokens: 2n ** 60n },
+    ]);
+    assert.equal(n, 2);
+    const uploads = s.requests.filter((r) => r.upload);
+    assert.equal(uploads.length, 1);
+    assert.equal(uploads[0]!.query.uploadType, "multipart");
+    assert.deepEqual((uploads[0]!.body as Json).configuration.load, {
+      destinationTable: { projectId: "test-project", datasetId: "acme", tableId: "cost_daily" },
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+      writeDisposition: "WRITE_APPEND",
+      createDisposition: "CREATE_NEVER",
+    });
+    assert.deepEqual(uploads[0]!.data!.trim().split("\n").map((l) => JSON.parse(l)), [
+      {
+        usage_date: "2024-05-01",
+        org_slug: "acme",
+        input_tokens: 7,
+        cost: "0.100000000",
+        ingested_at: "1970-01-01T00:00:00.000Z",
+        labels: [],
+        meta: { a: 1 },
+      },
+      { usage_date: "2024-05-02", org_slug: "acme", labels: ["x"], billed: false, input_tokens: "1152921504606846976" },
+    ]);
+  });
+});
+
+Deno.test("BigQuery replacePartitions() truncates each day's partition and clears empty days", async () => {
+  await withStandIn(async (wh, s) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    const rows = [
+      { usage_date: "2024-06-01", org_slug: "acme", cost: "1" },
+      { usage_date: "2024-06-02", org_slug: "acme", cost: "2" },
+      { usage_date: "2024-06-02", org_slug: "acme", cost: "3" },
+    ];
+    for (let round = 0; round < 2; round++) {
+      const before = s.requests.length;
+      assert.equal(await wh.replacePartitions("acme", COST_SCHEMA, { from: "2024-06-01", to: "2024-06-03" }, rows), 3);
+      const sent = s.requests.slice(before);
+      const uploads = sent.filter((r) => r.upload).map((r) => r.body as Json);
+      assert.deepEqual(
+        uploads.map((b) => [b.configuration.load.destinationTable.tableId, b.configuration.load.writeDisposition])
+          .sort(),
+        [["cost_daily$20240601", "WRITE_TRUNCATE"], ["cost_daily$20240602", "WRITE_TRUNCATE"]],
+      );
+      const day2 = sent.find((r) => (r.body as Json)?.configuration?.load?.destinationTable?.tableId.endsWith("02"));
+      assert.equal(day2!.data!.trim().split("\n").length, 2);
+      const deletes = queries(sent);
+      assert.equal(deletes.length, 1);
+      assert.equal(
+        deletes[0]!.configuration.query.query,
+        "DELETE FROM `acme.cost_daily` WHERE `usage_date` IN UNNEST(@days)",
+      );
+      assert.deepEqual(deletes[0]!.configuration.query.queryParameters, [{
+        name: "days",
+        parameterType: { type: "ARRAY", arrayType: { type: "DATE" } },
+        parameterValue: { arrayValues: [{ value: "2024-06-03" }] },
+      }]);
+    }
+  });
+});
+
+Deno.test("BigQuery replacePartitions() uses $YYYYMM on MONTH tables and checks rows before sending", async () => {
+  await withStandIn(async (wh, s) => {
+    const monthly: TableSchema = {
+      table: "subscriptions_monthly",
+      description: "monthly",
+      fields: [{ name: "month_start", type: "DATE", mode: "REQUIRED" }, {
+        name: "plan",
+        type: "STRING",
+        mode: "NULLABLE",
+      }],
+      partitioning: { field: "month_start", type: "MONTH" },
+    };
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", monthly);
+    const before = s.requests.length;
+    await assert.rejects(
+      wh.replacePartitions("acme", monthly, { from: "2024-06-01", to: "2024-06-30" }, [{ month_start: "2024-07-01" }]),
+      /outside 2024-06-01\.\.2024-06-30/,
+    );
+    await assert.rejects(
+      wh.replacePartitions("acme", monthly, { from: "2024-06-01", to: "2024-06-15" }, []),
+      /whole months/,
+    );
+    await assert.rejects(
+      wh.insertRows("acme", monthly, [{ month_start: "2024-06-01", extra: 1 }]),
+      /unknown column "extra"/,
+    );
+    assert.equal(s.requests.length, before);
+    await wh.replacePartitions("acme", monthly, { from: "2024-06-01", to: "2024-07-31" }, [
+      { month_start: "2024-06-01", plan: "pro" },
+      { month_start: "2024-07-01", plan: "free" },
+    ]);
+    const tableIds = s.requests.slice(before).filter((r) => r.upload).map((r) =>
+      (r.body as Json).configuration.load.destinationTable.tableId
+    );
+    assert.deepEqual(tableIds.sort(), ["subscriptions_monthly$202406", "subscriptions_monthly$202407"]);
+  });
+});
+
+Deno.test("BigQuery errors become clear messages without credentials, and bad identifiers send nothing", async () => {
+  await withStandIn(async (wh, s) => {
+    s.setQueryHandler(() => ({ error: "Syntax error: Unexpected keyword FROM at [1:8]" }));
+    const err = await wh.query("SELECT FROM x.y").catch((e) => e as Error);
+    assert.ok(err instanceof Error);
+    assert.match(err.message, /^BigQuery query failed: Syntax error: Unexpected keyword FROM at \[1:8\] \(HTTP 400\)$/);
+    assert.equal(err.cause, undefined);
+    assert.ok(!JSON.stringify(err).includes(TOKEN) && !String(err.stack).includes(TOKEN));
+
+    const load = await wh.insertRows("missing_ds", COST_SCHEMA, [{ usage_date: "2024-01-01", org_slug: "a" }])
+      .catch((e) => e as Error);
+    assert.match(String(load), /Cannot load rows into "missing_ds\.cost_daily": .*Not found/);
+
+    const before = s.requests.length;
+    await assert.rejects(wh.ensureDataset("Acme-Prod"), /Invalid dataset name/);
+    await assert.rejects(wh.ensureTable("acme", { ...COST_SCHEMA, table: "t`; DROP" }), /Invalid table name/);
+    await assert.rejects(wh.query("SELECT 1", { "bad-name": 1 }), /Invalid query parameter name/);
+    assert.equal(s.requests.length, before);
+
+    await wh.dropDataset("never_created");
+    const drop = s.requests.at(-1)!;
+    assert.equal(drop.method, "DELETE");
+    assert.equal(drop.path, "/datasets/never_created");
+    assert.equal(drop.query.deleteContents, "true");
+  });
+});
