@@ -33,7 +33,7 @@ export interface FaultOptions {
   malformed?: boolean;
   /** Answer 200 with a streamed body of this many bytes (true: 64 MiB); no Content-Length. */
   huge?: boolean | number;
-  /** Never answer (until the stand-in closes). */
+  /** Never answer (the request is held until the stand-in closes). */
   hang?: boolean;
 }
 
@@ -74,7 +74,7 @@ export function serveStandIn(
     if (faults.delayMs) await Promise.race([closing.promise, new Promise((r) => setTimeout(r, faults.delayMs))]);
     if (faults.hang) {
       rec.fault = "hang";
-      await Promise.race([closing.promise, abortOf(req.signal)]);
+      await closing.promise;
       return new Response(null, { status: 503 });
     }
     if ((faults.fail5xx ?? 0) > 0) {
@@ -124,13 +124,6 @@ export function serveStandIn(
       await server.shutdown();
     },
   };
-}
-
-function abortOf(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
 
 /** The bearer token of a request, or undefined. */
@@ -197,8 +190,8 @@ export function inDays(day: string, range: { from?: string; to?: string } | unde
 }
 
 /**
- * Sums `rows` by the `keys` kept; the other dimension fields become null. Numeric
- * fields listed in `sums` are added; nested objects of numbers are added field-wise.
+ * Sums `rows` by the `keys` kept; the other `dimensions` become null. Every other
+ * number or bigint field is added; nested objects of numbers are added field-wise.
  */
 export function aggregate<R extends object>(
   rows: readonly R[],
