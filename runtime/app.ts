@@ -10,18 +10,13 @@ import { auth } from "./middleware/auth.ts";
 import { rootKeyChecker } from "./middleware/root_key.ts";
 import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
-import { mountPipelineRoutes, type RunStarter } from "./routes/pipelines.ts";
+import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
 import { mountIntegrationRoutes } from "./routes/integrations.ts";
 import { mountRunRoutes } from "./routes/runs.ts";
 
-export interface AppOptions {
-  /** Starts data-pipeline runs; without it their routes answer 501. */
-  readonly startRun?: RunStarter;
-}
-
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
-export async function createApp(deps: AppDeps, opts: AppOptions = {}): Promise<Hono<AppEnv>> {
+export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
   const { settings, logger } = deps;
   const app = new Hono<AppEnv>();
   const checkRoot = await rootKeyChecker(deps.rootKey);
@@ -84,7 +79,7 @@ export async function createApp(deps: AppDeps, opts: AppOptions = {}): Promise<H
   });
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 
-  mountPipelineRoutes(app, deps, guard, opts.startRun);
+  mountPipelineRoutes(app, deps, guard);
   mountOrganizationRoutes(app, deps, guard);
   mountIntegrationRoutes(app, deps, guard);
   mountRunRoutes(app, deps, guard);

@@ -3,6 +3,7 @@ import type { AuthIdentity } from "./middleware/auth.ts";
 import type { Logger } from "./logger.ts";
 import type { Settings } from "./config.ts";
 import type { PipelineDeps } from "../src/pipeline/run_sync.ts";
+import type { RunExecutor } from "../src/pipeline/executor.ts";
 
 export type AppEnv = { Variables: { requestId: string; auth: AuthIdentity } };
 
@@ -10,4 +11,5 @@ export interface AppDeps extends PipelineDeps {
   readonly settings: Settings;
   readonly logger: Logger;
   readonly rootKey: string;
+  readonly executor: RunExecutor;
 }

@@ -12,6 +12,8 @@ export class ApiError extends HTTPException {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly details?: Record<string, unknown>,
+    /** Fields rendered beside `error` at the top level of the body. */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(status, { message });
   }
@@ -44,10 +46,11 @@ export function errorBody(
   code: string,
   message: string,
   details?: Record<string, unknown>,
+  extra?: Record<string, unknown>,
 ) {
   const requestId = c.get("requestId") ?? "";
   return c.json(
-    { error: { code, message, request_id: requestId, ...(details ? { details } : {}) } },
+    { ...extra, error: { code, message, request_id: requestId, ...(details ? { details } : {}) } },
     status as ContentfulStatusCode,
   );
 }
@@ -57,7 +60,7 @@ export function onError(logger: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-      return errorBody(c, err.status, err.code, err.message, err.details);
+      return errorBody(c, err.status, err.code, err.message, err.details, err.extra);
     }
     if (err instanceof HTTPException) {
       const status = err.status;

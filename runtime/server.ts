@@ -12,6 +12,8 @@ import { openVault } from "../src/vault/mod.ts";
 import { ApiKeyStore } from "../src/orgs/api_keys.ts";
 import { defaultProcessors } from "../src/processors/mod.ts";
 import type { Warehouse } from "../src/warehouse/warehouse.ts";
+import { RunExecutor } from "../src/pipeline/executor.ts";
+import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -61,7 +63,7 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
       ? { kind: "cloud_kms", keyName: settings.kmsKeyName }
       : { kind: "local", dataDir: settings.dataDir },
   );
-  return {
+  const base = {
     settings,
     logger,
     rootKey,
@@ -80,6 +82,24 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
       ...(settings.gcpTokenUri ? { gcpTokenUri: settings.gcpTokenUri } : {}),
     },
   };
+  return { ...base, executor: new RunExecutor(base) };
+}
+
+/**
+ * Runs left PENDING/RUNNING by a dead process become FAILED so they can be re-run. The embedded default
+ * has one process per DuckDB file, so all of them are abandoned; on BigQuery only those whose heartbeat
+ * is older than two minutes.
+ */
+export async function recoverAbandonedRuns(deps: AppDeps): Promise<number> {
+  if (!(await deps.warehouse.tableExists(CENTRAL_DATASET, "org_meta_pipeline_runs"))) return 0;
+  const now = deps.now();
+  const n = await deps.executor.runs.failAbandoned({
+    now: now.toISOString(),
+    staleBefore: new Date(now.getTime() - 120_000).toISOString(),
+    allWorkers: deps.warehouse.kind === "duckdb",
+  });
+  if (n) deps.logger.warn("marked runs abandoned by a previous process as FAILED", { runs: n });
+  return n;
 }
 
 /** Starts the product from `env`; throws StartupError listing every configuration problem. */
@@ -90,6 +110,7 @@ export async function startServer(
   if (problems.length) throw new StartupError(problems);
   const logger = new Logger();
   const deps = await buildDeps(settings, logger);
+  await recoverAbandonedRuns(deps);
   const app = await createApp(deps);
   const server = Deno.serve({ port: settings.port, hostname: "0.0.0.0", onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
@@ -102,6 +123,7 @@ export async function startServer(
       closing ??= (async () => {
         logger.info("shutting down");
         await server.shutdown();
+        await deps.executor.drain();
         await deps.warehouse.close();
       })();
       return closing;

@@ -7,6 +7,7 @@ import { ProcessorError } from "../../src/processors/context.ts";
 import { ApiError } from "../errors.ts";
 import { jsonBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
+import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 
 /** Turns `{org_slug}` placeholders into Hono's `:org_slug`. */
@@ -17,8 +18,26 @@ export function honoPath(path: string): string {
 /** Maps failures of a pipeline to API errors; anything unknown goes on to the 500 handler. */
 export function pipelineError(err: unknown): never {
   if (err instanceof ParamsError) throw new ApiError(400, "VALIDATION_ERROR", err.message);
-  if (err instanceof ProcessorError) throw new ApiError(err.status, err.code, err.message, {}, err.details);
+  if (err instanceof ProcessorError) {
+    const headers: Record<string, string> = err.status === 429 ? { "Retry-After": "60" } : {};
+    throw new ApiError(err.status, err.code, err.message, headers, err.details, err.response);
+  }
   throw err;
+}
+
+/** A run with its steps, as `GET /pipelines/runs/{org}/{run_id}` and `?wait=true` show it. */
+export async function runDetail(deps: AppDeps, orgSlug: string, runId: string) {
+  const [run] = await deps.warehouse.query(
+    `SELECT run_id, pipeline_path, status, trigger, params, start_time, end_time, duration_ms, rows_written, error_message, error_code
+     FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs WHERE org_slug = @org_slug AND run_id = @run_id`,
+    { org_slug: orgSlug, run_id: runId },
+  );
+  const steps = await deps.warehouse.query(
+    `SELECT step_id, step_index, ps_type, status, output_table, rows_written, start_time, end_time, duration_ms, error_message
+     FROM ${CENTRAL_DATASET}.org_meta_step_logs WHERE org_slug = @org_slug AND run_id = @run_id ORDER BY step_index`,
+    { org_slug: orgSlug, run_id: runId },
+  );
+  return { ...(run ?? {}), steps };
 }
 
 /** A pipeline as the catalogue shows it (no secrets: params are descriptions only). */
@@ -44,17 +63,10 @@ export function catalogueEntry(p: PipelineModule) {
   };
 }
 
-export type RunStarter = (
-  c: Parameters<MiddlewareHandler<AppEnv>>[0],
-  pipeline: PipelineModule,
-  body: Record<string, unknown>,
-) => Promise<Response>;
-
 export function mountPipelineRoutes(
   app: Hono<AppEnv>,
   deps: AppDeps,
   guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
-  startRun?: RunStarter,
 ): void {
   app.get("/api/v1/pipelines", guard("root_or_org"), (c) => {
     const kind = c.req.query("kind");
@@ -69,10 +81,25 @@ export function mountPipelineRoutes(
     app.on(route.method, honoPath(route.path), guard(route.auth), async (c) => {
       const body = await jsonBody(c);
       if (pipeline.kind === "data") {
-        if (!startRun) {
-          throw new ApiError(501, "NOT_IMPLEMENTED", `Runs of "${pipeline.path}" are not available in this build`);
+        const orgSlug = c.req.param("org_slug")!;
+        const wait = c.req.query("wait");
+        if (wait !== undefined && wait !== "true" && wait !== "false") {
+          throw new ApiError(400, "VALIDATION_ERROR", `Query "wait" must be true or false`);
         }
-        return await startRun(c, pipeline, body);
+        let started;
+        try {
+          started = await deps.executor.start(pipeline, orgSlug, body, {
+            trigger: "api",
+            requestedBy: "api_key",
+            requestId: c.get("requestId"),
+          });
+        } catch (err) {
+          pipelineError(err);
+        }
+        if (wait !== "true") return c.json({ run_id: started.runId, status: "PENDING", pipeline: pipeline.path }, 202);
+        const outcome = await started.done;
+        const detail = await runDetail(deps, orgSlug, started.runId);
+        return c.json({ ...detail, run_id: outcome.runId, status: outcome.status, error: outcome.error }, 200);
       }
       const orgSlug = c.req.param("org_slug");
       const org = orgSlug ? { slug: orgSlug, dataset: `${orgSlug}_${deps.settings.datasetSuffix}` } : undefined;

@@ -37,11 +37,24 @@ export interface ProcessorContext {
   readonly run?: { readonly id: string; readonly trigger: string };
   /** Params after defaults. */
   readonly params: Readonly<Record<string, unknown>>;
-  /** State shared by the steps of one run (e.g. a decrypted credential), never persisted or logged. */
+  /**
+   * State shared by the steps of one run, never persisted or logged. Data runs put the decrypted
+   * credential under `credential` (string) and its metadata (JSON object) under `credential_metadata`.
+   */
   readonly state: Map<string, unknown>;
+  /** Aborted when the run times out or the process shuts down; pass it to provider calls. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StepResult {
+  /**
+   * Rows for the step's `output` table. The executor validates them, runs the step's data-quality checks
+   * and writes them with the output's write mode (replace_partitions: atomically over `range`).
+   */
+  readonly rows?: readonly Record<string, unknown>[];
+  /** The UTC days (inclusive) the rows cover; required with replace_partitions. */
+  readonly range?: { readonly from: string; readonly to: string };
+  /** Rows the processor wrote itself (steps without `output`). */
   readonly rowsWritten?: number;
   /** Fields merged into the API response of synchronous pipelines (system, integration). */
   readonly response?: Record<string, unknown>;
@@ -50,11 +63,13 @@ export interface StepResult {
 /** A processor failure meant for the caller: an HTTP status, a stable code and a message. */
 export class ProcessorError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 501 | 502 | 503 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 501 | 502 | 503 | 504,
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
     options?: ErrorOptions,
+    /** Fields added at the top level of the error response (e.g. validation_status for INVALID credentials). */
+    readonly response?: Record<string, unknown>,
   ) {
     super(message, options);
     this.name = "ProcessorError";

@@ -7,6 +7,9 @@ import { ProcessorRegistry } from "./registry.ts";
 import { bootstrapProcessor } from "./setup/bootstrap.ts";
 import { dryrunProcessor } from "./setup/dryrun.ts";
 import { onboardingProcessor } from "./setup/onboarding.ts";
+import { validateProcessors } from "./integrations/validate.ts";
+import { kmsDecryptProcessor, kmsStoreProcessor } from "./integrations/store.ts";
+import { seedProcessor } from "./integrations/seed.ts";
 
 export { defineProcessor, type Processor, ProcessorRegistry } from "./registry.ts";
 export { PROCESSOR_SPECS, type ProcessorConfig, type ProcessorConfigs } from "./specs.ts";
@@ -14,5 +17,13 @@ export { type ProcessorContext, type ProcessorEnv, ProcessorError, type StepResu
 
 /** A registry with every implemented processor. */
 export function defaultProcessors(): ProcessorRegistry {
-  return new ProcessorRegistry([bootstrapProcessor, dryrunProcessor, onboardingProcessor]);
+  return new ProcessorRegistry([
+    bootstrapProcessor,
+    dryrunProcessor,
+    onboardingProcessor,
+    ...validateProcessors,
+    kmsStoreProcessor,
+    kmsDecryptProcessor,
+    seedProcessor,
+  ]);
 }

@@ -1,0 +1,384 @@
+/**
+ * The run executor for data pipelines: params, integration, concurrency and quota checks, the run row
+ * (PENDING -> RUNNING -> COMPLETED/FAILED), steps in dependency order with a tagged logger, step logs,
+ * data-quality results, atomic output writes and notifications. Runs go on in the background; callers
+ * may await `done`.
+ */
+import type { PipelineModule, StepDef } from "./module.ts";
+import { type PipelineDeps, resolveParams, templateVars } from "./run_sync.ts";
+import { renderTemplates } from "./template.ts";
+import { runChecks } from "./checks.ts";
+import { RunsStore } from "./runs_store.ts";
+import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
+
+/** Credential row provider names by pipeline integration. */
+export const CREDENTIAL_PROVIDER = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
+
+/** A logger that can be tagged with more fields (runtime/logger.ts's Logger is one). */
+export interface TaggableLogger extends ProcessorLogger {
+  child(fields: Record<string, unknown>): TaggableLogger;
+}
+
+export interface ExecutorDeps extends PipelineDeps {
+  readonly logger: TaggableLogger;
+}
+
+export interface StartOptions {
+  readonly trigger: "api" | "scheduler" | "backfill";
+  readonly requestedBy: string;
+  readonly requestId?: string;
+  readonly logicalDate?: string;
+}
+
+export interface RunOutcome {
+  readonly runId: string;
+  readonly status: "COMPLETED" | "FAILED";
+  readonly error: string | null;
+  readonly errorCode: string | null;
+}
+
+export interface StartedRun {
+  readonly runId: string;
+  readonly done: Promise<RunOutcome>;
+}
+
+const MAX_RANGE_DAYS = 366;
+
+function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  const rand = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${orgSlug}-${pipeline.id}-${stamp}-${rand}`;
+}
+
+/** Cross-param rules the DSL cannot state: start_date <= end_date and a bounded range. */
+export function checkDateRange(params: Record<string, unknown>): void {
+  const from = params.start_date;
+  const to = params.end_date;
+  if (typeof from !== "string" || typeof to !== "string") return;
+  if (from > to) throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${to}) is before "start_date" (${from})`);
+  const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
+  if (days > MAX_RANGE_DAYS) {
+    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`);
+  }
+}
+
+export class RunExecutor {
+  readonly runs: RunsStore;
+  readonly #inFlight = new Map<string, Promise<RunOutcome>>();
+  readonly #controllers = new Set<AbortController>();
+  readonly workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.runs = new RunsStore(deps.warehouse);
+  }
+
+  /** Runs of this process that have not finished. */
+  get active(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Checks and records a run, then runs it in the background.
+   * @throws ProcessorError 400 (params), 409 (already running), 422 (integration missing/INVALID), 429 (quota)
+   */
+  async start(pipeline: PipelineModule, orgSlug: string, raw: unknown, opts: StartOptions): Promise<StartedRun> {
+    if (pipeline.kind !== "data") throw new Error(`Pipeline "${pipeline.path}" is not a data pipeline`);
+    const now = this.deps.now();
+    const params = resolveParams(pipeline, raw, now);
+    checkDateRange(params);
+    const lockKey = `${orgSlug}|${pipeline.path}`;
+    if (this.#inFlight.has(lockKey) || (await this.runs.active(orgSlug, pipeline.path)).length) {
+      throw new ProcessorError(409, "RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);
+    }
+    // Claim the slot before any await that could interleave with a second request.
+    let release!: (o: RunOutcome) => void;
+    const done = new Promise<RunOutcome>((r) => (release = r));
+    this.#inFlight.set(lockKey, done);
+    try {
+      await this.#checkIntegration(pipeline, orgSlug);
+      await this.#checkQuota(orgSlug, now);
+      const runId = runIdFor(orgSlug, pipeline, now);
+      await this.runs.insertPending({
+        run_id: runId,
+        org_slug: orgSlug,
+        pipeline_id: pipeline.id,
+        pipeline_path: pipeline.path,
+        trigger: opts.trigger,
+        params,
+        logical_date: opts.logicalDate ?? (typeof params.start_date === "string" ? params.start_date : null),
+        steps_total: pipeline.steps.length,
+        requested_by: opts.requestedBy,
+        request_id: opts.requestId ?? null,
+        worker_id: this.workerId,
+        now: now.toISOString(),
+      });
+      queueMicrotask(() => {
+        this.#execute(pipeline, orgSlug, runId, params, opts).then(release, (err) =>
+          release({ runId, status: "FAILED", error: String(err), errorCode: "INTERNAL" })
+        ).finally(() => this.#inFlight.delete(lockKey));
+      });
+      return { runId, done };
+    } catch (err) {
+      this.#inFlight.delete(lockKey);
+      throw err;
+    }
+  }
+
+  async #checkIntegration(pipeline: PipelineModule, orgSlug: string): Promise<void> {
+    if (!pipeline.integration) return;
+    const provider = CREDENTIAL_PROVIDER[pipeline.integration];
+    const rows = await this.deps.warehouse.query<{ validation_status: string }>(
+      `SELECT validation_status FROM ${CENTRAL_DATASET}.org_integration_credentials
+       WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
+      { org_slug: orgSlug, provider },
+    );
+    const status = rows[0]?.validation_status ?? "NOT_CONFIGURED";
+    if (status !== "VALID") {
+      throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`);
+    }
+  }
+
+  async #checkQuota(orgSlug: string, now: Date): Promise<void> {
+    const [plan] = await this.deps.warehouse.query<Record<string, number>>(
+      `SELECT max_pipelines_per_day, max_pipelines_per_month, max_concurrent_pipelines FROM ${CENTRAL_DATASET}.org_subscriptions
+       WHERE org_slug = @org_slug AND status = 'ACTIVE' ORDER BY created_at DESC LIMIT 1`,
+      { org_slug: orgSlug },
+    );
+    if (!plan) throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
+    const used = await this.runs.usage(orgSlug, now);
+    const limits: [number, number, string][] = [
+      [used.active, plan.max_concurrent_pipelines!, "concurrent runs"],
+      [used.today, plan.max_pipelines_per_day!, "runs per day"],
+      [used.month, plan.max_pipelines_per_month!, "runs per month"],
+    ];
+    for (const [count, limit, what] of limits) {
+      if (count >= limit) {
+        throw new ProcessorError(429, "QUOTA_EXCEEDED", `Plan limit reached: ${count} of ${limit} ${what} for "${orgSlug}"`);
+      }
+    }
+  }
+
+  async #execute(pipeline: PipelineModule, orgSlug: string, runId: string, params: Record<string, unknown>, opts: StartOptions): Promise<RunOutcome> {
+    const t0 = performance.now();
+    const org = { slug: orgSlug, dataset: `${orgSlug}_${this.deps.env.datasetSuffix}` };
+    const log = this.deps.logger.child({ org_slug: orgSlug, pipeline: pipeline.path, run_id: runId });
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const timer = setTimeout(() => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)), pipeline.timeoutMinutes * 60_000);
+    const state = new Map<string, unknown>();
+    let completed = 0;
+    let rows = 0;
+    let failure: { message: string; code: string } | undefined;
+    try {
+      await this.runs.markRunning(runId, this.deps.now().toISOString());
+      log.info("run started", { trigger: opts.trigger, steps: pipeline.steps.length });
+      await this.deps.warehouse.ensureDataset(org.dataset);
+      if (pipeline.integration) await this.#loadCredential(pipeline, org.slug, state);
+      const vars = templateVars(pipeline, params, this.deps.env, org, { id: runId, trigger: opts.trigger, ...(opts.logicalDate ? { date: opts.logicalDate } : {}) });
+      for (const [index, step] of pipeline.steps.entries()) {
+        if (failure) {
+          await this.#logStep(runId, org.slug, pipeline, step, index, "SKIPPED", 0, 0, null);
+          continue;
+        }
+        const stepLog = log.child({ step_id: step.id });
+        const s0 = performance.now();
+        stepLog.info("step started", { progress: `${index + 1}/${pipeline.steps.length}`, ps_type: step.psType });
+        try {
+          if (controller.signal.aborted) throw controller.signal.reason;
+          const written = await this.#runStep(pipeline, step, org, runId, params, vars, state, stepLog, controller.signal);
+          rows += written;
+          completed++;
+          const ms = Math.round(performance.now() - s0);
+          stepLog.info("step completed", { progress: `${index + 1}/${pipeline.steps.length}`, status: "COMPLETED", rows: written, duration_ms: ms });
+          await this.#logStep(runId, org.slug, pipeline, step, index, "COMPLETED", written, ms, null);
+          await this.runs.heartbeat(runId, completed, rows, this.deps.now().toISOString());
+        } catch (err) {
+          const ms = Math.round(performance.now() - s0);
+          failure = describeFailure(err);
+          stepLog.error("step failed", { progress: `${index + 1}/${pipeline.steps.length}`, status: "FAILED", duration_ms: ms, error: failure.message });
+          await this.#logStep(runId, org.slug, pipeline, step, index, "FAILED", 0, ms, failure.message);
+        }
+      }
+    } catch (err) {
+      failure ??= describeFailure(err);
+      log.error("run failed before its steps", { error: failure.message });
+    } finally {
+      clearTimeout(timer);
+      this.#controllers.delete(controller);
+      state.clear();
+    }
+    const status = failure ? "FAILED" : "COMPLETED";
+    const durationMs = Math.round(performance.now() - t0);
+    await this.runs.finish(runId, { status, now: this.deps.now().toISOString(), durationMs, stepsCompleted: completed, rows, ...(failure ? { error: failure } : {}) });
+    log.info("run finished", { status, rows, duration_ms: durationMs });
+    await this.#notify(pipeline, org, runId, status, failure, log);
+    return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
+  }
+
+  async #loadCredential(pipeline: PipelineModule, orgSlug: string, state: Map<string, unknown>): Promise<void> {
+    const provider = CREDENTIAL_PROVIDER[pipeline.integration!];
+    const [row] = await this.deps.warehouse.query<{ encrypted_credential: string; metadata: unknown }>(
+      `SELECT encrypted_credential, metadata FROM ${CENTRAL_DATASET}.org_integration_credentials
+       WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE AND validation_status = 'VALID'`,
+      { org_slug: orgSlug, provider },
+    );
+    if (!row) throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
+    state.set("credential", await this.deps.vault.decrypt(row.encrypted_credential, { org_slug: orgSlug, provider }));
+    state.set("credential_metadata", row.metadata ?? {});
+  }
+
+  async #runStep(
+    pipeline: PipelineModule,
+    step: StepDef,
+    org: { slug: string; dataset: string },
+    runId: string,
+    params: Record<string, unknown>,
+    vars: Record<string, unknown>,
+    state: Map<string, unknown>,
+    logger: ProcessorLogger,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const processor = this.deps.processors.get(step.psType);
+    if (!processor) throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
+    const ctx: ProcessorContext = {
+      warehouse: this.deps.warehouse,
+      vault: this.deps.vault,
+      keys: this.deps.keys,
+      env: this.deps.env,
+      logger,
+      now: this.deps.now,
+      pipeline,
+      step,
+      org,
+      run: { id: runId, trigger: "api" },
+      params,
+      state,
+      signal,
+    };
+    const result: StepResult = await processor.run(ctx, renderTemplates(step.config, vars));
+    if (!step.output) return result.rowsWritten ?? 0;
+    return await this.#writeOutput(pipeline, step, org, runId, result);
+  }
+
+  async #writeOutput(pipeline: PipelineModule, step: StepDef, org: { slug: string; dataset: string }, runId: string, result: StepResult): Promise<number> {
+    const out = step.output!;
+    const schema = pipeline.tables[out.table];
+    if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${pipeline.path}"`);
+    const dataset = out.dataset === "org" ? org.dataset : CENTRAL_DATASET;
+    const rows = (result.rows ?? []) as Record<string, unknown>[];
+    const outcomes = runChecks(step.checks, rows);
+    const now = this.deps.now().toISOString();
+    await this.runs.logDq(outcomes.map((o) => ({
+      dq_id: crypto.randomUUID(),
+      run_id: runId,
+      org_slug: org.slug,
+      pipeline_path: pipeline.path,
+      step_id: step.id,
+      check_name: o.check.name,
+      check_type: o.check.check,
+      table_name: out.table,
+      column_names: [...(o.check.columns ?? [])],
+      passed: o.passed,
+      observed_value: String(o.observed),
+      threshold: o.check.value !== undefined ? String(o.check.value) : null,
+      severity: o.check.severity,
+      message: o.message,
+      checked_at: now,
+    })));
+    const blocking = outcomes.find((o) => !o.passed && o.check.severity === "error");
+    if (blocking) throw new ProcessorError(422, "DQ_CHECK_FAILED", `Data-quality check "${blocking.check.name}" failed: ${blocking.message}; nothing was written`);
+    await this.deps.warehouse.ensureTable(dataset, schema);
+    switch (out.write) {
+      case "replace_partitions":
+        if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
+        return await this.deps.warehouse.replacePartitions(dataset, schema, result.range, rows);
+      case "append":
+        return rows.length ? await this.deps.warehouse.insertRows(dataset, schema, rows) : 0;
+      case "truncate":
+      case "merge":
+        return await this.deps.warehouse.transaction(async (tx) => {
+          if (out.write === "truncate") await tx.execute(`DELETE FROM ${dataset}.${out.table} WHERE TRUE`);
+          else {
+            for (const r of rows) {
+              const keys = out.mergeKeys ?? [];
+              await tx.execute(
+                `DELETE FROM ${dataset}.${out.table} WHERE ${keys.map((k) => `${k} = @${k}`).join(" AND ")}`,
+                Object.fromEntries(keys.map((k) => [k, r[k] as string])),
+              );
+            }
+          }
+          return rows.length ? await tx.insertRows(dataset, schema, rows) : 0;
+        });
+    }
+  }
+
+  async #logStep(runId: string, orgSlug: string, pipeline: PipelineModule, step: StepDef, index: number, status: string, rows: number, ms: number, error: string | null): Promise<void> {
+    const now = this.deps.now().toISOString();
+    await this.runs.logStep({
+      step_log_id: crypto.randomUUID(),
+      run_id: runId,
+      org_slug: orgSlug,
+      pipeline_path: pipeline.path,
+      step_id: step.id,
+      step_index: index,
+      ps_type: step.psType,
+      status,
+      output_table: step.output?.table ?? null,
+      rows_written: rows,
+      start_time: status === "SKIPPED" ? null : new Date(Date.parse(now) - ms).toISOString(),
+      end_time: status === "SKIPPED" ? null : now,
+      duration_ms: ms,
+      error_message: error,
+      metadata: null,
+      created_at: now,
+    });
+  }
+
+  async #notify(pipeline: PipelineModule, org: { slug: string; dataset: string }, runId: string, status: string, failure: { message: string } | undefined, log: ProcessorLogger): Promise<void> {
+    const triggers = new Set(["always", "on_completion", status === "COMPLETED" ? "on_success" : "on_failure"]);
+    for (const n of pipeline.notify) {
+      if (!triggers.has(n.trigger)) continue;
+      const processor = this.deps.processors.get(n.psType);
+      if (!processor) {
+        log.warn("notification processor not available", { ps_type: n.psType });
+        continue;
+      }
+      try {
+        await processor.run({
+          warehouse: this.deps.warehouse,
+          vault: this.deps.vault,
+          keys: this.deps.keys,
+          env: this.deps.env,
+          logger: log,
+          now: this.deps.now,
+          pipeline,
+          step: { id: `notify_${n.trigger}`, psType: n.psType, dependsOn: [], config: n.config, tables: [], checks: [] },
+          org,
+          run: { id: runId, trigger: n.trigger },
+          params: { status, error: failure?.message ?? null },
+          state: new Map(),
+        }, n.config);
+      } catch (err) {
+        log.warn("notification failed; the run keeps its status", { ps_type: n.psType, error: describeFailure(err).message });
+      }
+    }
+  }
+
+  /** Aborts running steps (shutdown) and waits for the runs to record their end. */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    for (const c of this.#controllers) c.abort(new Error("The server is shutting down"));
+    await Promise.race([Promise.allSettled([...this.#inFlight.values()]), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+}
+
+function describeFailure(err: unknown): { message: string; code: string } {
+  if (err instanceof ProcessorError) return { message: err.message, code: err.code };
+  if (err instanceof Error) {
+    const causes: string[] = [err.message];
+    let c: unknown = err.cause;
+    for (let i = 0; c instanceof Error && i < 3; i++, c = c.cause) causes.push(c.message);
+    return { message: causes.join(": ").slice(0, 2000), code: err.name === "ProviderError" ? "PROVIDER_ERROR" : "STEP_FAILED" };
+  }
+  return { message: String(err).slice(0, 2000), code: "STEP_FAILED" };
+}

@@ -1,0 +1,45 @@
+/**
+ * Per-org, effective-dated model prices and OpenAI subscription plans: request schemas, exact decimal checks,
+ * the effective-dating rules (a new version closes the open one; other overlaps are refused) and seeding from the
+ * defaults compiled out of configs/.
+ *
+ * @example
+ * ```ts
+ * import { seedPricing } from "./src/pricing/mod.ts";
+ * await seedPricing(wh, tables.org_model_pricing, "acme", "openai", seedRows, new Date(), { onlyIfEmpty: true });
+ * ```
+ * @module
+ */
+export { amount, checkAmount, day, isDay, MAX_AMOUNT, MAX_DECIMALS, normaliseDecimal, utcDay } from "./decimal.ts";
+export {
+  addVersion,
+  countVersions,
+  type DatedTable,
+  type DateRange,
+  deleteVersions,
+  type ItemKey,
+  listVersions,
+  overlaps,
+  planAdd,
+  PricingError,
+  updateVersion,
+} from "./dated_table.ts";
+export {
+  CURRENCIES,
+  MODEL_ID,
+  PRICED_PROVIDERS,
+  type PricedProvider,
+  priceCreate,
+  priceQuery,
+  pricesTable,
+  priceUpdate,
+} from "./prices.ts";
+export {
+  MAX_FEE,
+  PLAN_NAME,
+  subscriptionCreate,
+  subscriptionQuery,
+  subscriptionsTable,
+  subscriptionUpdate,
+} from "./subscriptions.ts";
+export { seedDefaults, seedPricing, type SeedOptions, type SeedResult, seedSubscriptions } from "./seed.ts";

@@ -1,0 +1,68 @@
+/** Shared pieces of the integration processors: the credential in play, its row, INVALID answers. */
+import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
+import { ProviderError } from "../../providers/mod.ts";
+import { type ProcessorContext, ProcessorError } from "../context.ts";
+
+export type CredentialProvider = "OPENAI" | "ANTHROPIC" | "DEEPSEEK" | "GCP_SA";
+
+export const API_NAME: Record<CredentialProvider, string> = {
+  OPENAI: "openai",
+  ANTHROPIC: "anthropic",
+  DEEPSEEK: "deepseek",
+  GCP_SA: "gcp",
+};
+
+export function credentialProvider(ctx: ProcessorContext): CredentialProvider {
+  const map = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
+  if (!ctx.pipeline.integration) throw new Error(`Pipeline "${ctx.pipeline.path}" names no integration`);
+  return map[ctx.pipeline.integration];
+}
+
+export function requireOrg(ctx: ProcessorContext): { slug: string; dataset: string } {
+  if (!ctx.org) throw new Error(`Step "${ctx.step.id}" needs an org`);
+  return ctx.org;
+}
+
+/** The credential being set up (request param) or, for re-validation, the decrypted stored one. */
+export function credentialInPlay(ctx: ProcessorContext): { secret: string; stored: boolean } {
+  const p = ctx.params.credential;
+  if (typeof p === "string") return { secret: p, stored: false };
+  const s = ctx.state.get("credential");
+  if (typeof s === "string") return { secret: s, stored: true };
+  throw new Error(`Step "${ctx.step.id}" has no credential: run integrations.kms_decrypt first`);
+}
+
+/** A 400 INVALID answer: the error shape plus the setup/validate fields the frontend reads. */
+export function invalid(provider: CredentialProvider, message: string): ProcessorError {
+  return new ProcessorError(400, "CREDENTIAL_INVALID", message, undefined, undefined, {
+    success: false,
+    provider: API_NAME[provider],
+    validation_status: "INVALID",
+    message,
+  });
+}
+
+/** Maps a provider failure: a refused credential is INVALID (400); anything else is 502 and changes nothing. */
+export function providerFailure(provider: CredentialProvider, err: unknown): ProcessorError {
+  if (err instanceof ProviderError && (err.kind === "unauthorized" || err.kind === "forbidden")) {
+    return invalid(provider, err.message);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProcessorError(502, "PROVIDER_UNAVAILABLE", `Could not validate the ${provider} credential: ${message}`);
+}
+
+/** Records the outcome of re-validating a stored credential. */
+export async function recordValidation(
+  ctx: ProcessorContext,
+  provider: CredentialProvider,
+  status: "VALID" | "INVALID",
+  error: string | null,
+): Promise<void> {
+  const now = ctx.now().toISOString();
+  await ctx.warehouse.execute(
+    `UPDATE ${CENTRAL_DATASET}.org_integration_credentials SET validation_status = @status, validation_error = @error,
+     last_validated_at = CAST(@now AS TIMESTAMP), updated_at = CAST(@now AS TIMESTAMP)
+     WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
+    { status, error, now, org_slug: requireOrg(ctx).slug, provider },
+  );
+}
