@@ -19,43 +19,128 @@ export interface ApiRoute {
 
 const str = { type: "string" };
 const date = { type: "string", format: "date" };
-const money = { type: "string", pattern: "^-?\\d+(\\.\\d{1,9})?$", description: "Decimal amount" };
 const provider = { type: "string", enum: ["openai", "anthropic", "deepseek", "gcp"] };
 const pricedProvider = { type: "string", enum: ["openai", "anthropic", "deepseek"] };
+const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
+const int = (description?: string) => ({ type: "integer", minimum: 0, ...(description ? { description } : {}) });
 
-export const PRICE_BODY: JsonSchema = {
+/** An amount in a request: a decimal string (exact) or a JSON number; no sign, at most 9 decimals, at most `max`. */
+const amountIn = (max: number): JsonSchema => ({
+  anyOf: [
+    { type: "string", pattern: "^\\d+(\\.\\d{1,9})?$" },
+    { type: "number", minimum: 0, maximum: max },
+  ],
+  description: `Non-negative decimal, at most 9 decimals, at most ${max}; returned as a decimal string`,
+});
+const price = amountIn(1_000_000);
+const fee = amountIn(1_000_000_000);
+/** An amount in a response: a decimal string without trailing zeros, e.g. "2.5". */
+const amountOut = { type: "string", pattern: "^\\d+(\\.\\d{1,9})?$" };
+const notes = nullable({ type: "string", maxLength: 500 });
+const effectiveTo = nullable({ ...date, description: "First day no longer in force (exclusive); null = open" });
+const PRICE_FIELDS: Record<string, JsonSchema> = {
+  input_per_1m: price,
+  cached_input_per_1m: nullable(price),
+  cache_write_5m_per_1m: nullable(price),
+  cache_write_1h_per_1m: nullable(price),
+  output_per_1m: price,
+  currency: { type: "string", enum: ["USD", "CNY", "EUR"], default: "USD" },
+  effective_from: { ...date, description: "First day in force (inclusive); defaults to today (UTC)" },
+  effective_to: effectiveTo,
+  notes,
+};
+const SUBSCRIPTION_FIELDS: Record<string, JsonSchema> = {
+  quantity: int("Units bought; 0 = informational tier"),
+  unit_price_usd: fee,
+  billing_period: { type: "string", enum: ["monthly", "yearly"], default: "monthly" },
+  rpm_limit: nullable(int()),
+  tpm_limit: nullable(int()),
+  monthly_spend_limit_usd: nullable(fee),
+  effective_from: { ...date, description: "First day in force (inclusive); defaults to today (UTC)" },
+  effective_to: effectiveTo,
+  notes,
+};
+const strict = (properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({
   type: "object",
   additionalProperties: false,
-  required: ["model_id", "input_per_1m", "output_per_1m"],
-  properties: {
-    model_id: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" },
-    input_per_1m: money,
-    cached_input_per_1m: money,
-    cache_write_5m_per_1m: money,
-    cache_write_1h_per_1m: money,
-    output_per_1m: money,
-    currency: { type: "string", enum: ["USD", "CNY", "EUR"] },
-    effective_from: date,
-    effective_to: date,
-  },
-};
+  ...(required.length ? { required } : {}),
+  properties,
+});
 
-export const SUBSCRIPTION_BODY: JsonSchema = {
+/** POST .../pricing: a new price version; an open version of the model starting earlier is closed at its start. */
+export const PRICE_BODY: JsonSchema = strict(
+  { model_id: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" }, ...PRICE_FIELDS },
+  ["model_id", "input_per_1m", "output_per_1m"],
+);
+/** PUT .../pricing/{model_id}: fields to change on the model's current version (the open one, else the latest). */
+export const PRICE_UPDATE_BODY: JsonSchema = { ...strict(PRICE_FIELDS), minProperties: 1 };
+
+/** POST .../subscriptions: a new plan version; an open version starting earlier is closed at its start. */
+export const SUBSCRIPTION_BODY: JsonSchema = strict(
+  { plan_name: { type: "string", pattern: "^[A-Z][A-Z0-9_]{0,49}$" }, ...SUBSCRIPTION_FIELDS },
+  ["plan_name", "quantity", "unit_price_usd"],
+);
+/** PUT .../subscriptions/{plan_name}: fields to change on the plan's current version. */
+export const SUBSCRIPTION_UPDATE_BODY: JsonSchema = { ...strict(SUBSCRIPTION_FIELDS), minProperties: 1 };
+
+const stamps = { source: { type: "string", enum: ["seed", "user"] }, created_at: str, updated_at: str };
+const PRICE_ROW: JsonSchema = {
   type: "object",
-  additionalProperties: false,
-  required: ["plan_name"],
   properties: {
-    plan_name: { type: "string", pattern: "^[A-Z][A-Z0-9_]{0,49}$" },
-    quantity: { type: "integer", minimum: 0 },
-    unit_price_usd: money,
-    billing_period: { type: "string", enum: ["monthly", "yearly"] },
-    rpm_limit: { type: "integer", minimum: 0 },
-    tpm_limit: { type: "integer", minimum: 0 },
+    provider: pricedProvider,
+    model_id: str,
+    input_per_1m: amountOut,
+    cached_input_per_1m: nullable(amountOut),
+    cache_write_5m_per_1m: nullable(amountOut),
+    cache_write_1h_per_1m: nullable(amountOut),
+    output_per_1m: amountOut,
+    currency: str,
     effective_from: date,
-    effective_to: date,
-    notes: { type: "string", maxLength: 500 },
+    effective_to: nullable(date),
+    notes: nullable(str),
+    ...stamps,
   },
 };
+const SUBSCRIPTION_ROW: JsonSchema = {
+  type: "object",
+  properties: {
+    plan_name: str,
+    quantity: { type: "integer" },
+    unit_price_usd: amountOut,
+    billing_period: str,
+    rpm_limit: nullable({ type: "integer" }),
+    tpm_limit: nullable({ type: "integer" }),
+    monthly_spend_limit_usd: nullable(amountOut),
+    effective_from: date,
+    effective_to: nullable(date),
+    notes: nullable(str),
+    ...stamps,
+  },
+};
+const closedPrevious = nullable({ type: "object", properties: { effective_from: date, effective_to: date } });
+const added = (row: JsonSchema): JsonSchema => ({
+  ...row,
+  properties: { org_slug: str, ...(row.properties as JsonSchema), closed_previous: closedPrevious },
+});
+const updated = (row: JsonSchema): JsonSchema => ({
+  ...row,
+  properties: { org_slug: str, ...(row.properties as JsonSchema) },
+});
+const listOf = (key: string, row: JsonSchema): JsonSchema => ({
+  type: "object",
+  properties: {
+    org_slug: str,
+    provider: str,
+    as_of: nullable(date),
+    count: { type: "integer" },
+    [key]: { type: "array", items: row },
+  },
+});
+const counts = (extra: Record<string, JsonSchema> = {}): JsonSchema => ({
+  type: "object",
+  properties: { success: { type: "boolean" }, org_slug: str, provider: str, ...extra },
+});
+const asOf = { ...date, description: "Only the rows in force on this UTC day" };
 
 /** Every non-pipeline route of /api/v1 (plus /health). */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -116,6 +201,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "List model prices",
     tag: "pricing",
     status: 200,
+    query: { model_id: str, as_of: asOf },
+    response: listOf("prices", PRICE_ROW),
   },
   {
     method: "POST",
@@ -125,6 +212,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "pricing",
     status: 201,
     body: PRICE_BODY,
+    response: added(PRICE_ROW),
   },
   {
     method: "PUT",
@@ -133,7 +221,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Update a model price",
     tag: "pricing",
     status: 200,
-    body: PRICE_BODY,
+    body: PRICE_UPDATE_BODY,
+    response: updated(PRICE_ROW),
   },
   {
     method: "DELETE",
@@ -142,6 +231,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Delete a model price",
     tag: "pricing",
     status: 200,
+    response: counts({ model_id: str, deleted: { type: "integer" } }),
   },
   {
     method: "POST",
@@ -150,6 +240,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Reset prices to the defaults in configs/",
     tag: "pricing",
     status: 200,
+    body: strict({}),
+    response: counts({ deleted: { type: "integer" }, inserted: { type: "integer" } }),
   },
   {
     method: "GET",
@@ -158,6 +250,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "List OpenAI subscription plans",
     tag: "subscriptions",
     status: 200,
+    query: { plan_name: str, as_of: asOf },
+    response: listOf("subscriptions", SUBSCRIPTION_ROW),
   },
   {
     method: "POST",
@@ -167,6 +261,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "subscriptions",
     status: 201,
     body: SUBSCRIPTION_BODY,
+    response: added(SUBSCRIPTION_ROW),
   },
   {
     method: "PUT",
@@ -175,7 +270,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Update a subscription plan",
     tag: "subscriptions",
     status: 200,
-    body: SUBSCRIPTION_BODY,
+    body: SUBSCRIPTION_UPDATE_BODY,
+    response: updated(SUBSCRIPTION_ROW),
   },
   {
     method: "DELETE",
@@ -184,6 +280,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Delete a subscription plan",
     tag: "subscriptions",
     status: 200,
+    response: counts({ plan_name: str, deleted: { type: "integer" } }),
   },
   {
     method: "POST",
@@ -192,6 +289,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Reset plans to the defaults in configs/",
     tag: "subscriptions",
     status: 200,
+    body: strict({}),
+    response: counts({ deleted: { type: "integer" }, inserted: { type: "integer" } }),
   },
   {
     method: "GET",

@@ -14,6 +14,8 @@ import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
 import { mountIntegrationRoutes } from "./routes/integrations.ts";
 import { mountRunRoutes } from "./routes/runs.ts";
+import { mountPricingRoutes } from "./routes/pricing.ts";
+import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
 
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
 export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
@@ -83,5 +85,7 @@ export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
   mountOrganizationRoutes(app, deps, guard);
   mountIntegrationRoutes(app, deps, guard);
   mountRunRoutes(app, deps, guard);
+  mountPricingRoutes(app, deps, guard);
+  mountSubscriptionRoutes(app, deps, guard);
   return app;
 }

@@ -27,6 +27,7 @@ export interface Settings {
   readonly gcpTokenUri?: string;
   readonly schedulerEnabled: boolean;
   readonly maxBodyBytes: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
 }
 
 export interface LoadedSettings {
@@ -81,6 +82,13 @@ function url(
   }
 }
 
+function logLevel(v: string | undefined, problems: string[]): Settings["logLevel"] {
+  if (!v) return "info";
+  if (v === "debug" || v === "info" || v === "warn" || v === "error") return v;
+  problems.push(`LOG_LEVEL must be debug, info, warn or error, not "${v}"`);
+  return "info";
+}
+
 /** Reads settings from `env`, collecting every problem (production rules included). */
 export function loadSettings(env: Record<string, string | undefined> = Deno.env.toObject()): LoadedSettings {
   const problems: string[] = [];
@@ -133,6 +141,7 @@ export function loadSettings(env: Record<string, string | undefined> = Deno.env.
     ...(env.GCP_TOKEN_URI ? { gcpTokenUri: url(env, "GCP_TOKEN_URI", undefined, problems)! } : {}),
     schedulerEnabled: bool(env, "SCHEDULER_ENABLED", true, problems),
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
+    logLevel: logLevel(env.LOG_LEVEL, problems),
   };
   if (environment === "production") problems.push(...productionProblems(settings));
   return { settings, problems };

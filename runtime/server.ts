@@ -108,7 +108,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { settings, problems } = loadSettings(env);
   if (problems.length) throw new StartupError(problems);
-  const logger = new Logger();
+  const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);
   await recoverAbandonedRuns(deps);
   const app = await createApp(deps);

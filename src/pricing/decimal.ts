@@ -53,19 +53,20 @@ function compareDecimal(a: string, b: string): number {
  * Accepted: non-negative, at most {@link MAX_DECIMALS} decimals, at most `max`.
  */
 export function checkAmount(value: unknown, max = MAX_AMOUNT): { value: string } | { error: string } {
-  const text = typeof value === "number" ? numberToDecimal(value) : typeof value === "string" ? value.trim() : null;
+  const text = typeof value === "number" ? numberToDecimal(value) : typeof value === "string" ? value : null;
   const m = text === undefined || text === null ? null : PLAIN.exec(text);
   if (!m) return { error: 'must be a decimal string such as "2.50" or a number' };
-  if (m[1] && /[1-9]/.test(text!)) return { error: "must not be negative" };
+  if (m[1]) return { error: "must not be negative" };
   if ((m[3] ?? "").length > MAX_DECIMALS) return { error: `must have at most ${MAX_DECIMALS} decimals` };
-  const normal = normaliseDecimal(text!).replace(/^-/, "");
+  const normal = normaliseDecimal(text!);
   if (compareDecimal(normal, max) > 0) return { error: `must be at most ${max}` };
   return { value: normal };
 }
 
 /** A zod schema for an amount: a decimal string or number, checked by {@link checkAmount}, output a decimal string. */
 export function amount(max = MAX_AMOUNT) {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const error = (i: { input?: unknown }) => i.input === undefined ? "is required" : "must be a decimal string or a number";
+  return z.union([z.string(), z.number()], { error }).transform((v, ctx) => {
     const r = checkAmount(v, max);
     if ("error" in r) {
       ctx.addIssue({ code: "custom", message: r.error });

@@ -27,6 +27,7 @@ export {
 export {
   CURRENCIES,
   MODEL_ID,
+  modelId,
   PRICED_PROVIDERS,
   type PricedProvider,
   priceCreate,
@@ -37,6 +38,7 @@ export {
 export {
   MAX_FEE,
   PLAN_NAME,
+  planName,
   subscriptionCreate,
   subscriptionQuery,
   subscriptionsTable,

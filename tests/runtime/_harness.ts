@@ -25,7 +25,8 @@ export interface Harness {
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const dataDir = await Deno.makeTempDir({ prefix: "conv-test-" });
+  // A given DATA_DIR reopens an earlier harness's files (close the earlier warehouse first).
+  const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "conv-test-" });
   const { settings, problems } = loadSettings({ DATA_DIR: dataDir, CA_ROOT_API_KEY: ROOT, ...env });
   if (problems.length) throw new Error(problems.join("; "));
   const logs: string[] = [];
@@ -70,8 +71,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       return r.json.api_key;
     },
     async close() {
-      await deps.warehouse.close();
-      await Deno.remove(dataDir, { recursive: true });
+      await deps.warehouse.close().catch(() => {});
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
   return h;

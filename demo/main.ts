@@ -1,0 +1,115 @@
+/**
+ * `deno task demo`: the product on the embedded default with built-in provider simulators on loopback, for
+ * people without provider accounts. The simulators are the test stand-ins (tests/standins/), started here
+ * in this separate entry point: the product itself only ever sees their base URLs, as it would see the real
+ * providers'. Onboards a demo org, sets up all four integrations, runs each pipeline for the last days and
+ * prints what to call next.
+ */
+import { startServer } from "../runtime/server.ts";
+import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../tests/standins/openai.ts";
+import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../tests/standins/anthropic.ts";
+import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../tests/standins/deepseek.ts";
+import { generateTestServiceAccount, startGcpOAuthStandIn } from "../tests/standins/gcp_oauth.ts";
+import { demoBillingExport } from "./billing_export.ts";
+
+const ORG = "demo_org";
+const dataDir = Deno.env.get("DEMO_DATA_DIR") ?? "./data-demo";
+const port = Deno.env.get("PORT") ?? "8000";
+
+const openai = startOpenAIStandIn();
+const anthropic = startAnthropicStandIn();
+const deepseek = startDeepSeekStandIn({ drainFrom: "2025-01-01" });
+const sa = await generateTestServiceAccount({ projectId: "demo-project" });
+const oauth = startGcpOAuthStandIn({ accounts: { [sa.clientEmail]: sa.publicKey } });
+
+await Deno.mkdir(`${dataDir}/imports`, { recursive: true });
+const today = new Date();
+await Deno.writeTextFile(`${dataDir}/imports/demo_billing.jsonl`, demoBillingExport(today, 14));
+
+const server = await startServer({
+  ...Deno.env.toObject(),
+  ENVIRONMENT: "development",
+  PORT: port,
+  DATA_DIR: dataDir,
+  OPENAI_BASE_URL: openai.baseUrl,
+  ANTHROPIC_BASE_URL: anthropic.url,
+  DEEPSEEK_BASE_URL: deepseek.url,
+  GCP_TOKEN_URI: oauth.tokenUri,
+  SCHEDULER_ENABLED: "false",
+  LOG_LEVEL: Deno.env.get("LOG_LEVEL") ?? "warn",
+});
+const root = server.deps.rootKey;
+
+async function call(method: string, path: string, headers: Record<string, string>, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body ? { "Content-Type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const json = await res.json().catch(() => ({}));
+  return { status: res.status, json };
+}
+
+await call("POST", "/api/v1/admin/bootstrap", { "X-CA-Root-Key": root }, {});
+let orgKey: string;
+const onboard = await call("POST", "/api/v1/organizations/onboard", { "X-CA-Root-Key": root }, {
+  org_slug: ORG,
+  company_name: "Demo Org",
+  admin_email: "ops@demo.example",
+  subscription_plan: "SCALE",
+});
+if (onboard.status === 201) orgKey = onboard.json.api_key;
+else {
+  const rotated = await call("POST", `/api/v1/organizations/${ORG}/api-key/rotate`, { "X-CA-Root-Key": root }, {});
+  orgKey = rotated.json.api_key;
+}
+const org = { "X-API-Key": orgKey };
+const setups: [string, unknown][] = [
+  ["openai", { credential: OPENAI_STANDIN_KEY, credential_name: "Demo admin key" }],
+  ["anthropic", { credential: ANTHROPIC_STANDIN_KEY }],
+  ["deepseek", { credential: DEEPSEEK_STANDIN_KEY }],
+  ["gcp", { credential: sa.json, billing_export_table: "demo_billing.jsonl" }],
+];
+for (const [provider, body] of setups) {
+  const r = await call("POST", `/api/v1/integrations/${ORG}/${provider}/setup`, org, body);
+  console.log(`integration ${provider.padEnd(9)} ${r.json.validation_status ?? r.status}`);
+}
+const day = (offset: number) =>
+  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(
+    0,
+    10,
+  );
+const runs: [string, unknown][] = [
+  ["openai/usage_cost", { start_date: day(-7), end_date: day(-1) }],
+  ["anthropic/usage_cost", { start_date: day(-7), end_date: day(-1) }],
+  ["gcp/billing", { start_date: day(-7), end_date: day(-1) }],
+  ["deepseek/usage_cost", { date: day(-1) }],
+];
+for (const [path, body] of runs) {
+  const r = await call("POST", `/api/v1/pipelines/run/${ORG}/${path}?wait=true`, org, body);
+  console.log(`run ${path.padEnd(21)} ${r.json.status ?? r.status} ${r.json.rows_written ?? ""} ${r.json.error ?? ""}`);
+}
+
+console.log(`
+Convergence demo is running at ${server.url} (data in ${dataDir}; provider simulators on loopback).
+  root key:    ${root}
+  org key:     ${orgKey}   (org "${ORG}")
+
+Try:
+  curl -s ${server.url}/api/v1/integrations/${ORG} -H "X-API-Key: ${orgKey}"
+  curl -s "${server.url}/api/v1/costs/${ORG}?start=${day(-7)}&end=${
+  day(-1)
+}&group_by=provider" -H "X-API-Key: ${orgKey}"
+  curl -s ${server.url}/api/v1/pipelines/runs/${ORG} -H "X-API-Key: ${orgKey}"
+  curl -s -X POST "${server.url}/api/v1/pipelines/run/${ORG}/openai/usage_cost?wait=true" -H "X-API-Key: ${orgKey}" \\
+       -H "Content-Type: application/json" -d '{"start_date":"${day(-3)}"}'
+  curl -s ${server.url}/api/v1/openapi.json
+Ctrl-C stops it.`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    await server.shutdown();
+    await Promise.all([openai.close(), anthropic.close(), deepseek.close(), oauth.close()]);
+    Deno.exit(0);
+  });
+}
