@@ -334,7 +334,45 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: "Enqueue the daily schedule now; idempotent per day",
     tag: "scheduler",
     status: 200,
-    body: { type: "object", additionalProperties: false, properties: { date } },
+    body: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        date: { ...date, description: "Logical date (default yesterday, UTC)" },
+        wait: { type: "boolean" },
+      },
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/scheduler/status",
+    auth: "root",
+    summary: "Execution queue counts by status",
+    tag: "scheduler",
+    status: 200,
+  },
+  {
+    method: "POST",
+    path: "/api/v1/pipelines/backfill/{org_slug}",
+    auth: "org",
+    summary: "Queue one run per day of the range that has no completed run",
+    tag: "runs",
+    status: 202,
+    body: {
+      type: "object",
+      additionalProperties: false,
+      required: ["pipeline", "start_date", "end_date"],
+      properties: { pipeline: { type: "string", maxLength: 100 }, start_date: date, end_date: date },
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/pipelines/backfill/{org_slug}",
+    auth: "org",
+    summary: "Backfill progress: queue counts by status",
+    tag: "runs",
+    status: 200,
+    query: { pipeline: { type: "string" } },
   },
 ];
 

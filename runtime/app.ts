@@ -14,6 +14,7 @@ import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
 import { mountIntegrationRoutes } from "./routes/integrations.ts";
 import { mountRunRoutes } from "./routes/runs.ts";
+import { mountSchedulerRoutes } from "./routes/scheduler.ts";
 import { mountPricingRoutes } from "./routes/pricing.ts";
 import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
 
@@ -85,6 +86,7 @@ export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
   mountOrganizationRoutes(app, deps, guard);
   mountIntegrationRoutes(app, deps, guard);
   mountRunRoutes(app, deps, guard);
+  mountSchedulerRoutes(app, deps, guard);
   mountPricingRoutes(app, deps, guard);
   mountSubscriptionRoutes(app, deps, guard);
   return app;

@@ -26,6 +26,8 @@ export interface Settings {
   readonly deepseekBaseUrl: string;
   readonly gcpTokenUri?: string;
   readonly schedulerEnabled: boolean;
+  /** Scheduled runs at once in this process, attempts per item, first retry delay. */
+  readonly scheduler: { readonly concurrency: number; readonly maxAttempts: number; readonly backoffSeconds: number };
   readonly maxBodyBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -140,6 +142,11 @@ export function loadSettings(env: Record<string, string | undefined> = Deno.env.
     deepseekBaseUrl: url(env, "DEEPSEEK_BASE_URL", "https://api.deepseek.com", problems)!,
     ...(env.GCP_TOKEN_URI ? { gcpTokenUri: url(env, "GCP_TOKEN_URI", undefined, problems)! } : {}),
     schedulerEnabled: bool(env, "SCHEDULER_ENABLED", true, problems),
+    scheduler: {
+      concurrency: int(env, "SCHEDULER_CONCURRENCY", 4, 1, 256, problems),
+      maxAttempts: int(env, "SCHEDULER_MAX_ATTEMPTS", 3, 1, 10, problems),
+      backoffSeconds: int(env, "SCHEDULER_BACKOFF_SECONDS", 60, 1, 86_400, problems),
+    },
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     logLevel: logLevel(env.LOG_LEVEL, problems),
   };

@@ -4,6 +4,7 @@ import type { Logger } from "./logger.ts";
 import type { Settings } from "./config.ts";
 import type { PipelineDeps } from "../src/pipeline/run_sync.ts";
 import type { RunExecutor } from "../src/pipeline/executor.ts";
+import type { Scheduler } from "../src/scheduler/scheduler.ts";
 
 export type AppEnv = { Variables: { requestId: string; auth: AuthIdentity } };
 
@@ -12,4 +13,5 @@ export interface AppDeps extends PipelineDeps {
   readonly logger: Logger;
   readonly rootKey: string;
   readonly executor: RunExecutor;
+  readonly scheduler: Scheduler;
 }

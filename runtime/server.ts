@@ -13,6 +13,8 @@ import { ApiKeyStore } from "../src/orgs/api_keys.ts";
 import { defaultProcessors } from "../src/processors/mod.ts";
 import type { Warehouse } from "../src/warehouse/warehouse.ts";
 import { RunExecutor } from "../src/pipeline/executor.ts";
+import { Scheduler } from "../src/scheduler/scheduler.ts";
+import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
 
 export class StartupError extends Error {
@@ -82,7 +84,13 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
       ...(settings.gcpTokenUri ? { gcpTokenUri: settings.gcpTokenUri } : {}),
     },
   };
-  return { ...base, executor: new RunExecutor(base) };
+  const executor = new RunExecutor(base);
+  const scheduler = new Scheduler(wh, executor, logger, {
+    concurrency: settings.scheduler.concurrency,
+    maxAttempts: settings.scheduler.maxAttempts,
+    backoffMs: settings.scheduler.backoffSeconds * 1000,
+  });
+  return { ...base, executor, scheduler };
 }
 
 /**
@@ -111,6 +119,10 @@ export async function startServer(
   const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);
   await recoverAbandonedRuns(deps);
+  if (await deps.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_execution_queue")) {
+    await deps.scheduler.resume(deps.warehouse.kind === "duckdb");
+  }
+  if (settings.schedulerEnabled) registerCron(deps);
   const app = await createApp(deps);
   const server = Deno.serve({ port: settings.port, hostname: "0.0.0.0", onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}`;
@@ -123,6 +135,7 @@ export async function startServer(
       closing ??= (async () => {
         logger.info("shutting down");
         await server.shutdown();
+        deps.scheduler.stop();
         await deps.executor.drain();
         await deps.warehouse.close();
       })();

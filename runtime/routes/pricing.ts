@@ -13,9 +13,9 @@ import {
   deleteVersions,
   listVersions,
   modelId,
+  priceCreate,
   PRICED_PROVIDERS,
   type PricedProvider,
-  priceCreate,
   priceQuery,
   pricesTable,
   priceUpdate,
@@ -66,7 +66,9 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output
 /** Checks a path parameter (e.g. a model id); a bad one is 400 naming it. */
 export function pathParam(c: Context, name: string, schema: z.ZodType<string>): string {
   const r = schema.safeParse(c.req.param(name));
-  if (!r.success) throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
+  if (!r.success) {
+    throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
+  }
   return r.data;
 }
 
@@ -83,7 +85,10 @@ export function mountPricingRoutes(
   guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
 ): void {
   const base = "/api/v1/integrations/:org_slug/:provider/pricing";
-  const target = (c: Context) => ({ org: c.req.param("org_slug")!, provider: pricedProvider(c.req.param("provider")!) });
+  const target = (c: Context) => ({
+    org: c.req.param("org_slug")!,
+    provider: pricedProvider(c.req.param("provider")!),
+  });
   const log = (c: Context, msg: string, fields: Record<string, unknown>) =>
     deps.logger.info(msg, { request_id: c.get("requestId"), org_slug: c.req.param("org_slug"), ...fields });
 

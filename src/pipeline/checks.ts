@@ -21,7 +21,12 @@ export function runChecks(checks: readonly CheckDef[], rows: readonly Record<str
     switch (check.check) {
       case "min_rows": {
         const min = check.value ?? 1;
-        return { check, observed: rows.length, passed: rows.length >= min, message: `${rows.length} rows (minimum ${min})` };
+        return {
+          check,
+          observed: rows.length,
+          passed: rows.length >= min,
+          message: `${rows.length} rows (minimum ${min})`,
+        };
       }
       case "not_null": {
         const bad = rows.filter((r) => cols.some((c) => r[c] === null || r[c] === undefined)).length;

@@ -13,7 +13,12 @@ import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
 
 /** Credential row provider names by pipeline integration. */
-export const CREDENTIAL_PROVIDER = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
+export const CREDENTIAL_PROVIDER = {
+  openai: "OPENAI",
+  anthropic: "ANTHROPIC",
+  deepseek: "DEEPSEEK",
+  gcp: "GCP_SA",
+} as const;
 
 /** A logger that can be tagged with more fields (runtime/logger.ts's Logger is one). */
 export interface TaggableLogger extends ProcessorLogger {
@@ -56,10 +61,16 @@ export function checkDateRange(params: Record<string, unknown>): void {
   const from = params.start_date;
   const to = params.end_date;
   if (typeof from !== "string" || typeof to !== "string") return;
-  if (from > to) throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${to}) is before "start_date" (${from})`);
+  if (from > to) {
+    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${to}) is before "start_date" (${from})`);
+  }
   const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
   if (days > MAX_RANGE_DAYS) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`);
+    throw new ProcessorError(
+      400,
+      "VALIDATION_ERROR",
+      `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
+    );
   }
 }
 
@@ -89,7 +100,11 @@ export class RunExecutor {
     checkDateRange(params);
     const lockKey = `${orgSlug}|${pipeline.path}`;
     if (this.#inFlight.has(lockKey) || (await this.runs.active(orgSlug, pipeline.path)).length) {
-      throw new ProcessorError(409, "RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);
+      throw new ProcessorError(
+        409,
+        "RUN_IN_PROGRESS",
+        `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`,
+      );
     }
     // Claim the slot before any await that could interleave with a second request.
     let release!: (o: RunOutcome) => void;
@@ -114,8 +129,9 @@ export class RunExecutor {
         now: now.toISOString(),
       });
       queueMicrotask(() => {
-        this.#execute(pipeline, orgSlug, runId, params, opts).then(release, (err) =>
-          release({ runId, status: "FAILED", error: String(err), errorCode: "INTERNAL" })
+        this.#execute(pipeline, orgSlug, runId, params, opts).then(
+          release,
+          (err) => release({ runId, status: "FAILED", error: String(err), errorCode: "INTERNAL" }),
         ).finally(() => this.#inFlight.delete(lockKey));
       });
       return { runId, done };
@@ -135,7 +151,11 @@ export class RunExecutor {
     );
     const status = rows[0]?.validation_status ?? "NOT_CONFIGURED";
     if (status !== "VALID") {
-      throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`);
+      throw new ProcessorError(
+        422,
+        "INTEGRATION_NOT_READY",
+        `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`,
+      );
     }
   }
 
@@ -154,18 +174,31 @@ export class RunExecutor {
     ];
     for (const [count, limit, what] of limits) {
       if (count >= limit) {
-        throw new ProcessorError(429, "QUOTA_EXCEEDED", `Plan limit reached: ${count} of ${limit} ${what} for "${orgSlug}"`);
+        throw new ProcessorError(
+          429,
+          "QUOTA_EXCEEDED",
+          `Plan limit reached: ${count} of ${limit} ${what} for "${orgSlug}"`,
+        );
       }
     }
   }
 
-  async #execute(pipeline: PipelineModule, orgSlug: string, runId: string, params: Record<string, unknown>, opts: StartOptions): Promise<RunOutcome> {
+  async #execute(
+    pipeline: PipelineModule,
+    orgSlug: string,
+    runId: string,
+    params: Record<string, unknown>,
+    opts: StartOptions,
+  ): Promise<RunOutcome> {
     const t0 = performance.now();
     const org = { slug: orgSlug, dataset: `${orgSlug}_${this.deps.env.datasetSuffix}` };
     const log = this.deps.logger.child({ org_slug: orgSlug, pipeline: pipeline.path, run_id: runId });
     const controller = new AbortController();
     this.#controllers.add(controller);
-    const timer = setTimeout(() => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)), pipeline.timeoutMinutes * 60_000);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)),
+      pipeline.timeoutMinutes * 60_000,
+    );
     const state = new Map<string, unknown>();
     let completed = 0;
     let rows = 0;
@@ -175,7 +208,11 @@ export class RunExecutor {
       log.info("run started", { trigger: opts.trigger, steps: pipeline.steps.length });
       await this.deps.warehouse.ensureDataset(org.dataset);
       if (pipeline.integration) await this.#loadCredential(pipeline, org.slug, state);
-      const vars = templateVars(pipeline, params, this.deps.env, org, { id: runId, trigger: opts.trigger, ...(opts.logicalDate ? { date: opts.logicalDate } : {}) });
+      const vars = templateVars(pipeline, params, this.deps.env, org, {
+        id: runId,
+        trigger: opts.trigger,
+        ...(opts.logicalDate ? { date: opts.logicalDate } : {}),
+      });
       for (const [index, step] of pipeline.steps.entries()) {
         if (failure) {
           await this.#logStep(runId, org.slug, pipeline, step, index, "SKIPPED", 0, 0, null);
@@ -186,17 +223,37 @@ export class RunExecutor {
         stepLog.info("step started", { progress: `${index + 1}/${pipeline.steps.length}`, ps_type: step.psType });
         try {
           if (controller.signal.aborted) throw controller.signal.reason;
-          const written = await this.#runStep(pipeline, step, org, runId, params, vars, state, stepLog, controller.signal);
+          const written = await this.#runStep(
+            pipeline,
+            step,
+            org,
+            runId,
+            params,
+            vars,
+            state,
+            stepLog,
+            controller.signal,
+          );
           rows += written;
           completed++;
           const ms = Math.round(performance.now() - s0);
-          stepLog.info("step completed", { progress: `${index + 1}/${pipeline.steps.length}`, status: "COMPLETED", rows: written, duration_ms: ms });
+          stepLog.info("step completed", {
+            progress: `${index + 1}/${pipeline.steps.length}`,
+            status: "COMPLETED",
+            rows: written,
+            duration_ms: ms,
+          });
           await this.#logStep(runId, org.slug, pipeline, step, index, "COMPLETED", written, ms, null);
           await this.runs.heartbeat(runId, completed, rows, this.deps.now().toISOString());
         } catch (err) {
           const ms = Math.round(performance.now() - s0);
           failure = describeFailure(err);
-          stepLog.error("step failed", { progress: `${index + 1}/${pipeline.steps.length}`, status: "FAILED", duration_ms: ms, error: failure.message });
+          stepLog.error("step failed", {
+            progress: `${index + 1}/${pipeline.steps.length}`,
+            status: "FAILED",
+            duration_ms: ms,
+            error: failure.message,
+          });
           await this.#logStep(runId, org.slug, pipeline, step, index, "FAILED", 0, ms, failure.message);
         }
       }
@@ -210,7 +267,14 @@ export class RunExecutor {
     }
     const status = failure ? "FAILED" : "COMPLETED";
     const durationMs = Math.round(performance.now() - t0);
-    await this.runs.finish(runId, { status, now: this.deps.now().toISOString(), durationMs, stepsCompleted: completed, rows, ...(failure ? { error: failure } : {}) });
+    await this.runs.finish(runId, {
+      status,
+      now: this.deps.now().toISOString(),
+      durationMs,
+      stepsCompleted: completed,
+      rows,
+      ...(failure ? { error: failure } : {}),
+    });
     log.info("run finished", { status, rows, duration_ms: durationMs });
     await this.#notify(pipeline, org, runId, status, failure, log);
     return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
@@ -223,7 +287,9 @@ export class RunExecutor {
        WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE AND validation_status = 'VALID'`,
       { org_slug: orgSlug, provider },
     );
-    if (!row) throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
+    if (!row) {
+      throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
+    }
     state.set("credential", await this.deps.vault.decrypt(row.encrypted_credential, { org_slug: orgSlug, provider }));
     state.set("credential_metadata", row.metadata ?? {});
   }
@@ -240,7 +306,9 @@ export class RunExecutor {
     signal: AbortSignal,
   ): Promise<number> {
     const processor = this.deps.processors.get(step.psType);
-    if (!processor) throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
+    if (!processor) {
+      throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
+    }
     const ctx: ProcessorContext = {
       warehouse: this.deps.warehouse,
       vault: this.deps.vault,
@@ -261,7 +329,13 @@ export class RunExecutor {
     return await this.#writeOutput(pipeline, step, org, runId, result);
   }
 
-  async #writeOutput(pipeline: PipelineModule, step: StepDef, org: { slug: string; dataset: string }, runId: string, result: StepResult): Promise<number> {
+  async #writeOutput(
+    pipeline: PipelineModule,
+    step: StepDef,
+    org: { slug: string; dataset: string },
+    runId: string,
+    result: StepResult,
+  ): Promise<number> {
     const out = step.output!;
     const schema = pipeline.tables[out.table];
     if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${pipeline.path}"`);
@@ -287,7 +361,13 @@ export class RunExecutor {
       checked_at: now,
     })));
     const blocking = outcomes.find((o) => !o.passed && o.check.severity === "error");
-    if (blocking) throw new ProcessorError(422, "DQ_CHECK_FAILED", `Data-quality check "${blocking.check.name}" failed: ${blocking.message}; nothing was written`);
+    if (blocking) {
+      throw new ProcessorError(
+        422,
+        "DQ_CHECK_FAILED",
+        `Data-quality check "${blocking.check.name}" failed: ${blocking.message}; nothing was written`,
+      );
+    }
     await this.deps.warehouse.ensureTable(dataset, schema);
     switch (out.write) {
       case "replace_partitions":
@@ -313,7 +393,17 @@ export class RunExecutor {
     }
   }
 
-  async #logStep(runId: string, orgSlug: string, pipeline: PipelineModule, step: StepDef, index: number, status: string, rows: number, ms: number, error: string | null): Promise<void> {
+  async #logStep(
+    runId: string,
+    orgSlug: string,
+    pipeline: PipelineModule,
+    step: StepDef,
+    index: number,
+    status: string,
+    rows: number,
+    ms: number,
+    error: string | null,
+  ): Promise<void> {
     const now = this.deps.now().toISOString();
     await this.runs.logStep({
       step_log_id: crypto.randomUUID(),
@@ -335,7 +425,14 @@ export class RunExecutor {
     });
   }
 
-  async #notify(pipeline: PipelineModule, org: { slug: string; dataset: string }, runId: string, status: string, failure: { message: string } | undefined, log: ProcessorLogger): Promise<void> {
+  async #notify(
+    pipeline: PipelineModule,
+    org: { slug: string; dataset: string },
+    runId: string,
+    status: string,
+    failure: { message: string } | undefined,
+    log: ProcessorLogger,
+  ): Promise<void> {
     const triggers = new Set(["always", "on_completion", status === "COMPLETED" ? "on_success" : "on_failure"]);
     for (const n of pipeline.notify) {
       if (!triggers.has(n.trigger)) continue;
@@ -353,14 +450,24 @@ export class RunExecutor {
           logger: log,
           now: this.deps.now,
           pipeline,
-          step: { id: `notify_${n.trigger}`, psType: n.psType, dependsOn: [], config: n.config, tables: [], checks: [] },
+          step: {
+            id: `notify_${n.trigger}`,
+            psType: n.psType,
+            dependsOn: [],
+            config: n.config,
+            tables: [],
+            checks: [],
+          },
           org,
           run: { id: runId, trigger: n.trigger },
           params: { status, error: failure?.message ?? null },
           state: new Map(),
         }, n.config);
       } catch (err) {
-        log.warn("notification failed; the run keeps its status", { ps_type: n.psType, error: describeFailure(err).message });
+        log.warn("notification failed; the run keeps its status", {
+          ps_type: n.psType,
+          error: describeFailure(err).message,
+        });
       }
     }
   }
@@ -368,7 +475,10 @@ export class RunExecutor {
   /** Aborts running steps (shutdown) and waits for the runs to record their end. */
   async drain(timeoutMs = 10_000): Promise<void> {
     for (const c of this.#controllers) c.abort(new Error("The server is shutting down"));
-    await Promise.race([Promise.allSettled([...this.#inFlight.values()]), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await Promise.race([
+      Promise.allSettled([...this.#inFlight.values()]),
+      new Promise((r) => setTimeout(r, timeoutMs)),
+    ]);
   }
 }
 
@@ -378,7 +488,10 @@ function describeFailure(err: unknown): { message: string; code: string } {
     const causes: string[] = [err.message];
     let c: unknown = err.cause;
     for (let i = 0; c instanceof Error && i < 3; i++, c = c.cause) causes.push(c.message);
-    return { message: causes.join(": ").slice(0, 2000), code: err.name === "ProviderError" ? "PROVIDER_ERROR" : "STEP_FAILED" };
+    return {
+      message: causes.join(": ").slice(0, 2000),
+      code: err.name === "ProviderError" ? "PROVIDER_ERROR" : "STEP_FAILED",
+    };
   }
   return { message: String(err).slice(0, 2000), code: "STEP_FAILED" };
 }

@@ -6,7 +6,7 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
-import { type QueryParams, qualified, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
+import { qualified, type QueryParams, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
 import { normaliseDecimal } from "./decimal.ts";
 
 /** A refusal meant for the API caller: a status, a stable code and a message naming the item or field. */
@@ -81,7 +81,9 @@ function present(t: DatedTable, row: Row): Row {
 /** Every column of the table: `values` for the item's columns (missing ones null) plus org, source and times. */
 export function fullRow(t: DatedTable, org: string, values: Row, source: "seed" | "user", now: Date): Row {
   const system: Row = { org_slug: org, source, created_at: now, updated_at: now };
-  return Object.fromEntries(t.schema.fields.map((f) => [f.name, SYSTEM.has(f.name) ? system[f.name] : values[f.name] ?? null]));
+  return Object.fromEntries(
+    t.schema.fields.map((f) => [f.name, SYSTEM.has(f.name) ? system[f.name] : values[f.name] ?? null]),
+  );
 }
 
 async function versions(db: WarehouseTx, t: DatedTable, org: string, key: ItemKey): Promise<(Row & DateRange)[]> {
@@ -160,7 +162,9 @@ export async function addVersion(
       );
     }
     await tx.insertRows(CENTRAL_DATASET, t.schema, [fullRow(t, org, { ...values, ...key }, "user", now)]);
-    const closed = plan.close ? { effective_from: plan.close.effective_from, effective_to: values.effective_from } : null;
+    const closed = plan.close
+      ? { effective_from: plan.close.effective_from, effective_to: values.effective_from }
+      : null;
     return { row: await version(tx, t, org, key, values.effective_from), closed };
   });
 }
@@ -191,7 +195,9 @@ export async function updateVersion(
       const cast = CASTS[f.type];
       return `${f.name} = ${cast ? `CAST(@v_${f.name} AS ${cast})` : `@v_${f.name}`}`;
     });
-    const values = Object.fromEntries(fields.map((f) => [`v_${f.name}`, (merged[f.name] ?? null) as QueryParams[string]]));
+    const values = Object.fromEntries(
+      fields.map((f) => [`v_${f.name}`, (merged[f.name] ?? null) as QueryParams[string]]),
+    );
     await tx.execute(
       `UPDATE ${tableName(t)} SET ${sets.join(", ")}, source = 'user', updated_at = @now
        WHERE ${w.sql} AND effective_from = CAST(@old_from AS DATE)`,
@@ -210,6 +216,9 @@ export async function deleteVersions(db: WarehouseTx, t: DatedTable, org: string
 /** How many rows the org has among the items matching `filter`. */
 export async function countVersions(db: WarehouseTx, t: DatedTable, org: string, filter: ItemKey): Promise<number> {
   const w = keyWhere(t, filter, org);
-  const [r] = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${tableName(t)} WHERE ${w.sql}`, w.params);
+  const [r] = await db.query<{ n: number | string }>(
+    `SELECT COUNT(*) AS n FROM ${tableName(t)} WHERE ${w.sql}`,
+    w.params,
+  );
   return Number(r?.n ?? 0);
 }

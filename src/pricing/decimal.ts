@@ -65,7 +65,8 @@ export function checkAmount(value: unknown, max = MAX_AMOUNT): { value: string }
 
 /** A zod schema for an amount: a decimal string or number, checked by {@link checkAmount}, output a decimal string. */
 export function amount(max = MAX_AMOUNT) {
-  const error = (i: { input?: unknown }) => i.input === undefined ? "is required" : "must be a decimal string or a number";
+  const error = (i: { input?: unknown }) =>
+    i.input === undefined ? "is required" : "must be a decimal string or a number";
   return z.union([z.string(), z.number()], { error }).transform((v, ctx) => {
     const r = checkAmount(v, max);
     if ("error" in r) {

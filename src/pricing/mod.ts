@@ -28,9 +28,9 @@ export {
   CURRENCIES,
   MODEL_ID,
   modelId,
+  priceCreate,
   PRICED_PROVIDERS,
   type PricedProvider,
-  priceCreate,
   priceQuery,
   pricesTable,
   priceUpdate,
@@ -44,4 +44,4 @@ export {
   subscriptionsTable,
   subscriptionUpdate,
 } from "./subscriptions.ts";
-export { seedDefaults, seedPricing, type SeedOptions, type SeedResult, seedSubscriptions } from "./seed.ts";
+export { seedDefaults, type SeedOptions, seedPricing, type SeedResult, seedSubscriptions } from "./seed.ts";

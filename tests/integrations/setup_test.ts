@@ -88,7 +88,10 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
         assert.ok(all.json.integrations[k].last_validated_at);
       }
       assert.equal(all.json.integrations.GCP_SA.metadata.billing_export_table, "billing.jsonl");
-      assert.ok(openai.requests.some((q) => q.path === "/v1/organization/usage/completions"), "OpenAI validated on the usage endpoint");
+      assert.ok(
+        openai.requests.some((q) => q.path === "/v1/organization/usage/completions"),
+        "OpenAI validated on the usage endpoint",
+      );
       assert.equal(oauth.issued.length, 1, "a token was minted with the JWT grant");
     });
     await t.step("OpenAI setup seeds prices and plans from configs", async () => {
@@ -99,7 +102,12 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
       assert.ok(row!.n > 5);
     });
     await t.step("no plaintext credential anywhere under DATA_DIR, in responses or logs", async () => {
-      const secrets = [OPENAI_STANDIN_KEY, ANTHROPIC_STANDIN_KEY, DEEPSEEK_STANDIN_KEY, JSON.parse(sa.json).private_key.split("\n")[1]];
+      const secrets = [
+        OPENAI_STANDIN_KEY,
+        ANTHROPIC_STANDIN_KEY,
+        DEEPSEEK_STANDIN_KEY,
+        JSON.parse(sa.json).private_key.split("\n")[1],
+      ];
       await hh.deps.warehouse.close(); // flush the DuckDB file and WAL
       for (const s of secrets) {
         assert.equal(await foundUnder(hh.dataDir, s), undefined, `plaintext of a credential found on disk`);
@@ -124,7 +132,10 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
       }
     });
     await t.step("an invalid key is 400 INVALID with the reason, and stores nothing new", async () => {
-      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/openai/setup", { key: keyB, body: { credential: "sk-wrong-1234567890" } });
+      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/openai/setup", {
+        key: keyB,
+        body: { credential: "sk-wrong-1234567890" },
+      });
       assert.equal(r.status, 400);
       assert.equal(r.json.validation_status, "INVALID");
       assert.match(r.json.message, /401/);
@@ -149,27 +160,43 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
     });
     await t.step("a provider that is down is a clear 502 after retries; nothing stored, status unchanged", async () => {
       openai.faults.fail5xx = 20;
-      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/openai/setup", { key: keyB, body: { credential: OPENAI_STANDIN_KEY } });
+      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/openai/setup", {
+        key: keyB,
+        body: { credential: OPENAI_STANDIN_KEY },
+      });
       openai.faults.fail5xx = 0;
       assert.equal(r.status, 502, r.text);
       assert.match(r.json.error.message, /OpenAI GET \/organization\/usage\/completions/);
-      assert.equal((await h2.request("GET", "/api/v1/integrations/integ_beta/openai", { key: keyB })).json.status, "NOT_CONFIGURED");
+      assert.equal(
+        (await h2.request("GET", "/api/v1/integrations/integ_beta/openai", { key: keyB })).json.status,
+        "NOT_CONFIGURED",
+      );
     });
     await t.step("malformed provider JSON is a clear 502", async () => {
       deepseek.faults.malformed = true;
-      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/deepseek/setup", { key: keyB, body: { credential: DEEPSEEK_STANDIN_KEY } });
+      const r = await h2.request("POST", "/api/v1/integrations/integ_beta/deepseek/setup", {
+        key: keyB,
+        body: { credential: DEEPSEEK_STANDIN_KEY },
+      });
       deepseek.faults.malformed = false;
       assert.equal(r.status, 502, r.text);
       assert.match(r.json.error.message, /DeepSeek/);
     });
     await t.step("re-validation of a credential the provider now refuses marks it INVALID", async () => {
       anthropic.faults.fail5xx = 0;
-      const setup = await h2.request("POST", "/api/v1/integrations/integ_beta/anthropic/setup", { key: keyB, body: { credential: ANTHROPIC_STANDIN_KEY } });
+      const setup = await h2.request("POST", "/api/v1/integrations/integ_beta/anthropic/setup", {
+        key: keyB,
+        body: { credential: ANTHROPIC_STANDIN_KEY },
+      });
       assert.equal(setup.status, 200);
       // The stand-in forgets the key: the provider now answers 401.
       const stopped = startAnthropicStandIn({ keys: {} });
       await h2.deps.warehouse.close();
-      const h3 = await startHarness({ DATA_DIR: h2.dataDir, ANTHROPIC_BASE_URL: stopped.url, RATE_LIMIT_ENABLED: "false" });
+      const h3 = await startHarness({
+        DATA_DIR: h2.dataDir,
+        ANTHROPIC_BASE_URL: stopped.url,
+        RATE_LIMIT_ENABLED: "false",
+      });
       h = h3;
       try {
         const r = await h3.request("POST", "/api/v1/integrations/integ_beta/anthropic/validate", { key: keyB });
@@ -184,14 +211,16 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
     });
     const h4 = h!;
     await t.step("cross-tenant: org B cannot read, validate, delete or price org A's integrations", async () => {
-      for (const [m, p] of [
-        ["GET", "/api/v1/integrations/integ_alpha"],
-        ["GET", "/api/v1/integrations/integ_alpha/openai"],
-        ["POST", "/api/v1/integrations/integ_alpha/openai/validate"],
-        ["POST", "/api/v1/integrations/integ_alpha/openai/setup"],
-        ["DELETE", "/api/v1/integrations/integ_alpha/openai"],
-        ["GET", "/api/v1/integrations/integ_alpha/openai/pricing"],
-      ] as const) {
+      for (
+        const [m, p] of [
+          ["GET", "/api/v1/integrations/integ_alpha"],
+          ["GET", "/api/v1/integrations/integ_alpha/openai"],
+          ["POST", "/api/v1/integrations/integ_alpha/openai/validate"],
+          ["POST", "/api/v1/integrations/integ_alpha/openai/setup"],
+          ["DELETE", "/api/v1/integrations/integ_alpha/openai"],
+          ["GET", "/api/v1/integrations/integ_alpha/openai/pricing"],
+        ] as const
+      ) {
         const r = await h4.request(m, p, { key: keyB, body: { credential: "sk-x" } });
         assert.equal(r.status, 403, `${m} ${p}: ${r.status}`);
       }
@@ -208,9 +237,13 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
         { o: "integ_beta" },
       );
       const { pipelines } = await import("../../generated/manifest.ts");
-      await h4.deps.warehouse.insertRows("organizations", pipelines["setup/bootstrap"].tables.org_integration_credentials, [
-        { ...row, credential_id: crypto.randomUUID(), org_slug: "integ_beta" },
-      ]);
+      await h4.deps.warehouse.insertRows(
+        "organizations",
+        pipelines["setup/bootstrap"].tables.org_integration_credentials,
+        [
+          { ...row, credential_id: crypto.randomUUID(), org_slug: "integ_beta" },
+        ],
+      );
       const r = await h4.request("POST", "/api/v1/integrations/integ_beta/openai/validate", { key: keyB });
       assert.ok(r.status >= 400, `a copied ciphertext must not decrypt: ${r.status} ${r.text}`);
       assert.ok(!r.text.includes(String(row!.encrypted_credential)));
@@ -218,8 +251,14 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
     await t.step("delete removes the integration; a second delete is 404", async () => {
       const r = await h4.request("DELETE", "/api/v1/integrations/integ_alpha/deepseek", { key: keyA });
       assert.equal(r.status, 200);
-      assert.equal((await h4.request("GET", "/api/v1/integrations/integ_alpha/deepseek", { key: keyA })).json.status, "NOT_CONFIGURED");
-      assert.equal((await h4.request("DELETE", "/api/v1/integrations/integ_alpha/deepseek", { key: keyA })).status, 404);
+      assert.equal(
+        (await h4.request("GET", "/api/v1/integrations/integ_alpha/deepseek", { key: keyA })).json.status,
+        "NOT_CONFIGURED",
+      );
+      assert.equal(
+        (await h4.request("DELETE", "/api/v1/integrations/integ_alpha/deepseek", { key: keyA })).status,
+        404,
+      );
       assert.equal((await h4.request("GET", "/api/v1/integrations/integ_alpha/azure", { key: keyA })).status, 404);
     });
   } finally {

@@ -6,13 +6,7 @@ import { normaliseDecimal, seedPricing } from "../../src/pricing/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 
 const PROVIDERS = ["openai", "anthropic", "deepseek"] as const;
-const AMOUNTS = [
-  "input_per_1m",
-  "cached_input_per_1m",
-  "cache_write_5m_per_1m",
-  "cache_write_1h_per_1m",
-  "output_per_1m",
-];
+const AMOUNTS = "input_per_1m cached_input_per_1m cache_write_5m_per_1m cache_write_1h_per_1m output_per_1m".split(" ");
 const url = (org: string, provider = "openai", rest = "") => `/api/v1/integrations/${org}/${provider}/pricing${rest}`;
 
 /** The seed rows compiled from configs/<provider>/seed/data/default_pricing.csv. */

@@ -31,7 +31,11 @@ export function readerFor(path: string): string {
   return "read_json_auto";
 }
 
-export async function checkBillingExport(ctx: ProcessorContext, table: string, accessToken: string): Promise<Record<string, unknown>> {
+export async function checkBillingExport(
+  ctx: ProcessorContext,
+  table: string,
+  accessToken: string,
+): Promise<Record<string, unknown>> {
   if (!table) throw invalid("GCP_SA", "No billing_export_table is configured for this service account");
   if (ctx.warehouse.kind === "duckdb") {
     const path = importPath(ctx.env.dataDir, table);
@@ -49,13 +53,29 @@ export async function checkBillingExport(ctx: ProcessorContext, table: string, a
     return { billing_export_table: table, billing_export_kind: "file" };
   }
   const m = TABLE_ID.exec(table);
-  if (!m) throw invalid("GCP_SA", `billing_export_table must look like project.dataset.gcp_billing_export_v1_XXXX, not "${table}"`);
-  const url = `https://bigquery.googleapis.com/bigquery/v2/projects/${m[1]}/datasets/${m[2]}/tables/${encodeURIComponent(m[3]!)}`;
-  const res = await fetch(url, { headers: { Authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(15_000) });
+  if (!m) {
+    throw invalid(
+      "GCP_SA",
+      `billing_export_table must look like project.dataset.gcp_billing_export_v1_XXXX, not "${table}"`,
+    );
+  }
+  const url = `https://bigquery.googleapis.com/bigquery/v2/projects/${m[1]}/datasets/${m[2]}/tables/${
+    encodeURIComponent(m[3]!)
+  }`;
+  const res = await fetch(url, {
+    headers: { Authorization: `Bearer ${accessToken}` },
+    signal: AbortSignal.timeout(15_000),
+  });
   await res.body?.cancel();
   if (res.status === 403 || res.status === 404) {
     throw invalid("GCP_SA", `The service account cannot read billing export table "${table}" (${res.status})`);
   }
-  if (!res.ok) throw new ProcessorError(502, "PROVIDER_UNAVAILABLE", `BigQuery answered ${res.status} for the billing export table`);
+  if (!res.ok) {
+    throw new ProcessorError(
+      502,
+      "PROVIDER_UNAVAILABLE",
+      `BigQuery answered ${res.status} for the billing export table`,
+    );
+  }
   return { billing_export_table: table, billing_export_kind: "bigquery" };
 }

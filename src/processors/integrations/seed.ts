@@ -10,7 +10,9 @@ export const seedProcessor = defineProcessor(seedSpec, async (ctx, config) => {
   if (!seed) throw new Error(`Step "${ctx.step.id}" of "${ctx.pipeline.path}" declares no seed`);
   const schema = ctx.pipeline.tables[seed.table];
   if (!schema) throw new Error(`Seed table "${seed.table}" has no schema in "${ctx.pipeline.path}"`);
-  const r = await seedDefaults(ctx.warehouse, schema, org.slug, config.provider, seed.rows, ctx.now(), { onlyIfEmpty: true });
+  const r = await seedDefaults(ctx.warehouse, schema, org.slug, config.provider, seed.rows, ctx.now(), {
+    onlyIfEmpty: true,
+  });
   const flag = seed.table === "org_openai_subscriptions" ? "subscriptions_initialized" : "pricing_initialized";
   ctx.logger.info("defaults seeded", { table: seed.table, inserted: r.inserted, skipped: r.skipped });
   return { rowsWritten: r.inserted, response: { [flag]: !r.skipped, [`${flag.split("_")[0]}_rows`]: r.inserted } };

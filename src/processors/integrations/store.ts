@@ -71,8 +71,13 @@ export const kmsDecryptProcessor = defineProcessor(kmsDecryptSpec, async (ctx, c
      WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
     { org_slug: org.slug, provider: config.provider },
   );
-  if (!row) throw new ProcessorError(404, "NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
-  ctx.state.set("credential", await ctx.vault.decrypt(row.encrypted_credential, { org_slug: org.slug, provider: config.provider }));
+  if (!row) {
+    throw new ProcessorError(404, "NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
+  }
+  ctx.state.set(
+    "credential",
+    await ctx.vault.decrypt(row.encrypted_credential, { org_slug: org.slug, provider: config.provider }),
+  );
   ctx.state.set("credential_metadata", row.metadata ?? {});
   return {};
 });

@@ -4,7 +4,13 @@
  * Re-validation: the stored row's status is updated either way.
  */
 import { z } from "zod";
-import { AnthropicClient, DeepSeekClient, mintAccessToken, OpenAIClient, parseServiceAccount } from "../../providers/mod.ts";
+import {
+  AnthropicClient,
+  DeepSeekClient,
+  mintAccessToken,
+  OpenAIClient,
+  parseServiceAccount,
+} from "../../providers/mod.ts";
 import { ServiceAccountError } from "../../providers/gcp.ts";
 import { validateSpecs } from "../specs.ts";
 import { defineProcessor, type Processor } from "../registry.ts";
@@ -30,12 +36,14 @@ const checks: Record<CredentialProvider, Check> = {
     return {};
   },
   ANTHROPIC: async (ctx, secret, timeoutMs) => {
-    await new AnthropicClient({ apiKey: secret, baseUrl: ctx.env.anthropicBaseUrl, timeoutMs, ...retry }).validateAdminKey();
+    await new AnthropicClient({ apiKey: secret, baseUrl: ctx.env.anthropicBaseUrl, timeoutMs, ...retry })
+      .validateAdminKey();
     return {};
   },
   DEEPSEEK: async (ctx, secret, timeoutMs) => {
     // The pipeline reads /user/balance, so that is the read that proves the key is usable.
-    const balance = await new DeepSeekClient({ apiKey: secret, baseUrl: ctx.env.deepseekBaseUrl, timeoutMs, ...retry }).balance();
+    const balance = await new DeepSeekClient({ apiKey: secret, baseUrl: ctx.env.deepseekBaseUrl, timeoutMs, ...retry })
+      .balance();
     return { currencies: balance.balance_infos.map((b) => b.currency) };
   },
   GCP_SA: async (ctx, secret, timeoutMs) => {
@@ -43,7 +51,9 @@ const checks: Record<CredentialProvider, Check> = {
     try {
       sa = parseServiceAccount(secret);
     } catch (err) {
-      if (err instanceof ServiceAccountError) throw invalid("GCP_SA", `Service account JSON is not usable: ${err.message}`);
+      if (err instanceof ServiceAccountError) {
+        throw invalid("GCP_SA", `Service account JSON is not usable: ${err.message}`);
+      }
       throw err;
     }
     const production = ctx.env.environment === "production";

@@ -1,0 +1,32 @@
+/**
+ * Registers one Deno.cron job per distinct schedule in the manifest. A tick only enqueues (idempotent per
+ * org, pipeline and logical date), so several instances ticking at once still make one run each.
+ */
+import type { AppDeps } from "./context.ts";
+import { scheduledPipelines } from "../src/scheduler/scheduler.ts";
+
+/** Cron expression (UTC) of a schedule: daily at 02:00, monthly on the 1st at 03:00, or the expression itself. */
+export function cronOf(schedule: string): string {
+  if (schedule === "daily") return "0 2 * * *";
+  if (schedule === "monthly") return "0 3 1 * *";
+  return schedule;
+}
+
+export function registerCron(deps: AppDeps): string[] {
+  const bySchedule = new Map<string, string[]>();
+  for (const p of scheduledPipelines()) bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p.path]);
+  const names: string[] = [];
+  for (const [schedule, paths] of bySchedule) {
+    const name = `convergence-${schedule.replace(/[^a-z0-9]+/gi, "-")}`;
+    Deno.cron(name, cronOf(schedule), async () => {
+      try {
+        await deps.scheduler.enqueueDay(deps.scheduler.defaultLogicalDate(), { trigger: "cron", paths });
+      } catch (err) {
+        deps.logger.error("scheduled enqueue failed", { schedule, error: err });
+      }
+    });
+    names.push(name);
+  }
+  deps.logger.info("scheduler registered", { jobs: names });
+  return names;
+}

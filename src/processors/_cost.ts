@@ -1,0 +1,264 @@
+/**
+ * Shared by the LLM usage and cost processors: exact decimal money math (BigInt, 9 decimals like the warehouse's
+ * NUMERIC), the org's effective-dated model prices (organizations.org_model_pricing) with model-id matching, UTC
+ * day ranges, and provider calls bound to the run (abort signal, retry logs, errors that name the page).
+ */
+import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import type { ProviderHttpOptions } from "../providers/mod.ts";
+import { ProviderError } from "../providers/mod.ts";
+import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
+import { type ProcessorContext, ProcessorError } from "./context.ts";
+
+// ---- exact decimals ----------------------------------------------------------------------------------------------
+
+/** Decimals of every stored amount (NUMERIC / DECIMAL(38, 9)). */
+export const SCALE = 9;
+const UNIT = 10n ** BigInt(SCALE);
+const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/** `n / d` rounded half away from zero (d > 0). */
+export function roundDiv(n: bigint, d: bigint): bigint {
+  const q = n / d;
+  const r = n % d;
+  if (r === 0n) return q;
+  const twice = (r < 0n ? -r : r) * 2n;
+  return twice >= d ? q + (n < 0n ? -1n : 1n) : q;
+}
+
+/**
+ * A decimal string as an integer count of 1e-9, rounded half away from zero beyond 9 decimals.
+ * @throws {RangeError} for anything but a plain decimal string
+ */
+export function toScaled(value: string): bigint {
+  const m = DECIMAL.exec(value.trim());
+  if (!m) throw new RangeError(`"${value}" is not a decimal string`);
+  const fraction = m[3] ?? "";
+  const digits = BigInt(m[2]! + fraction);
+  const scaled = fraction.length <= SCALE
+    ? digits * 10n ** BigInt(SCALE - fraction.length)
+    : roundDiv(digits, 10n ** BigInt(fraction.length - SCALE));
+  return m[1] ? -scaled : scaled;
+}
+
+/** An integer count of 1e-9 as a decimal string with exactly 9 decimals: `1500000000n` -> `"1.500000000"`. */
+export function formatScaled(scaled: bigint): string {
+  const negative = scaled < 0n;
+  const digits = (negative ? -scaled : scaled).toString().padStart(SCALE + 1, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -SCALE)}.${digits.slice(-SCALE)}`;
+}
+
+/** The exact sum of decimal strings, 9 decimals. */
+export function sumDecimals(values: readonly string[]): string {
+  return formatScaled(values.reduce((acc, v) => acc + toScaled(v), 0n));
+}
+
+/** A multiplier kept exact as a fraction, e.g. the Batch API's half price `{ num: 1n, den: 2n }`. */
+export interface Factor {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+export const FULL_PRICE: Factor = { num: 1n, den: 1n };
+
+/** A price per 1M tokens times a factor, rounded to 9 decimals (the price shown next to a discounted cost). */
+export function appliedPrice(pricePer1m: string, factor: Factor = FULL_PRICE): string {
+  return formatScaled(roundDiv(toScaled(pricePer1m) * factor.num, factor.den));
+}
+
+/** A token class and the price per 1M tokens it is charged at. */
+export interface TokenCharge {
+  readonly tokens: bigint;
+  readonly pricePer1m: string;
+}
+
+/**
+ * `sum(tokens x price / 1e6) x factor`, computed exactly and rounded once to 9 decimals (half away from zero).
+ * Prices carry at most 9 decimals, so `tokens x price(1e-9 units)` is an exact count of 1e-15 dollars.
+ * @example tokenCost([{ tokens: 1_000_000n, pricePer1m: "2.50" }, { tokens: 500_000n, pricePer1m: "1.25" }]) // "3.125000000"
+ */
+export function tokenCost(charges: readonly TokenCharge[], factor: Factor = FULL_PRICE): string {
+  const femto = charges.reduce((acc, c) => acc + c.tokens * toScaled(c.pricePer1m), 0n);
+  return formatScaled(roundDiv(femto * factor.num, 1_000_000n * factor.den));
+}
+
+/** An INT64 as read from the warehouse (a number, or a string beyond 2^53) as a bigint; null is 0. */
+export function int(value: unknown): bigint {
+  if (value === null || value === undefined) return 0n;
+  if (typeof value === "bigint") return value;
+  return BigInt(typeof value === "number" ? Math.trunc(value) : String(value));
+}
+
+/** A bigint count back to what an INT64 column takes: a number when safe, else a digit string. */
+export function intOut(value: bigint): number | string {
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value.toString();
+}
+
+// ---- effective-dated prices --------------------------------------------------------------------------------------
+
+/** One org_model_pricing version; amounts are decimal strings, days `YYYY-MM-DD`. */
+export interface ModelPrice {
+  readonly model_id: string;
+  readonly input_per_1m: string;
+  readonly cached_input_per_1m: string | null;
+  readonly cache_write_5m_per_1m: string | null;
+  readonly cache_write_1h_per_1m: string | null;
+  readonly output_per_1m: string;
+  readonly currency: string;
+  readonly effective_from: string;
+  readonly effective_to: string | null;
+}
+
+/** The org's price versions of `provider` in force on any day of `range` (parameterised SQL). */
+export async function loadPrices(
+  wh: Warehouse,
+  orgSlug: string,
+  provider: "openai" | "anthropic" | "deepseek",
+  range: DayRange,
+): Promise<ModelPrice[]> {
+  return await wh.query<ModelPrice>(
+    `SELECT model_id, input_per_1m, cached_input_per_1m, cache_write_5m_per_1m, cache_write_1h_per_1m, output_per_1m,
+       currency, effective_from, effective_to
+     FROM ${qualified(CENTRAL_DATASET, "org_model_pricing")}
+     WHERE org_slug = @org_slug AND provider = @provider AND effective_from <= CAST(@to AS DATE)
+       AND (effective_to IS NULL OR effective_to > CAST(@from AS DATE))
+     ORDER BY model_id, effective_from`,
+    { org_slug: orgSlug, provider, from: range.from, to: range.to },
+  );
+}
+
+const SNAPSHOT_SUFFIXES = [/-\d{4}-\d{2}-\d{2}$/, /-\d{8}$/, /-\d{4}$/];
+
+/**
+ * The price ids to try for a reported model id, best first: the exact id, then the id without its date-snapshot
+ * suffix (`-YYYY-MM-DD`, `-YYYYMMDD` or `-MMDD`): `gpt-4o-2024-08-06` -> `["gpt-4o-2024-08-06", "gpt-4o"]`.
+ */
+export function modelCandidates(model: string): string[] {
+  const suffix = SNAPSHOT_SUFFIXES.find((re) => re.test(model));
+  const stripped = suffix ? model.replace(suffix, "") : model;
+  return stripped && stripped !== model ? [model, stripped] : [model];
+}
+
+/** Prices by model id; `find` answers the version in force on a day (`effective_from <= day < effective_to`). */
+export class PriceBook {
+  readonly #byModel = new Map<string, ModelPrice[]>();
+
+  constructor(prices: readonly ModelPrice[]) {
+    for (const p of prices) {
+      const list = this.#byModel.get(p.model_id) ?? [];
+      list.push(p);
+      this.#byModel.set(p.model_id, list);
+    }
+  }
+
+  /** The price of `model` on `day`: an exact-id version in force wins over the stripped id's; else undefined. */
+  find(model: string, day: string): ModelPrice | undefined {
+    for (const id of modelCandidates(model)) {
+      const hit = this.#byModel.get(id)?.find((p) =>
+        p.effective_from <= day && (p.effective_to === null || day < p.effective_to)
+      );
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+}
+
+// ---- UTC days ----------------------------------------------------------------------------------------------------
+
+/** Inclusive UTC days `YYYY-MM-DD`. */
+export interface DayRange {
+  readonly from: string;
+  readonly to: string;
+}
+
+const DAY_MS = 86_400_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Milliseconds of `day` 00:00 UTC. */
+export const dayStartMs = (day: string): number => Date.parse(`${day}T00:00:00Z`);
+/** The UTC day of an instant in milliseconds. */
+export const utcDayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/** `day` plus `n` days. */
+export const addDays = (day: string, n: number): string => utcDayOf(dayStartMs(day) + n * DAY_MS);
+
+/**
+ * Checks the step's `start_date`/`end_date` and returns them as a range.
+ * @throws {ProcessorError} 400 for a malformed day or an end before the start
+ */
+export function dayRange(start: string, end: string): DayRange {
+  for (const [name, v] of [["start_date", start], ["end_date", end]] as const) {
+    if (!DAY_RE.test(v) || Number.isNaN(dayStartMs(v)) || utcDayOf(dayStartMs(v)) !== v) {
+      throw new ProcessorError(400, "VALIDATION_ERROR", `Field "${name}" must be a day written YYYY-MM-DD, not "${v}"`);
+    }
+  }
+  if (end < start) {
+    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
+  }
+  return { from: start, to: end };
+}
+
+/** The FOCUS charge period of a UTC day: `[day 00:00, next day 00:00)`. */
+export function chargePeriod(day: string): { charge_period_start: string; charge_period_end: string } {
+  return {
+    charge_period_start: new Date(dayStartMs(day)).toISOString(),
+    charge_period_end: new Date(dayStartMs(day) + DAY_MS).toISOString(),
+  };
+}
+
+// ---- the run -----------------------------------------------------------------------------------------------------
+
+/** The org and the decrypted credential of a data run. @throws {Error} outside a run with an integration */
+export function runScope(ctx: ProcessorContext): { org: { slug: string; dataset: string }; credential: string } {
+  if (!ctx.org) throw new Error(`Step "${ctx.step.id}" needs an org`);
+  const credential = ctx.state.get("credential");
+  if (typeof credential !== "string") throw new Error(`Step "${ctx.step.id}" has no decrypted credential`);
+  return { org: ctx.org, credential };
+}
+
+/** Transport options that tie provider calls to the run: aborts with `ctx.signal`, logs every retry. */
+export function providerOptions(ctx: ProcessorContext): ProviderHttpOptions {
+  const signal = ctx.signal;
+  return {
+    fetch: (input, init) => {
+      const own = init?.signal ?? undefined;
+      return fetch(input, { ...init, signal: own && signal ? AbortSignal.any([own, signal]) : own ?? signal ?? null });
+    },
+    sleep: (ms) =>
+      new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+      }),
+    onRetry: (r) =>
+      ctx.logger.warn("provider call retried", {
+        provider: r.provider,
+        endpoint: r.endpoint,
+        attempt: r.attempt,
+        delay_ms: r.delayMs,
+        error: r.error.message,
+      }),
+  };
+}
+
+/**
+ * Every page of a provider listing. A failure becomes a 502 `PROVIDER_ERROR` naming what was fetched, the page,
+ * and (through the provider error) the provider and endpoint; an abort of the run is rethrown as is.
+ */
+export async function allPages<P>(ctx: ProcessorContext, what: string, pages: AsyncIterable<P>): Promise<P[]> {
+  const out: P[] = [];
+  try {
+    for await (const page of pages) {
+      out.push(page);
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+    }
+  } catch (err) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof ProviderError ? "PROVIDER_ERROR" : "STEP_FAILED";
+    throw new ProcessorError(502, code, `Fetching ${what} page ${out.length + 1} failed: ${message}`, undefined, {
+      cause: err,
+    });
+  }
+  ctx.logger.info("provider pages fetched", { what, pages: out.length });
+  return out;
+}

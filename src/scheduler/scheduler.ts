@@ -1,0 +1,239 @@
+/**
+ * The scheduler: a tick (Deno.cron or POST /scheduler/trigger) only ENQUEUES one item per (org, pipeline,
+ * logical date) for every org whose integration is VALID; a bounded pool of workers drains the queue through
+ * the run executor, retrying failed scheduled runs a bounded number of times with backoff.
+ */
+import { pipelines } from "../../generated/manifest.ts";
+import type { PipelineModule } from "../pipeline/module.ts";
+import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
+import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
+import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import type { Warehouse } from "../warehouse/warehouse.ts";
+import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
+import { utcDay } from "../pipeline/template.ts";
+
+export interface SchedulerOptions {
+  /** Runs at once across this process (default 4). */
+  readonly concurrency?: number;
+  /** Attempts per scheduled item, the first included (default 3). */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubles each attempt (default 60 s). */
+  readonly backoffMs?: number;
+  /** How long a claim holds before another worker may take it over (default 2 h). */
+  readonly leaseMs?: number;
+  readonly now?: () => Date;
+}
+
+/** Scheduled data pipelines: every pipeline with a `schedule`. */
+export function scheduledPipelines(): PipelineModule[] {
+  return Object.values(pipelines as Record<string, PipelineModule>).filter((p) => p.kind === "data" && p.schedule);
+}
+
+/** Whether a pipeline is due for a logical date: daily always; monthly on the first day of a month; cron daily. */
+export function isDue(p: PipelineModule, logicalDate: string): boolean {
+  if (p.schedule === "monthly") return logicalDate.endsWith("-01");
+  return true;
+}
+
+/** The params of a scheduled run for its logical date, from the params the pipeline declares. */
+export function scheduledParams(p: PipelineModule, logicalDate: string): Record<string, unknown> {
+  const names = new Set(p.params.map((x) => x.name));
+  const out: Record<string, unknown> = {};
+  if (names.has("start_date")) out.start_date = logicalDate;
+  if (names.has("end_date")) out.end_date = logicalDate;
+  if (names.has("date")) out.date = logicalDate;
+  if (names.has("month")) out.month = logicalDate.slice(0, 7);
+  return out;
+}
+
+export interface EnqueueResult {
+  readonly logical_date: string;
+  readonly enqueued: number;
+  readonly already_queued: number;
+  readonly eligible: number;
+}
+
+export class Scheduler {
+  readonly queue: ExecutionQueue;
+  readonly #concurrency: number;
+  readonly #maxAttempts: number;
+  readonly #backoffMs: number;
+  readonly #leaseMs: number;
+  readonly #now: () => Date;
+  #running = 0;
+  #pumping = false;
+  #stopped = false;
+  #idle: (() => void)[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly wh: Warehouse,
+    private readonly executor: RunExecutor,
+    private readonly logger: ProcessorLogger,
+    opts: SchedulerOptions = {},
+  ) {
+    this.queue = new ExecutionQueue(wh, executor.workerId);
+    this.#concurrency = opts.concurrency ?? 4;
+    this.#maxAttempts = opts.maxAttempts ?? 3;
+    this.#backoffMs = opts.backoffMs ?? 60_000;
+    this.#leaseMs = opts.leaseMs ?? 2 * 3600_000;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** The logical date a tick at `now` covers: the UTC day before. */
+  defaultLogicalDate(): string {
+    return utcDay(this.#now(), -1);
+  }
+
+  /** Enqueues every due scheduled pipeline for every org whose integration is VALID. Idempotent per day. */
+  async enqueueDay(
+    logicalDate: string,
+    opts: { trigger: string; orgs?: string[]; paths?: string[] } = { trigger: "scheduler" },
+  ): Promise<EnqueueResult> {
+    const due = scheduledPipelines().filter((p) =>
+      isDue(p, logicalDate) && (!opts.paths || opts.paths.includes(p.path))
+    );
+    const valid = await this.wh.query<{ org_slug: string; provider: string }>(
+      `SELECT c.org_slug, c.provider FROM ${CENTRAL_DATASET}.org_integration_credentials c
+       JOIN ${CENTRAL_DATASET}.org_profiles p ON p.org_slug = c.org_slug
+       WHERE c.is_active = TRUE AND c.validation_status = 'VALID' AND p.status = 'ACTIVE'`,
+    );
+    const byProvider = new Map<string, string[]>();
+    for (const r of valid) {
+      if (opts.orgs && !opts.orgs.includes(r.org_slug)) continue;
+      byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r.org_slug]);
+    }
+    const candidates: Candidate[] = [];
+    for (const p of due) {
+      for (const org of byProvider.get(CREDENTIAL_PROVIDER[p.integration!]) ?? []) {
+        candidates.push({
+          org_slug: org,
+          pipeline_path: p.path,
+          pipeline_id: p.id,
+          schedule: p.schedule!,
+          logical_date: logicalDate,
+          params: scheduledParams(p, logicalDate),
+        });
+      }
+    }
+    const enqueued = await this.queue.enqueue(candidates, opts.trigger, this.#maxAttempts, this.#now());
+    this.logger.info("schedule enqueued", { logical_date: logicalDate, eligible: candidates.length, enqueued });
+    this.kick();
+    return {
+      logical_date: logicalDate,
+      enqueued,
+      already_queued: candidates.length - enqueued,
+      eligible: candidates.length,
+    };
+  }
+
+  /** Starts draining the queue in the background (no-op when already draining). */
+  kick(): void {
+    if (this.#pumping || this.#stopped) return;
+    this.#pumping = true;
+    this.#pump().catch((err) => this.logger.error("scheduler pump failed", { error: err })).finally(() => {
+      this.#pumping = false;
+      if (this.#running === 0) this.#idle.splice(0).forEach((r) => r());
+    });
+  }
+
+  /** Resolves when nothing is running and nothing due is left to claim. */
+  idle(): Promise<void> {
+    if (!this.#pumping && this.#running === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  async #pump(): Promise<void> {
+    while (!this.#stopped) {
+      const free = this.#concurrency - this.#running;
+      if (free <= 0) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      const items = await this.queue.claim(free, this.#now(), this.#leaseMs);
+      if (!items.length) {
+        if (this.#running === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      for (const item of items) {
+        this.#running++;
+        this.#work(item).catch((err) => this.logger.error("scheduled item failed", { error: err })).finally(() => {
+          this.#running--;
+        });
+      }
+    }
+    while (this.#running > 0) await new Promise((r) => setTimeout(r, 20));
+    this.#scheduleRetryWake();
+  }
+
+  /** Wakes the pump when the earliest retry becomes due. */
+  #scheduleRetryWake(): void {
+    clearTimeout(this.#timer);
+    if (this.#stopped) return;
+    this.wh.query<{ t: string | null }>(
+      `SELECT MIN(not_before) AS t FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue WHERE status = 'QUEUED'`,
+    ).then(([row]) => {
+      if (!row?.t || this.#stopped) return;
+      const wait = Math.max(50, Date.parse(row.t) - this.#now().getTime());
+      const timer = setTimeout(() => this.kick(), Math.min(wait, 3600_000));
+      Deno.unrefTimer(timer as unknown as number);
+      this.#timer = timer;
+    }).catch(() => {});
+  }
+
+  async #work(item: QueueItem): Promise<void> {
+    const pipeline = (pipelines as Record<string, PipelineModule>)[item.pipeline_path];
+    if (!pipeline) {
+      return await this.queue.finish(
+        item,
+        "FAILED",
+        null,
+        `Pipeline "${item.pipeline_path}" no longer exists`,
+        this.#now(),
+      );
+    }
+    let runId: string | null = null;
+    try {
+      const started = await this.executor.start(pipeline, item.org_slug, item.params, {
+        trigger: "scheduler",
+        requestedBy: "scheduler",
+        logicalDate: item.logical_date,
+      });
+      runId = started.runId;
+      await this.queue.markRunning(item, runId, this.#now());
+      const outcome = await started.done;
+      if (outcome.status === "COMPLETED") return await this.queue.finish(item, "DONE", runId, null, this.#now());
+      await this.#failOrRetry(item, runId, outcome.error ?? "Run failed", true);
+    } catch (err) {
+      const retryable = !(err instanceof ProcessorError) || err.status === 409 || err.status >= 500;
+      await this.#failOrRetry(item, runId, err instanceof Error ? err.message : String(err), retryable);
+    }
+  }
+
+  async #failOrRetry(item: QueueItem, runId: string | null, error: string, retryable: boolean): Promise<void> {
+    if (retryable && item.attempts < item.max_attempts) {
+      const delay = this.#backoffMs * 2 ** (item.attempts - 1);
+      this.logger.warn("scheduled run will be retried", {
+        org_slug: item.org_slug,
+        pipeline: item.pipeline_path,
+        attempt: item.attempts,
+        delay_ms: delay,
+      });
+      return await this.queue.retry(item, runId, error, delay, this.#now());
+    }
+    await this.queue.finish(item, "FAILED", runId, error, this.#now());
+  }
+
+  /** Start-up: release claims of dead workers and drain what is queued. */
+  async resume(allWorkers: boolean): Promise<void> {
+    const released = await this.queue.releaseExpired(this.#now(), allWorkers);
+    if (released) this.logger.warn("released queue items claimed by a previous process", { items: released });
+    this.kick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+}
