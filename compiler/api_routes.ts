@@ -67,6 +67,46 @@ const strict = (properties: Record<string, JsonSchema>, required: string[] = [])
   properties,
 });
 
+const signedAmount = { type: "string", pattern: "^-?\\d+(\\.\\d{1,9})?$", description: "Exact decimal string" };
+const COST_SECTION: Record<string, JsonSchema> = {
+  rows: {
+    type: "array",
+    items: {
+      type: "object",
+      description: "One row per group: the group_by keys (provider, service, model, day), then the sums",
+      properties: {
+        provider,
+        service: nullable(str),
+        model: nullable(str),
+        day: date,
+        cost: nullable({ ...signedAmount, description: "List cost computed from usage (GCP: net of credits)" }),
+        billed_cost: nullable({ ...signedAmount, description: "Provider-reported amount; null when none exists" }),
+        records: int("Cost-table rows summed"),
+        unpriced_records: int("Rows without a price in force (no cost)"),
+        unbilled_records: int("Rows without a provider-reported amount"),
+      },
+    },
+  },
+  total_cost: nullable(signedAmount),
+  total_billed_cost: nullable(signedAmount),
+};
+const COSTS_RESPONSE: JsonSchema = {
+  type: "object",
+  properties: {
+    org_slug: str,
+    currency: str,
+    start: date,
+    end: date,
+    group_by: { type: "array", items: { type: "string", enum: ["provider", "service", "model", "day"] } },
+    provider: nullable(provider),
+    ...COST_SECTION,
+    other_currencies: {
+      type: "array",
+      items: { type: "object", properties: { currency: str, ...COST_SECTION } },
+    },
+  },
+};
+
 /** POST .../pricing: a new price version; an open version of the model starting earlier is closed at its start. */
 export const PRICE_BODY: JsonSchema = strict(
   { model_id: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$" }, ...PRICE_FIELDS },
@@ -317,15 +357,34 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/api/v1/costs/{org_slug}",
     auth: "org",
-    summary: "Cost rows across providers",
+    summary: "Cost across providers from the org's cost tables, summed per group; other currencies kept apart",
     tag: "costs",
     status: 200,
     query: {
-      start: date,
-      end: date,
-      group_by: { type: "string", description: "Comma-separated: provider, service, model, day" },
+      start: { ...date, description: "First UTC day (inclusive); default 29 days before end" },
+      end: { ...date, description: "Last UTC day (inclusive); default today (UTC); at most 366 days from start" },
+      group_by: {
+        type: "string",
+        description:
+          "Comma-separated (or repeated) keys: provider, service, model, day; default provider; empty = totals only",
+      },
       provider,
+      currency: {
+        type: "string",
+        pattern: "^[A-Z]{3}$",
+        default: "USD",
+        description:
+          "Currency of rows and totals; cost in other currencies is listed under other_currencies, never converted",
+      },
+      format: {
+        type: "string",
+        enum: ["summary", "focus"],
+        default: "summary",
+        description: "focus: one row per charge with FinOps FOCUS column names (no group_by)",
+      },
+      limit: { type: "integer", minimum: 1, maximum: 50000, default: 10000, description: "Rows of format=focus" },
     },
+    response: COSTS_RESPONSE,
   },
   {
     method: "POST",

@@ -17,6 +17,7 @@ import { mountRunRoutes } from "./routes/runs.ts";
 import { mountSchedulerRoutes } from "./routes/scheduler.ts";
 import { mountPricingRoutes } from "./routes/pricing.ts";
 import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
+import { mountCostRoutes } from "./routes/costs.ts";
 
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
 export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
@@ -89,5 +90,6 @@ export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
   mountSchedulerRoutes(app, deps, guard);
   mountPricingRoutes(app, deps, guard);
   mountSubscriptionRoutes(app, deps, guard);
+  mountCostRoutes(app, deps, guard);
   return app;
 }

@@ -55,6 +55,21 @@ export function errorBody(
   );
 }
 
+/**
+ * A lost race between two requests writing the same rows (DuckDB: "TransactionContext Error: Conflict on tuple
+ * deletion!"/"Conflict on update!", BigQuery: "Could not serialize access to table ... due to concurrent update").
+ * The losing statement (or transaction) was rolled back: a 409 the client may retry, not a server fault.
+ */
+const WRITE_CONFLICT =
+  /TransactionContext Error: .*[Cc]onflict|write-write conflict|Could not serialize access to table .* due to concurrent update/;
+
+export function isWriteConflict(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (WRITE_CONFLICT.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** The app's only onError: known errors keep their status and message; anything else is a 500 with no internals. */
 export function onError(logger: Logger) {
   return (err: Error, c: Context) => {
@@ -67,6 +82,16 @@ export function onError(logger: Logger) {
       if (status < 500) {
         return errorBody(c, status, DEFAULT_CODES[status] ?? "BAD_REQUEST", err.message || "Bad request");
       }
+    }
+    if (isWriteConflict(err)) {
+      logger.warn("write conflict with a concurrent request", { request_id: c.get("requestId"), path: c.req.path });
+      c.header("Retry-After", "1");
+      return errorBody(
+        c,
+        409,
+        "WRITE_CONFLICT",
+        "Another request changed the same data at the same time; retry the request",
+      );
     }
     logger.error("unhandled error", { request_id: c.get("requestId"), path: c.req.path, error: err });
     return errorBody(c, 500, "INTERNAL", "Internal error; quote the request id when reporting it");

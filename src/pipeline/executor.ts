@@ -78,10 +78,17 @@ export class RunExecutor {
   readonly runs: RunsStore;
   readonly #inFlight = new Map<string, Promise<RunOutcome>>();
   readonly #controllers = new Set<AbortController>();
+  /** Notifications still being sent: they never hold up a run's outcome, but shutdown waits for them. */
+  readonly #notifications = new Set<Promise<void>>();
   readonly workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.runs = new RunsStore(deps.warehouse);
+  }
+
+  /** Resolves when every notification started so far has been sent or has failed. */
+  async notificationsSettled(): Promise<void> {
+    await Promise.allSettled([...this.#notifications]);
   }
 
   /** Runs of this process that have not finished. */
@@ -276,7 +283,8 @@ export class RunExecutor {
       ...(failure ? { error: failure } : {}),
     });
     log.info("run finished", { status, rows, duration_ms: durationMs });
-    await this.#notify(pipeline, org, runId, status, failure, log);
+    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() => this.#notifications.delete(sending));
+    this.#notifications.add(sending);
     return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
   }
 

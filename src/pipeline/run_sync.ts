@@ -54,7 +54,8 @@ export function templateVars(
   run?: { id: string; trigger: string; date?: string },
 ): Record<string, unknown> {
   return {
-    ...Object.fromEntries(Object.entries(params).map(([k, v]) => [`params.${k}`, v])),
+    // An optional param the caller left out renders as "" (the processor applies its own default).
+    ...Object.fromEntries(pipeline.params.map((p) => [`params.${p.name}`, params[p.name] ?? ""])),
     "org.slug": org?.slug,
     "org.dataset": org?.dataset,
     "run.id": run?.id,

@@ -13,7 +13,6 @@ import { type ProcessorContext, ProcessorError } from "./context.ts";
 
 /** Decimals of every stored amount (NUMERIC / DECIMAL(38, 9)). */
 export const SCALE = 9;
-const UNIT = 10n ** BigInt(SCALE);
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
 /** `n / d` rounded half away from zero (d > 0). */
@@ -197,6 +196,25 @@ export function dayRange(start: string, end: string): DayRange {
   return { from: start, to: end };
 }
 
+/**
+ * `columns` of the rows of `dataset.table` whose `usage_date` lies in `range` (parameterised SQL);
+ * no rows when the table does not exist yet.
+ */
+export async function readDays<T>(
+  wh: Warehouse,
+  dataset: string,
+  table: string,
+  columns: string,
+  range: DayRange,
+): Promise<T[]> {
+  if (!await wh.tableExists(dataset, table)) return [];
+  return await wh.query<T>(
+    `SELECT ${columns} FROM ${qualified(dataset, table)}
+     WHERE usage_date >= CAST(@from AS DATE) AND usage_date <= CAST(@to AS DATE)`,
+    { from: range.from, to: range.to },
+  );
+}
+
 /** The FOCUS charge period of a UTC day: `[day 00:00, next day 00:00)`. */
 export function chargePeriod(day: string): { charge_period_start: string; charge_period_end: string } {
   return {
@@ -207,12 +225,18 @@ export function chargePeriod(day: string): { charge_period_start: string; charge
 
 // ---- the run -----------------------------------------------------------------------------------------------------
 
+/** The org a data step runs for. @throws {Error} outside an org run */
+export function orgOf(ctx: ProcessorContext): { slug: string; dataset: string } {
+  if (!ctx.org) throw new Error(`Step "${ctx.step.id}" needs an org`);
+  return ctx.org;
+}
+
 /** The org and the decrypted credential of a data run. @throws {Error} outside a run with an integration */
 export function runScope(ctx: ProcessorContext): { org: { slug: string; dataset: string }; credential: string } {
-  if (!ctx.org) throw new Error(`Step "${ctx.step.id}" needs an org`);
+  const org = orgOf(ctx);
   const credential = ctx.state.get("credential");
   if (typeof credential !== "string") throw new Error(`Step "${ctx.step.id}" has no decrypted credential`);
-  return { org: ctx.org, credential };
+  return { org, credential };
 }
 
 /** Transport options that tie provider calls to the run: aborts with `ctx.signal`, logs every retry. */
@@ -226,8 +250,15 @@ export function providerOptions(ctx: ProcessorContext): ProviderHttpOptions {
     sleep: (ms) =>
       new Promise<void>((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        const timer = setTimeout(resolve, ms);
-        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(signal!.reason);
+        };
+        const timer = setTimeout(() => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }, ms);
+        signal?.addEventListener("abort", onAbort, { once: true });
       }),
     onRetry: (r) =>
       ctx.logger.warn("provider call retried", {

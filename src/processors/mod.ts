@@ -10,6 +10,13 @@ import { onboardingProcessor } from "./setup/onboarding.ts";
 import { validateProcessors } from "./integrations/validate.ts";
 import { kmsDecryptProcessor, kmsStoreProcessor } from "./integrations/store.ts";
 import { seedProcessor } from "./integrations/seed.ts";
+import { emailProcessor } from "./notify/email.ts";
+import { slackProcessor } from "./notify/slack.ts";
+import { deepseekBalanceProcessor } from "./deepseek/balance.ts";
+import { deepseekCostProcessor } from "./deepseek/cost.ts";
+import { gcpBillingProcessor } from "./gcp/bq_etl.ts";
+import { openaiProcessors } from "./openai/mod.ts";
+import { anthropicProcessors } from "./anthropic/mod.ts";
 
 export { defineProcessor, type Processor, ProcessorRegistry } from "./registry.ts";
 export { PROCESSOR_SPECS, type ProcessorConfig, type ProcessorConfigs } from "./specs.ts";
@@ -25,5 +32,12 @@ export function defaultProcessors(): ProcessorRegistry {
     kmsStoreProcessor,
     kmsDecryptProcessor,
     seedProcessor,
+    emailProcessor,
+    slackProcessor,
+    deepseekBalanceProcessor,
+    deepseekCostProcessor,
+    gcpBillingProcessor,
+    ...openaiProcessors,
+    ...anthropicProcessors,
   ]);
 }

@@ -46,6 +46,9 @@ export function scheduledParams(p: PipelineModule, logicalDate: string): Record<
   return out;
 }
 
+/** Failures a retry cannot fix: the item fails at once. */
+const PERMANENT = new Set(["VALIDATION_ERROR", "INTEGRATION_NOT_READY", "DQ_CHECK_FAILED", "CREDENTIAL_INVALID", "NOT_IMPLEMENTED"]);
+
 export interface EnqueueResult {
   readonly logical_date: string;
   readonly enqueued: number;
@@ -204,7 +207,7 @@ export class Scheduler {
       await this.queue.markRunning(item, runId, this.#now());
       const outcome = await started.done;
       if (outcome.status === "COMPLETED") return await this.queue.finish(item, "DONE", runId, null, this.#now());
-      await this.#failOrRetry(item, runId, outcome.error ?? "Run failed", true);
+      await this.#failOrRetry(item, runId, outcome.error ?? "Run failed", !PERMANENT.has(outcome.errorCode ?? ""));
     } catch (err) {
       const retryable = !(err instanceof ProcessorError) || err.status === 409 || err.status >= 500;
       await this.#failOrRetry(item, runId, err instanceof Error ? err.message : String(err), retryable);

@@ -16,20 +16,18 @@
  */
 import { openaiCostSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import type { Warehouse } from "../../warehouse/warehouse.ts";
-import { qualified } from "../../warehouse/warehouse.ts";
 import {
   appliedPrice,
   chargePeriod,
-  type DayRange,
   dayRange,
   type Factor,
   FULL_PRICE,
   int,
   intOut,
   loadPrices,
+  orgOf,
   PriceBook,
-  runScope,
+  readDays,
   sumDecimals,
   tokenCost,
 } from "../_cost.ts";
@@ -171,25 +169,10 @@ export function priceOpenAIUsage(
   });
 }
 
-async function readRange<T>(
-  wh: Warehouse,
-  dataset: string,
-  table: string,
-  columns: string,
-  range: DayRange,
-): Promise<T[]> {
-  if (!await wh.tableExists(dataset, table)) return [];
-  return await wh.query<T>(
-    `SELECT ${columns} FROM ${qualified(dataset, table)}
-     WHERE usage_date >= CAST(@from AS DATE) AND usage_date <= CAST(@to AS DATE)`,
-    { from: range.from, to: range.to },
-  );
-}
-
 export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, config) => {
-  const { org } = runScope(ctx);
+  const org = orgOf(ctx);
   const range = dayRange(config.start_date, config.end_date);
-  const usage = await readRange<OpenAIUsageInput>(
+  const usage = await readDays<OpenAIUsageInput>(
     ctx.warehouse,
     org.dataset,
     config.source_table,
@@ -197,7 +180,7 @@ export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, c
     range,
   );
   const billed = config.billed_table
-    ? await readRange<OpenAIBilledInput>(
+    ? await readDays<OpenAIBilledInput>(
       ctx.warehouse,
       org.dataset,
       config.billed_table,

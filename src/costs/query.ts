@@ -1,0 +1,221 @@
+/**
+ * `GET /costs/{org_slug}`: the request's query parameters, checked, and the summary (or FOCUS rows) over the
+ * unified cost view. Every sum is a NUMERIC(38, 9) SUM in the warehouse, returned as an exact decimal string
+ * without trailing zeros ("12.5"), as amounts are everywhere in the API.
+ *
+ * Currencies are never added together: rows and totals are in the requested `currency` (USD by default); cost
+ * in any other currency (DeepSeek bills in CNY, a GCP billing account may bill in EUR) is summed per currency
+ * under `other_currencies`, with the same grouping. No exchange rate is applied anywhere.
+ */
+import { isDay, normaliseDecimal } from "../pricing/decimal.ts";
+import type { Warehouse } from "../warehouse/warehouse.ts";
+import { COST_PROVIDERS, COST_SOURCES, type CostProvider, toFocusRow, type UnifiedRow, unifiedSql } from "./unified.ts";
+
+/** What `group_by` may name, and the unified column each one groups by. */
+export const GROUP_KEYS = {
+  provider: "provider",
+  service: "service_name",
+  model: "model",
+  day: "charge_date",
+} as const;
+export type GroupKey = keyof typeof GROUP_KEYS;
+
+/** Longest range one request may cover, in days. */
+export const MAX_RANGE_DAYS = 366;
+/** Default and largest `limit` of `format=focus`. */
+export const FOCUS_LIMIT = { default: 10_000, max: 50_000 } as const;
+
+const PARAMS = new Set(["start", "end", "group_by", "provider", "currency", "format", "limit"]);
+const DAY_MS = 86_400_000;
+const ZERO = "0";
+/** Amounts as the rest of the API writes them: exact, without trailing zeros ("2.5"). */
+const money = (v: string | null | undefined) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
+
+/** A request query parameter that cannot be used; `field` names it. */
+export class CostsQueryError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = "CostsQueryError";
+  }
+}
+
+export interface CostsRequest {
+  readonly start: string;
+  readonly end: string;
+  readonly groupBy: readonly GroupKey[];
+  readonly provider: CostProvider | null;
+  readonly currency: string;
+  readonly format: "summary" | "focus";
+  readonly limit: number;
+}
+
+const shiftDay = (day: string, days: number) => new Date(Date.parse(day) + days * DAY_MS).toISOString().slice(0, 10);
+
+/**
+ * Checks the query: `start`/`end` (default the 30 days up to today UTC), `group_by` (comma-separated or repeated;
+ * default `provider`; empty for totals only), `provider`, `currency` (default USD), `format` (summary | focus),
+ * `limit` (focus only).
+ * @throws {CostsQueryError} naming the first bad parameter
+ */
+export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest {
+  for (const name of new Set(query.keys())) {
+    if (!PARAMS.has(name)) throw new CostsQueryError(name, `Unknown query parameter "${name}"`);
+    if (name !== "group_by" && query.getAll(name).length > 1) {
+      throw new CostsQueryError(name, `Query parameter "${name}" is given more than once`);
+    }
+  }
+  const day = (name: "start" | "end", fallback: string) => {
+    const value = query.get(name) ?? fallback;
+    if (!isDay(value)) throw new CostsQueryError(name, `Query parameter "${name}" must be a date written YYYY-MM-DD`);
+    return value;
+  };
+  const end = day("end", now.toISOString().slice(0, 10));
+  const start = day("start", shiftDay(end, -29));
+  if (end < start) throw new CostsQueryError("end", `Query parameter "end" (${end}) is before "start" (${start})`);
+  const days = (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
+  if (days > MAX_RANGE_DAYS) {
+    throw new CostsQueryError(
+      "end",
+      `Query parameter "end": a request covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
+    );
+  }
+
+  const format = query.get("format") ?? "summary";
+  if (format !== "summary" && format !== "focus") {
+    throw new CostsQueryError("format", `Query parameter "format" must be "summary" or "focus"`);
+  }
+  const rawGroups = query.getAll("group_by");
+  if (format === "focus" && rawGroups.length) {
+    throw new CostsQueryError(
+      "group_by",
+      `Query parameter "group_by" does not apply to format=focus (one row per charge)`,
+    );
+  }
+  const groupBy: GroupKey[] = [];
+  const keys = rawGroups.length ? rawGroups.join(",").split(",").map((k) => k.trim()).filter(Boolean) : ["provider"];
+  for (const key of keys) {
+    if (!Object.hasOwn(GROUP_KEYS, key)) {
+      throw new CostsQueryError(
+        "group_by",
+        `Query parameter "group_by": unknown key "${key.slice(0, 40)}"; use ${Object.keys(GROUP_KEYS).join(", ")}`,
+      );
+    }
+    if (!groupBy.includes(key as GroupKey)) groupBy.push(key as GroupKey);
+  }
+
+  const provider = query.get("provider");
+  if (provider !== null && !(COST_PROVIDERS as readonly string[]).includes(provider)) {
+    throw new CostsQueryError("provider", `Query parameter "provider" must be one of ${COST_PROVIDERS.join(", ")}`);
+  }
+  const currency = query.get("currency") ?? "USD";
+  if (!/^[A-Z]{3}$/.test(currency)) {
+    throw new CostsQueryError("currency", `Query parameter "currency" must be an ISO 4217 code such as "USD"`);
+  }
+  const rawLimit = query.get("limit");
+  if (rawLimit !== null && format !== "focus") {
+    throw new CostsQueryError("limit", `Query parameter "limit" only applies to format=focus`);
+  }
+  const limit = rawLimit === null ? FOCUS_LIMIT.default : Number(rawLimit);
+  if (!/^\d+$/.test(rawLimit ?? "1") || limit < 1 || limit > FOCUS_LIMIT.max) {
+    throw new CostsQueryError("limit", `Query parameter "limit" must be an integer from 1 to ${FOCUS_LIMIT.max}`);
+  }
+  return { start, end, groupBy, provider: provider as CostProvider | null, currency, format, limit };
+}
+
+/** The unified view over the org's cost tables that exist (and match the provider filter); null when none do. */
+async function view(wh: Warehouse, dataset: string, req: CostsRequest): Promise<string | null> {
+  const wanted = COST_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
+  const present = await Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table)));
+  return unifiedSql(dataset, wanted.filter((_, i) => present[i]));
+}
+
+interface Aggregate {
+  currency: string;
+  cost: string | null;
+  billed_cost: string | null;
+  records: number | string;
+  priced: number | string;
+  billed: number | string;
+  [key: string]: unknown;
+}
+
+const SUMS = `SUM(effective_cost) AS cost, SUM(billed_cost) AS billed_cost,
+  COUNT(*) AS records, COUNT(effective_cost) AS priced, COUNT(billed_cost) AS billed`;
+
+function shapeRow(a: Aggregate, groupBy: readonly GroupKey[]) {
+  const records = Number(a.records);
+  return {
+    ...Object.fromEntries(groupBy.map((k) => [k, a[k] ?? null])),
+    cost: money(a.cost),
+    billed_cost: money(a.billed_cost),
+    records,
+    unpriced_records: records - Number(a.priced),
+    unbilled_records: records - Number(a.billed),
+  };
+}
+
+/** The cost summary: rows grouped by `groupBy`, totals, and the other currencies' sums kept apart. */
+export async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
+  const unified = await view(wh, dataset, req);
+  const params = { start: req.start, end: req.end };
+  let grouped: Aggregate[] = [];
+  let totals: Aggregate[] = [];
+  if (unified !== null) {
+    const keys = req.groupBy.map((k) => `${GROUP_KEYS[k]} AS ${k}`);
+    const order = req.groupBy.map((k) => `${k} ASC NULLS LAST`);
+    [grouped, totals] = await Promise.all([
+      wh.query<Aggregate>(
+        `WITH unified AS (${unified})
+         SELECT billing_currency AS currency${keys.map((k) => `, ${k}`).join("")}, ${SUMS}
+         FROM unified GROUP BY ${["billing_currency", ...req.groupBy.map((k) => GROUP_KEYS[k])].join(", ")}
+         ORDER BY ${["currency", ...order].join(", ")}`,
+        params,
+      ),
+      wh.query<Aggregate>(
+        `WITH unified AS (${unified}) SELECT billing_currency AS currency, ${SUMS}
+         FROM unified GROUP BY billing_currency ORDER BY currency`,
+        params,
+      ),
+    ]);
+  }
+  const section = (currency: string) => {
+    const total = totals.find((t) => t.currency === currency);
+    return {
+      rows: grouped.filter((g) => g.currency === currency).map((g) => shapeRow(g, req.groupBy)),
+      total_cost: total ? money(total.cost) : ZERO,
+      total_billed_cost: money(total?.billed_cost),
+    };
+  };
+  return {
+    currency: req.currency,
+    start: req.start,
+    end: req.end,
+    group_by: req.groupBy,
+    provider: req.provider,
+    ...section(req.currency),
+    other_currencies: totals.filter((t) => t.currency !== req.currency).map((t) => ({
+      currency: t.currency,
+      ...section(t.currency),
+    })),
+  };
+}
+
+/** One FOCUS-named row per charge (cost table row) in the range, at most `limit`; `truncated` when more exist. */
+export async function focusExport(wh: Warehouse, dataset: string, req: CostsRequest) {
+  const unified = await view(wh, dataset, req);
+  const found = unified === null ? [] : await wh.query<UnifiedRow>(
+    `WITH unified AS (${unified}) SELECT * FROM unified
+     ORDER BY charge_date, provider, service_name ASC NULLS LAST, sku_id ASC NULLS LAST, sub_account_id ASC NULLS LAST
+     LIMIT ${req.limit + 1}`,
+    { start: req.start, end: req.end },
+  );
+  return {
+    format: "focus",
+    focus_version: "1.2",
+    start: req.start,
+    end: req.end,
+    provider: req.provider,
+    rows: found.slice(0, req.limit).map(toFocusRow),
+    truncated: found.length > req.limit,
+  };
+}

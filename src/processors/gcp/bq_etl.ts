@@ -1,0 +1,117 @@
+/**
+ * `gcp.bq_etl`: the org's Cloud Billing export rows for [start_date, end_date] (the UTC day of
+ * `usage_start_time`), flattened into `gcp_billing_daily_raw` with credits summed and
+ * net_cost = cost + credits_total, all in DECIMAL. The executor replaces those day partitions, so re-running a
+ * range picks up late export rows without duplicating any.
+ *
+ * Where the export lives follows the warehouse, as at integration setup: the embedded default reads the file the
+ * credential metadata names under `${DATA_DIR}/imports/` with DuckDB; on BigQuery the `project.dataset.table`
+ * export is queried with the org's service account.
+ */
+import { resolve, sep } from "node:path";
+import { mintAccessToken, parseServiceAccount } from "../../providers/gcp.ts";
+import { isDay } from "../../pricing/decimal.ts";
+import { gcpBillingSpec } from "../specs.ts";
+import { defineProcessor } from "../registry.ts";
+import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { importPath } from "../integrations/billing_export.ts";
+import { readExportFile } from "./_export_file.ts";
+import { readExportTable } from "./_export_bigquery.ts";
+import { billingRow, type ExportRow } from "./_export_row.ts";
+
+const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
+const MAX_DAYS = 366;
+
+/** Checks the rendered dates: real days, in order, at most {@link MAX_DAYS} of them. */
+export function checkRange(start: string, end: string): { from: string; to: string } {
+  for (const [field, value] of [["start_date", start], ["end_date", end]] as const) {
+    if (!isDay(value)) {
+      throw new ProcessorError(400, "VALIDATION_ERROR", `Field "${field}" must be a day written YYYY-MM-DD`);
+    }
+  }
+  if (start > end) {
+    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
+  }
+  const days = (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1;
+  if (days > MAX_DAYS) {
+    throw new ProcessorError(
+      400,
+      "VALIDATION_ERROR",
+      `Field "end_date": a run covers at most ${MAX_DAYS} days, not ${days}`,
+    );
+  }
+  return { from: start, to: end };
+}
+
+function exportTable(ctx: ProcessorContext): string {
+  const metadata = ctx.state.get("credential_metadata") as Record<string, unknown> | undefined;
+  const table = metadata?.billing_export_table;
+  if (typeof table !== "string" || table === "") {
+    throw new ProcessorError(
+      422,
+      "INTEGRATION_NOT_READY",
+      "The GCP integration names no billing_export_table: set it up again with one",
+    );
+  }
+  return table;
+}
+
+async function fromFile(ctx: ProcessorContext, name: string, start: string, end: string): Promise<ExportRow[]> {
+  const path = importPath(ctx.env.dataDir, name);
+  let real: string;
+  try {
+    real = await Deno.realPath(path);
+  } catch {
+    throw new ProcessorError(
+      422,
+      "BILLING_EXPORT_MISSING",
+      `Billing export file "${name}" no longer exists under DATA_DIR/imports/`,
+    );
+  }
+  // importPath checks the name; a symlink inside imports/ could still lead elsewhere.
+  const root = await Deno.realPath(resolve(ctx.env.dataDir, "imports"));
+  if (!real.startsWith(root + sep)) {
+    throw new ProcessorError(
+      400,
+      "VALIDATION_ERROR",
+      `Billing export file "${name}" resolves outside DATA_DIR/imports/`,
+    );
+  }
+  try {
+    return await readExportFile(ctx.warehouse, real, start, end);
+  } catch (cause) {
+    throw new Error(`Reading billing export file "${name}"`, { cause });
+  }
+}
+
+async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: string, end: string): Promise<ExportRow[]> {
+  const secret = ctx.state.get("credential");
+  if (typeof secret !== "string") throw new Error(`Step "${ctx.step.id}" has no GCP credential`);
+  const sa = parseServiceAccount(secret);
+  const production = ctx.env.environment === "production";
+  const tokenUri = !production && ctx.env.gcpTokenUri
+    ? ctx.env.gcpTokenUri
+    : production
+    ? GOOGLE_TOKEN_URI
+    : sa.token_uri;
+  let token;
+  try {
+    token = await mintAccessToken(sa, { tokenUri, timeoutMs: 30_000, maxRetries: 3 });
+  } catch (cause) {
+    throw new Error("Minting an access token for the GCP service account", { cause });
+  }
+  return await readExportTable({ tableId, jobProject: sa.project_id, accessToken: token.access_token, start, end });
+}
+
+export const gcpBillingProcessor = defineProcessor(gcpBillingSpec, async (ctx, config) => {
+  const range = checkRange(config.start_date, config.end_date);
+  const table = exportTable(ctx);
+  const found = ctx.warehouse.kind === "duckdb"
+    ? await fromFile(ctx, table, range.from, range.to)
+    : await fromBigQuery(ctx, table, range.from, range.to);
+  const now = ctx.now().toISOString();
+  const runId = ctx.run?.id ?? "adhoc";
+  const rows = found.map((r) => billingRow(r, runId, now));
+  ctx.logger.info("GCP billing export read", { rows: rows.length, from: range.from, to: range.to });
+  return { rows, range };
+});

@@ -1,0 +1,89 @@
+/**
+ * `openai.subscriptions`: the org's OpenAI plans (organizations.org_openai_subscriptions) in force during a UTC
+ * calendar month, one openai_subscriptions_monthly row per plan version, replacing that month's partition.
+ *
+ * `list_cost` = quantity x unit price for the month (a yearly fee is spread over 12 months), prorated by the days
+ * of the month the version is in force, so a plan changed mid-month is not charged twice. Exact decimals, rounded
+ * once to 9 places.
+ */
+import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
+import { qualified } from "../../warehouse/warehouse.ts";
+import { openaiSubscriptionsSpec } from "../specs.ts";
+import { defineProcessor } from "../registry.ts";
+import { ProcessorError } from "../context.ts";
+import { addDays, dayStartMs, formatScaled, int, orgOf, roundDiv, toScaled } from "../_cost.ts";
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const DAY_MS = 86_400_000;
+
+export interface PlanRow {
+  plan_name: string;
+  quantity: unknown;
+  unit_price_usd: string;
+  billing_period: string;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  monthly_spend_limit_usd: string | null;
+  effective_from: string;
+  effective_to: string | null;
+}
+
+/** First and last day of `YYYY-MM`, and the first day of the next month. */
+export function monthDays(month: string): { first: string; last: string; next: string } {
+  const m = MONTH.exec(month);
+  if (!m) throw new ProcessorError(400, "VALIDATION_ERROR", `Field "month" must be written YYYY-MM, not "${month}"`);
+  const first = `${month}-01`;
+  const next = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1)).toISOString().slice(0, 10);
+  return { first, last: addDays(next, -1), next };
+}
+
+/** The month's fee of one plan version: quantity x unit price (/12 when yearly) x days in force / days in month. */
+export function monthlyFee(plan: PlanRow, month: { first: string; next: string }): string {
+  const days = (a: string, b: string) => BigInt(Math.round((dayStartMs(b) - dayStartMs(a)) / DAY_MS));
+  const from = plan.effective_from > month.first ? plan.effective_from : month.first;
+  const to = plan.effective_to !== null && plan.effective_to < month.next ? plan.effective_to : month.next;
+  const inForce = days(from, to) > 0n ? days(from, to) : 0n;
+  const periods = plan.billing_period === "yearly" ? 12n : 1n;
+  const fee = int(plan.quantity) * toScaled(plan.unit_price_usd) * inForce;
+  return formatScaled(roundDiv(fee, periods * days(month.first, month.next)));
+}
+
+export const openaiSubscriptionsProcessor = defineProcessor(openaiSubscriptionsSpec, async (ctx, config) => {
+  const org = orgOf(ctx);
+  const month = config.month.trim() || ctx.now().toISOString().slice(0, 7);
+  const span = monthDays(month);
+  const plans = await ctx.warehouse.query<PlanRow>(
+    `SELECT plan_name, quantity, unit_price_usd, billing_period, rpm_limit, tpm_limit, monthly_spend_limit_usd,
+       effective_from, effective_to
+     FROM ${qualified(CENTRAL_DATASET, "org_openai_subscriptions")}
+     WHERE org_slug = @org_slug AND effective_from <= CAST(@last AS DATE)
+       AND (effective_to IS NULL OR effective_to > CAST(@first AS DATE))
+     ORDER BY plan_name, effective_from`,
+    { org_slug: org.slug, first: span.first, last: span.last },
+  );
+  const ingestedAt = ctx.now().toISOString();
+  const rows = plans.map((p) => {
+    const fee = monthlyFee(p, span);
+    return {
+      month_start: span.first,
+      month,
+      provider: "openai",
+      plan_name: p.plan_name,
+      quantity: p.quantity,
+      unit_price_usd: p.unit_price_usd,
+      billing_period: p.billing_period,
+      rpm_limit: p.rpm_limit,
+      tpm_limit: p.tpm_limit,
+      monthly_spend_limit_usd: p.monthly_spend_limit_usd,
+      effective_from: p.effective_from,
+      effective_to: p.effective_to,
+      list_cost: fee,
+      cost: fee,
+      currency: "USD",
+      run_id: ctx.run?.id ?? "adhoc",
+      ingested_at: ingestedAt,
+    };
+  });
+  ctx.logger.info("subscription rows built", { month, rows: rows.length });
+  return { rows, range: { from: span.first, to: span.last } };
+});
