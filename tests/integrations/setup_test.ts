@@ -150,7 +150,8 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
       assert.equal(bad.json.validation_status, "INVALID");
     });
     await t.step("a billing export path outside DATA_DIR/imports is refused with 400", async () => {
-      for (const table of ["../kek.key", "/etc/passwd.csv", "imports/../../x.jsonl"]) {
+      await Deno.symlink(`${h2.dataDir}/kek.key`, `${h2.dataDir}/imports/link.jsonl`);
+      for (const table of ["../kek.key", "/etc/passwd.csv", "imports/../../x.jsonl", "link.jsonl"]) {
         const r = await h2.request("POST", "/api/v1/integrations/integ_beta/gcp/setup", {
           key: keyB,
           body: { credential: sa.json, billing_export_table: table },

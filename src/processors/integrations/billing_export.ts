@@ -40,7 +40,10 @@ export async function checkBillingExport(
   if (ctx.warehouse.kind === "duckdb") {
     const path = importPath(ctx.env.dataDir, table);
     try {
-      await Deno.stat(path);
+      // A symlink under imports/ must not lead outside it.
+      const real = await Deno.realPath(path);
+      const root = await Deno.realPath(resolve(ctx.env.dataDir, "imports"));
+      if (!real.startsWith(root + sep)) throw new Error("outside");
     } catch {
       throw invalid("GCP_SA", `Billing export file "${table}" does not exist under DATA_DIR/imports/`);
     }
