@@ -4,11 +4,11 @@
  * process start to first /health 200 with 100 orgs onboarded, versus the hello app's start.
  * Run: deno run -A bench/api.ts   (needs wrk: apt-get install wrk)
  */
-import { hasWrk, spawnServer, wrk } from "./_util.ts";
+import { hasWrk, spawnServer, startPermissions, wrk } from "./_util.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const ROOT = "bench-root-key-0123456789abcdef0123456789";
-const perms = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"];
+const perms = ["run", ...startPermissions()];
 
 if (!hasWrk()) {
   console.error("wrk is not installed (apt-get install wrk); skipping the API benchmark");

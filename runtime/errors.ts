@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "./logger.ts";
+import { VaultError } from "../src/vault/vault.ts";
 
 /** An error meant for the client: a status, a stable code and a message that names the field. */
 export class ApiError extends HTTPException {
@@ -64,10 +65,18 @@ const WRITE_CONFLICT =
   /TransactionContext Error: .*[Cc]onflict|write-write conflict|Could not serialize access to table .* due to concurrent update/;
 
 export function isWriteConflict(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (WRITE_CONFLICT.test(e.message)) return true;
-  }
-  return false;
+  return causes(err).some((e) => WRITE_CONFLICT.test(e.message));
+}
+
+/** The key vault (Cloud KMS) could not be reached: a 503 to retry later, not an internal error. */
+export function isVaultUnavailable(err: unknown): boolean {
+  return causes(err).some((e) => e instanceof VaultError && e.code === "VAULT_UNAVAILABLE");
+}
+
+function causes(err: unknown): Error[] {
+  const out: Error[] = [];
+  for (let e = err; e instanceof Error && out.length < 5; e = e.cause) out.push(e);
+  return out;
 }
 
 /** The app's only onError: known errors keep their status and message; anything else is a 500 with no internals. */
@@ -92,6 +101,11 @@ export function onError(logger: Logger) {
         "WRITE_CONFLICT",
         "Another request changed the same data at the same time; retry the request",
       );
+    }
+    if (isVaultUnavailable(err)) {
+      logger.error("key vault unavailable", { request_id: c.get("requestId"), path: c.req.path, error: err });
+      c.header("Retry-After", "30");
+      return errorBody(c, 503, "VAULT_UNAVAILABLE", "The key vault is unavailable; retry later");
     }
     logger.error("unhandled error", { request_id: c.get("requestId"), path: c.req.path, error: err });
     return errorBody(c, 500, "INTERNAL", "Internal error; quote the request id when reporting it");
