@@ -21,7 +21,7 @@ const env = {
   SCHEDULER_ENABLED: "false",
   RATE_LIMIT_PER_SECOND: "100000",
   RATE_LIMIT_BURST: "1000000",
-  LOG_LEVEL: "info",
+  LOG_LEVEL: Deno.env.get("BENCH_LOG_LEVEL") ?? "info",
   NO_COLOR: "1",
 };
 

@@ -12,7 +12,8 @@ import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
-import { mountIntegrationRoutes } from "./routes/integrations.ts";
+import { mountIntegrationRoutes, type StatusRow } from "./routes/integrations.ts";
+import { StatusCache } from "./status_cache.ts";
 import { mountRunRoutes } from "./routes/runs.ts";
 import { mountSchedulerRoutes } from "./routes/scheduler.ts";
 import { mountPricingRoutes } from "./routes/pricing.ts";
@@ -63,15 +64,14 @@ export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
       maxAge: 600,
     }),
   );
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: settings.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${settings.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: settings.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${settings.maxBodyBytes} bytes`);
+    },
+  });
+  // GET and HEAD carry no body; touching `req.body` on them costs a stream per request.
+  app.use("*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
 
   app.get("/health", async (c) => {
     try {
@@ -83,9 +83,10 @@ export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
   });
   app.get("/api/v1/openapi.json", (c) => c.json(openapi));
 
-  mountPipelineRoutes(app, deps, guard);
+  const statuses = new StatusCache<StatusRow[]>();
+  mountPipelineRoutes(app, deps, guard, (org) => statuses.invalidate(org));
   mountOrganizationRoutes(app, deps, guard);
-  mountIntegrationRoutes(app, deps, guard);
+  mountIntegrationRoutes(app, deps, guard, statuses);
   mountRunRoutes(app, deps, guard);
   mountSchedulerRoutes(app, deps, guard);
   mountPricingRoutes(app, deps, guard);

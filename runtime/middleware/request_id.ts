@@ -8,8 +8,7 @@ export function requestId(): MiddlewareHandler {
     const incoming = c.req.header("X-Request-ID");
     const id = incoming && VALID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", id);
-    c.header("X-Request-ID", id);
+    c.header("X-Request-ID", id); // applies to whatever response follows, onError's included
     await next();
-    c.header("X-Request-ID", id);
   };
 }

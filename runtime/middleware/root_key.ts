@@ -1,19 +1,19 @@
 /** Platform admin auth: `X-CA-Root-Key`, compared in constant time (SHA-256 of both sides, then timingSafeEqual). */
 import type { Context } from "hono";
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { unauthorized } from "../errors.ts";
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+function digest(text: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(text).digest());
 }
 
 /** A checker for one root key; throws at construction when the key is missing or short. */
 export async function rootKeyChecker(rootKey: string): Promise<(presented: string | undefined) => Promise<boolean>> {
   if (!rootKey || rootKey.length < 16) throw new Error("The root API key must be at least 16 characters");
-  const expected = await digest(rootKey);
+  const expected = digest(rootKey);
   return async (presented) => {
     if (!presented) return false;
-    return timingSafeEqual(await digest(presented), expected);
+    return timingSafeEqual(digest(presented), expected);
   };
 }
 

@@ -4,12 +4,13 @@ import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import { notFound } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
+import type { StatusCache } from "../status_cache.ts";
 
 /** API provider name -> credential row provider. */
 export const PROVIDER_KEYS = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
 export type ApiProvider = keyof typeof PROVIDER_KEYS;
 
-interface StatusRow {
+export interface StatusRow {
   provider: string;
   credential_name: string | null;
   credential_fingerprint: string | null;
@@ -44,8 +45,10 @@ export function mountIntegrationRoutes(
   app: Hono<AppEnv>,
   deps: AppDeps,
   guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
+  cache: StatusCache<StatusRow[]>,
 ): void {
-  const rows = (slug: string) =>
+  const rows = (slug: string) => cache.get(slug, () => load(slug));
+  const load = (slug: string) =>
     deps.warehouse.query<StatusRow>(
       `SELECT provider, credential_name, credential_fingerprint, validation_status, validation_error, configured_at,
               last_validated_at, metadata
@@ -78,6 +81,7 @@ export function mountIntegrationRoutes(
       `DELETE FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND provider = @provider`,
       { org_slug: slug, provider: key },
     );
+    cache.invalidate(slug);
     if (!deleted) throw notFound(`Integration ${key} is not configured for "${slug}"`);
     deps.logger.info("integration removed", { request_id: c.get("requestId"), org_slug: slug, provider: key });
     return c.json({ success: true, org_slug: slug, provider: key, deleted: true });

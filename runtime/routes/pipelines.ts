@@ -67,6 +67,8 @@ export function mountPipelineRoutes(
   app: Hono<AppEnv>,
   deps: AppDeps,
   guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
+  /** Called after an integration pipeline (setup/validate) of an org ran, whatever its outcome. */
+  onIntegrationChange: (org: string) => void = () => {},
 ): void {
   app.get("/api/v1/pipelines", guard("root_or_org"), (c) => {
     const kind = c.req.query("kind");
@@ -113,6 +115,8 @@ export function mountPipelineRoutes(
         return c.json(result, route.status as 200);
       } catch (err) {
         pipelineError(err);
+      } finally {
+        if (org && pipeline.kind === "integration") onIntegrationChange(org.slug);
       }
     });
   }

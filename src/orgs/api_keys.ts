@@ -3,7 +3,7 @@
  * 4-char fingerprint). Lookups go by hash with a constant-time compare, through an in-process cache
  * that revocation on this instance clears at once.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 
@@ -22,9 +22,9 @@ export function generateApiKey(orgSlug: string, randomChars = 24): string {
   return `${orgSlug}_api_${out.join("")}`;
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** SHA-256 of `text` as lowercase hex (synchronous: it runs on every authenticated request). */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Constant-time equality of two strings of hex digests (or any equal-length secrets). */
@@ -73,7 +73,7 @@ export class ApiKeyStore {
   async lookup(apiKey: string): Promise<KeyIdentity | null> {
     const m = KEY_SHAPE.exec(apiKey);
     if (!m) return null;
-    const hash = await sha256Hex(apiKey);
+    const hash = sha256Hex(apiKey);
     const now = Date.now();
     const hit = this.#cache.get(hash);
     if (hit && hit.expires > now) return hit.identity;
@@ -97,7 +97,7 @@ export class ApiKeyStore {
     const row = {
       org_api_key_id: keyId,
       org_slug: orgSlug,
-      org_api_key_hash: await sha256Hex(apiKey),
+      org_api_key_hash: sha256Hex(apiKey),
       encrypted_org_api_key: await this.vault.encrypt(apiKey, { org_slug: orgSlug, provider: "ORG_API_KEY" }),
       fingerprint,
       scopes: ["pipelines", "integrations", "costs"],
