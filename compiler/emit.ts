@@ -2,7 +2,7 @@
  * Emit stage: pure functions from the IR to generated files (path -> text). Source files are built
  * as ts-morph structures in one batch per file; nothing here touches the disk.
  */
-import { Project, type StatementStructures, StructureKind, VariableDeclarationKind } from "ts-morph";
+import { Project, type StatementStructures, StructureKind } from "ts-morph";
 import type { NotifierIR, ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
 import { literal } from "./literal.ts";
 import { emitOpenApi } from "./emit_openapi.ts";
@@ -29,10 +29,13 @@ function header(source: string): string {
     `// DO NOT EDIT: edit the config instead and run \`deno task compile\`.\n\n`;
 }
 
+/** `export const name = initializer;` with its JSDoc, as text: ts-morph writes string statements verbatim. */
+function exportConst(name: string, doc: string, initializer: string): string {
+  return `/** ${doc.replaceAll("*/", "*\\/")} */\nexport const ${name} = ${initializer};`;
+}
+
 function print(project: Project, name: string, head: string, statements: (string | StatementStructures)[]): string {
-  // Each file gets its own name: the formatter's language service caches snapshots by file name.
   const file = project.createSourceFile(name, { statements }, { overwrite: true });
-  file.formatText({ indentSize: 2, convertTabsToSpaces: true, ensureNewLineAtEndOfFile: true });
   const text = head + file.getFullText();
   project.removeSourceFile(file);
   return text.endsWith("\n") ? text : text + "\n";
@@ -89,16 +92,11 @@ function emitPipeline(project: Project, p: PipelineIR): string {
     `import type { PipelineModule, TableSchema } from "${up}src/pipeline/module.ts";`,
     `import type { ProcessorConfig } from "${up}src/processors/specs.ts";`,
     ...(usesJson ? [`import { isJsonText } from "${up}src/pipeline/params.ts";`] : []),
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: [`Request params of \`${p.path}\`; unknown fields are rejected.`],
-      declarations: [{
-        name: "paramsSchema",
-        initializer: shape ? `z.strictObject({\n${shape}\n})` : "z.strictObject({})",
-      }],
-    },
+    exportConst(
+      "paramsSchema",
+      `Request params of \`${p.path}\`; unknown fields are rejected.`,
+      shape ? `z.strictObject({\n${shape}\n})` : "z.strictObject({})",
+    ),
     {
       kind: StructureKind.TypeAlias,
       isExported: true,
@@ -106,28 +104,18 @@ function emitPipeline(project: Project, p: PipelineIR): string {
       docs: ["Params as the API accepts them."],
       type: "z.input<typeof paramsSchema>",
     },
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: ["Tables this pipeline creates or writes, from the schema files its steps name."],
-      declarations: [{
-        name: "tables",
-        initializer: `${literal(tables)} as const satisfies Record<string, TableSchema>`,
-      }],
-    },
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: [p.description],
-      declarations: [{
-        name: "pipeline",
-        initializer: `{\n${metaLines}\n  params: ${literal(params, 1)},\n  paramsSchema,\n  steps: [\n${
-          steps.map((s) => `  ${s},`).join("\n")
-        }\n  ],\n  tables,\n} as const satisfies PipelineModule`,
-      }],
-    },
+    exportConst(
+      "tables",
+      "Tables this pipeline creates or writes, from the schema files its steps name.",
+      `${literal(tables)} as const satisfies Record<string, TableSchema>`,
+    ),
+    exportConst(
+      "pipeline",
+      p.description,
+      `{\n${metaLines}\n  params: ${literal(params, 1)},\n  paramsSchema,\n  steps: [\n${
+        steps.map((s) => `  ${s},`).join("\n")
+      }\n  ],\n  tables,\n} as const satisfies PipelineModule`,
+    ),
   ];
   return print(project, modulePath(p.path), header(p.source), statements);
 }
@@ -150,24 +138,17 @@ function emitManifest(project: Project, pipelines: readonly PipelineIR[]): strin
   const statements: (string | StatementStructures)[] = [
     `import type { ManifestRoute, PipelineModule } from "../src/pipeline/module.ts";`,
     ...imports,
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: ["Every pipeline, by path."],
-      declarations: [{
-        name: "pipelines",
-        initializer: `{\n${entries}\n} as const satisfies Record<string, PipelineModule>`,
-      }],
-    },
+    exportConst(
+      "pipelines",
+      "Every pipeline, by path.",
+      `{\n${entries}\n} as const satisfies Record<string, PipelineModule>`,
+    ),
     { kind: StructureKind.TypeAlias, isExported: true, name: "PipelinePath", type: "keyof typeof pipelines" },
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: ["Every pipeline's HTTP route: the runtime mounts exactly these."],
-      declarations: [{ name: "routes", initializer: `${literal(routes)} as const satisfies readonly ManifestRoute[]` }],
-    },
+    exportConst(
+      "routes",
+      "Every pipeline's HTTP route: the runtime mounts exactly these.",
+      `${literal(routes)} as const satisfies readonly ManifestRoute[]`,
+    ),
   ];
   return print(project, `${GENERATED_DIR}/manifest.ts`, header("the pipeline configs under configs/"), statements);
 }
@@ -176,16 +157,11 @@ function emitNotifiers(project: Project, notifiers: readonly NotifierIR[]): stri
   const byName = Object.fromEntries(notifiers.map((n) => [n.name, n]));
   const statements: (string | StatementStructures)[] = [
     `import type { NotifierModule } from "../src/pipeline/module.ts";`,
-    {
-      kind: StructureKind.VariableStatement,
-      isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
-      docs: ["Notification systems and their settings, by name."],
-      declarations: [{
-        name: "notifiers",
-        initializer: `${literal(byName)} as const satisfies Record<string, NotifierModule>`,
-      }],
-    },
+    exportConst(
+      "notifiers",
+      "Notification systems and their settings, by name.",
+      `${literal(byName)} as const satisfies Record<string, NotifierModule>`,
+    ),
   ];
   return print(project, `${GENERATED_DIR}/notifiers.ts`, header("configs/notify_systems/*/config.yml"), statements);
 }

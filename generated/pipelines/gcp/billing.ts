@@ -245,51 +245,51 @@ export const pipeline = {
   ],
   paramsSchema,
   steps: [
-    {
-      id: "extract_billing",
-      psType: "gcp.bq_etl",
-      description: "Read the billing export for the dates and write the flattened rows",
-      dependsOn: [],
-      output: {
-        table: "gcp_billing_daily_raw",
-        dataset: "org",
-        write: "replace_partitions",
-        partitionField: "usage_date",
-      },
-      tables: [],
-      checks: [
-        {
-          name: "billing_keys_not_null",
-          check: "not_null",
-          columns: [
-            "usage_date",
-            "billing_account_id",
-            "service_id",
-            "sku_id",
-            "currency",
-            "net_cost",
-          ],
-          severity: "error",
-        },
-        {
-          name: "billing_usage_non_negative",
-          check: "non_negative",
-          columns: ["usage_amount"],
-          severity: "warn",
-        },
-        {
-          name: "billing_cost_non_negative",
-          check: "non_negative",
-          columns: ["cost"],
-          severity: "warn",
-        },
-      ],
-      config: {
-        source: "billing_export",
-        start_date: "{{ params.start_date }}",
-        end_date: "{{ params.end_date }}",
-      } satisfies ProcessorConfig<"gcp.bq_etl">,
+  {
+    id: "extract_billing",
+    psType: "gcp.bq_etl",
+    description: "Read the billing export for the dates and write the flattened rows",
+    dependsOn: [],
+    output: {
+      table: "gcp_billing_daily_raw",
+      dataset: "org",
+      write: "replace_partitions",
+      partitionField: "usage_date",
     },
+    tables: [],
+    checks: [
+      {
+        name: "billing_keys_not_null",
+        check: "not_null",
+        columns: [
+          "usage_date",
+          "billing_account_id",
+          "service_id",
+          "sku_id",
+          "currency",
+          "net_cost",
+        ],
+        severity: "error",
+      },
+      {
+        name: "billing_usage_non_negative",
+        check: "non_negative",
+        columns: ["usage_amount"],
+        severity: "warn",
+      },
+      {
+        name: "billing_cost_non_negative",
+        check: "non_negative",
+        columns: ["cost"],
+        severity: "warn",
+      },
+    ],
+    config: {
+      source: "billing_export",
+      start_date: "{{ params.start_date }}",
+      end_date: "{{ params.end_date }}",
+    } satisfies ProcessorConfig<"gcp.bq_etl">,
+  },
   ],
   tables,
 } as const satisfies PipelineModule;

@@ -159,40 +159,40 @@ export const pipeline = {
   ],
   paramsSchema,
   steps: [
-    {
-      id: "transform_subscriptions",
-      psType: "openai.subscriptions",
-      description: "Expand the plans in force during the month into one row each",
-      dependsOn: [],
-      output: {
-        table: "openai_subscriptions_monthly",
-        dataset: "org",
-        write: "replace_partitions",
-        partitionField: "month_start",
-      },
-      tables: [],
-      checks: [
-        {
-          name: "subscriptions_keys_not_null",
-          check: "not_null",
-          columns: ["month_start", "plan_name", "currency"],
-          severity: "error",
-        },
-        {
-          name: "subscriptions_one_row_per_plan_row",
-          check: "unique",
-          columns: ["month_start", "plan_name", "effective_from"],
-          severity: "error",
-        },
-        {
-          name: "subscriptions_amounts_non_negative",
-          check: "non_negative",
-          columns: ["quantity", "unit_price_usd", "list_cost"],
-          severity: "error",
-        },
-      ],
-      config: { month: "{{ params.month }}" } satisfies ProcessorConfig<"openai.subscriptions">,
+  {
+    id: "transform_subscriptions",
+    psType: "openai.subscriptions",
+    description: "Expand the plans in force during the month into one row each",
+    dependsOn: [],
+    output: {
+      table: "openai_subscriptions_monthly",
+      dataset: "org",
+      write: "replace_partitions",
+      partitionField: "month_start",
     },
+    tables: [],
+    checks: [
+      {
+        name: "subscriptions_keys_not_null",
+        check: "not_null",
+        columns: ["month_start", "plan_name", "currency"],
+        severity: "error",
+      },
+      {
+        name: "subscriptions_one_row_per_plan_row",
+        check: "unique",
+        columns: ["month_start", "plan_name", "effective_from"],
+        severity: "error",
+      },
+      {
+        name: "subscriptions_amounts_non_negative",
+        check: "non_negative",
+        columns: ["quantity", "unit_price_usd", "list_cost"],
+        severity: "error",
+      },
+    ],
+    config: { month: "{{ params.month }}" } satisfies ProcessorConfig<"openai.subscriptions">,
+  },
   ],
   tables,
 } as const satisfies PipelineModule;
