@@ -22,9 +22,9 @@ const deepseek = startDeepSeekStandIn({ drainFrom: "2025-01-01" });
 const sa = await generateTestServiceAccount({ projectId: "demo-project" });
 const oauth = startGcpOAuthStandIn({ accounts: { [sa.clientEmail]: sa.publicKey } });
 
-await Deno.mkdir(`${dataDir}/imports`, { recursive: true });
+await Deno.mkdir(`${dataDir}/imports/${ORG}`, { recursive: true });
 const today = new Date();
-await Deno.writeTextFile(`${dataDir}/imports/demo_billing.jsonl`, demoBillingExport(today, 14));
+await Deno.writeTextFile(`${dataDir}/imports/${ORG}/demo_billing.jsonl`, demoBillingExport(today, 14));
 
 const server = await startServer({
   ...Deno.env.toObject(),

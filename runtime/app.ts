@@ -21,10 +21,10 @@ import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
 import { mountCostRoutes } from "./routes/costs.ts";
 
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
-export async function createApp(deps: AppDeps): Promise<Hono<AppEnv>> {
+export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { settings, logger } = deps;
   const app = new Hono<AppEnv>();
-  const checkRoot = await rootKeyChecker(deps.rootKey);
+  const checkRoot = rootKeyChecker(deps.rootKey);
   logger.addSecret(deps.rootKey);
   const buckets = new TokenBuckets(settings.rateLimit);
   const limiter = rateLimit(buckets);

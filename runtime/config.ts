@@ -3,6 +3,8 @@
  * it returns every problem so start-up can list them all and exit non-zero.
  */
 
+import { ipRefusalReason } from "../src/notify/ip.ts";
+
 export type Environment = "development" | "staging" | "production";
 
 export interface Settings {
@@ -91,8 +93,77 @@ function logLevel(v: string | undefined, problems: string[]): Settings["logLevel
   return "info";
 }
 
+/** Every variable the settings read (the Dockerfile's --allow-env lists these, plus the notifiers' and libraries'). */
+export const SETTINGS_ENV = [
+  "PORT",
+  "ENVIRONMENT",
+  "CA_ROOT_API_KEY",
+  "DISABLE_AUTH",
+  "RATE_LIMIT_ENABLED",
+  "RATE_LIMIT_PER_SECOND",
+  "RATE_LIMIT_BURST",
+  "CORS_ORIGINS",
+  "DATA_DIR",
+  "MAX_BODY_BYTES",
+  "WAREHOUSE",
+  "GCP_PROJECT_ID",
+  "BIGQUERY_LOCATION",
+  "KMS_KEY_NAME",
+  "KMS_PROJECT_ID",
+  "KMS_LOCATION",
+  "KMS_KEYRING",
+  "KMS_KEY",
+  "OPENAI_BASE_URL",
+  "ANTHROPIC_BASE_URL",
+  "DEEPSEEK_BASE_URL",
+  "GCP_TOKEN_URI",
+  "SCHEDULER_ENABLED",
+  "SCHEDULER_CONCURRENCY",
+  "SCHEDULER_MAX_ATTEMPTS",
+  "SCHEDULER_BACKOFF_SECONDS",
+  "LOG_LEVEL",
+] as const;
+
+/** Variables the libraries read on their own (google-logging-utils at import, google-auth-library, gax). */
+export const LIBRARY_ENV = [
+  "GOOGLE_SDK_NODE_LOGGING",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+  "GOOGLE_CLOUD_PROJECT",
+  "GCLOUD_PROJECT",
+  "GCE_METADATA_HOST",
+  "GCE_METADATA_IP",
+  "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
+  "GOOGLE_CLOUD_QUOTA_PROJECT",
+  "NO_COLOR",
+  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
+  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
+  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
+  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+  "GRPC_SSL_CIPHER_SUITES",
+  "GRPC_TRACE",
+  "GRPC_NODE_TRACE",
+  "GRPC_VERBOSITY",
+  "GRPC_NODE_VERBOSITY",
+  "READABLE_STREAM",
+  "TEENY_REQUEST_WARN_CONCURRENT_REQUESTS",
+  "DEBUG",
+] as const;
+
+/** The settings variables by name (works under a narrowed --allow-env; an unreadable one counts as unset). */
+export function readEnv(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of SETTINGS_ENV) {
+    try {
+      out[name] = Deno.env.get(name);
+    } catch {
+      out[name] = undefined;
+    }
+  }
+  return out;
+}
+
 /** Reads settings from `env`, collecting every problem (production rules included). */
-export function loadSettings(env: Record<string, string | undefined> = Deno.env.toObject()): LoadedSettings {
+export function loadSettings(env: Record<string, string | undefined> = readEnv()): LoadedSettings {
   const problems: string[] = [];
   const envName = (env.ENVIRONMENT || "development") as Environment;
   if (!(envName in SUFFIX)) {
@@ -174,6 +245,9 @@ export function productionProblems(s: Settings): string[] {
     ]]
   ) {
     if (!value!.startsWith("https://")) p.push(`${name} must use https in production`);
+    const host = new URL(value!).hostname.replace(/^\[|\]$/g, "");
+    const internal = /^(localhost|.+\.localhost|.+\.internal)$/i.test(host) || ipRefusalReason(host) !== undefined;
+    if (internal) p.push(`${name} must not point at a loopback, private or link-local address in production`);
   }
   if (s.corsOrigins.some((o) => o.startsWith("http://"))) {
     p.push("CORS_ORIGINS must list https origins only in production");

@@ -3,7 +3,7 @@
  * shutdown that stops taking requests, lets in-flight ones finish, then closes the warehouse.
  */
 import { join } from "node:path";
-import { loadSettings, type Settings } from "./config.ts";
+import { loadSettings, readEnv, type Settings } from "./config.ts";
 import { Logger } from "./logger.ts";
 import { createApp } from "./app.ts";
 import type { AppDeps } from "./context.ts";
@@ -44,6 +44,19 @@ export async function resolveRootKey(settings: Settings, print: (line: string) =
   }
   print(`Generated a root API key for this development instance (stored 0600 in ${path}; shown once):\n  ${key}`);
   return key;
+}
+
+/** DATA_DIR must exist (or be creatable) and be writable: a clear start-up problem otherwise, not a stack trace. */
+export async function checkDataDir(dataDir: string): Promise<void> {
+  const probe = join(dataDir, `.write_probe_${Deno.pid}`);
+  try {
+    await Deno.mkdir(dataDir, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split(":")[0] : String(err);
+    throw new StartupError([`DATA_DIR "${dataDir}" is not usable: ${reason}`]);
+  }
 }
 
 export interface RunningServer {
@@ -112,10 +125,11 @@ export async function recoverAbandonedRuns(deps: AppDeps): Promise<number> {
 
 /** Starts the product from `env`; throws StartupError listing every configuration problem. */
 export async function startServer(
-  env: Record<string, string | undefined> = Deno.env.toObject(),
+  env: Record<string, string | undefined> = readEnv(),
 ): Promise<RunningServer> {
   const { settings, problems } = loadSettings(env);
   if (problems.length) throw new StartupError(problems);
+  await checkDataDir(settings.dataDir);
   const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);
   await recoverAbandonedRuns(deps);

@@ -7,7 +7,7 @@ import { requireOrg } from "./org_key.ts";
 
 export interface AuthOptions {
   readonly keys: ApiKeyStore;
-  readonly checkRoot: (presented: string | undefined) => Promise<boolean>;
+  readonly checkRoot: (presented: string | undefined) => boolean;
   /** Development only (refused in production by start-up validation). */
   readonly disabled: boolean;
 }
@@ -22,13 +22,13 @@ export function auth(mode: Auth, opts: AuthOptions): MiddlewareHandler {
       const org = c.req.param("org_slug");
       c.set("auth", org ? { kind: "org", orgSlug: org } : { kind: "root" });
     } else if (mode === "root") {
-      await requireRoot(c, opts.checkRoot);
+      requireRoot(c, opts.checkRoot);
     } else if (mode === "org") {
       await requireOrg(c, opts.keys);
     } else if (c.req.header("X-API-Key")) {
       await requireOrg(c, opts.keys);
     } else {
-      await requireRoot(c, opts.checkRoot);
+      requireRoot(c, opts.checkRoot);
     }
     await next();
   };

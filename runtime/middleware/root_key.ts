@@ -8,17 +8,17 @@ function digest(text: string): Uint8Array {
 }
 
 /** A checker for one root key; throws at construction when the key is missing or short. */
-export async function rootKeyChecker(rootKey: string): Promise<(presented: string | undefined) => Promise<boolean>> {
+export function rootKeyChecker(rootKey: string): (presented: string | undefined) => boolean {
   if (!rootKey || rootKey.length < 16) throw new Error("The root API key must be at least 16 characters");
   const expected = digest(rootKey);
-  return async (presented) => {
+  return (presented) => {
     if (!presented) return false;
     return timingSafeEqual(digest(presented), expected);
   };
 }
 
 /** Throws 401 unless the request carries the root key. */
-export async function requireRoot(c: Context, check: (k: string | undefined) => Promise<boolean>): Promise<void> {
+export function requireRoot(c: Context, check: (k: string | undefined) => boolean): void {
   const presented = c.req.header("X-CA-Root-Key");
   if (!presented) {
     throw unauthorized(
@@ -27,6 +27,6 @@ export async function requireRoot(c: Context, check: (k: string | undefined) => 
         : "Missing X-CA-Root-Key header",
     );
   }
-  if (!(await check(presented))) throw unauthorized("Invalid root key");
+  if (!check(presented)) throw unauthorized("Invalid root key");
   c.set("auth", { kind: "root" });
 }

@@ -65,8 +65,8 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
     await hh.bootstrap();
     const keyA = await hh.onboard("integ_alpha");
     const keyB = await hh.onboard("integ_beta");
-    await Deno.mkdir(`${hh.dataDir}/imports`, { recursive: true });
-    await Deno.writeTextFile(`${hh.dataDir}/imports/billing.jsonl`, EXPORT_ROW + "\n");
+    await Deno.mkdir(`${hh.dataDir}/imports/integ_alpha`, { recursive: true });
+    await Deno.writeTextFile(`${hh.dataDir}/imports/integ_alpha/billing.jsonl`, EXPORT_ROW + "\n");
     const bodies: Record<string, Record<string, unknown>> = {
       openai: { credential: OPENAI_STANDIN_KEY, credential_name: "Prod admin key" },
       anthropic: { credential: ANTHROPIC_STANDIN_KEY },
@@ -150,8 +150,19 @@ Deno.test("integrations: setup, validate, status and delete for all four provide
       assert.equal(bad.json.validation_status, "INVALID");
     });
     await t.step("a billing export path outside DATA_DIR/imports is refused with 400", async () => {
-      await Deno.symlink(`${h2.dataDir}/kek.key`, `${h2.dataDir}/imports/link.jsonl`);
-      for (const table of ["../kek.key", "/etc/passwd.csv", "imports/../../x.jsonl", "link.jsonl"]) {
+      await Deno.mkdir(`${h2.dataDir}/imports/integ_beta`, { recursive: true });
+      await Deno.symlink(`${h2.dataDir}/kek.key`, `${h2.dataDir}/imports/integ_beta/link.jsonl`);
+      // org A's export exists, but B cannot name it: each org reads only its own folder.
+      for (
+        const table of [
+          "../kek.key",
+          "/etc/passwd.csv",
+          "imports/../../x.jsonl",
+          "link.jsonl",
+          "../integ_alpha/billing.jsonl",
+          "billing.jsonl",
+        ]
+      ) {
         const r = await h2.request("POST", "/api/v1/integrations/integ_beta/gcp/setup", {
           key: keyB,
           body: { credential: sa.json, billing_export_table: table },

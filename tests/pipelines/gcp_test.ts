@@ -50,7 +50,7 @@ Deno.test("gcp/billing loads the billing export net of credits, end to end", asy
   const sa = await generateTestServiceAccount();
   oauth.addAccount(sa.clientEmail, sa.publicKey);
   const h = await startHarness({ GCP_TOKEN_URI: oauth.tokenUri, RATE_LIMIT_ENABLED: "false" });
-  const imports = `${h.dataDir}/imports`;
+  const imports = `${h.dataDir}/imports/${ORG}`; // each org has its own folder
   await Deno.mkdir(imports, { recursive: true });
   const lines = await fixtureLines();
   const text = lines.join("\n") + "\n";
@@ -211,10 +211,15 @@ Deno.test("gcp/billing loads the billing export net of credits, end to end", asy
 
     await t.step("a symlink under imports/ that leads outside it is refused at run time", async () => {
       await Deno.symlink(h.dataDir, `${imports}/escape`);
-      assert.equal((await setup(key, "escape/outside.jsonl")).status, 200);
+      assert.equal((await setup(key, "escape/outside.jsonl")).status, 400, "setup refuses it too");
+      // A file that was fine at setup and became a symlink out of the folder later.
+      await Deno.writeTextFile(`${imports}/swapped.jsonl`, lines[0]!);
+      assert.equal((await setup(key, "swapped.jsonl")).status, 200);
+      await Deno.remove(`${imports}/swapped.jsonl`);
+      await Deno.symlink(`${h.dataDir}/outside.jsonl`, `${imports}/swapped.jsonl`);
       const r = await run(key, { start_date: "2025-03-01", end_date: "2025-03-01" });
       assert.equal(r.status, "FAILED");
-      assert.match(r.error, /resolves outside DATA_DIR\/imports/);
+      assert.match(r.error, /leads outside it/);
     });
 
     await t.step("no private key material reaches the logs", () => {

@@ -79,8 +79,8 @@ Deno.test("GET /costs sums every provider's cost in the warehouse, per group and
 
     // GCP: the export fixture moved to the last days, loaded by the pipeline.
     const lines = await fixtureLines([D4, D3, D2, D1, D0]);
-    await Deno.mkdir(`${h.dataDir}/imports`, { recursive: true });
-    await Deno.writeTextFile(`${h.dataDir}/imports/export.jsonl`, lines.join("\n"));
+    await Deno.mkdir(`${h.dataDir}/imports/${ORG}`, { recursive: true });
+    await Deno.writeTextFile(`${h.dataDir}/imports/${ORG}/export.jsonl`, lines.join("\n"));
     const gcpSetup = await h.request("POST", `/api/v1/integrations/${ORG}/gcp/setup`, {
       key,
       body: { credential: sa.json, billing_export_table: "export.jsonl" },

@@ -3,6 +3,7 @@
  * segments, query values, bodies (wrong types, huge and deeply nested values, lone surrogates, invalid UTF-8,
  * duplicate keys, out-of-range number literals, over the body limit) and headers, mixed with valid and invalid auth.
  */
+// deno-lint-ignore no-import-prefix -- pinned in place: the security suite adds no entry to deno.json
 import fc from "npm:fast-check@4.10.2";
 
 export type Schema = Record<string, unknown>;
@@ -134,7 +135,9 @@ export function segment(valid: readonly string[]): fc.Arbitrary<string> {
 export class Deep {
   constructor(readonly n: number, readonly arrays: boolean) {}
   text(): string {
-    return this.arrays ? "[".repeat(this.n) + "1" + "]".repeat(this.n) : '{"a":'.repeat(this.n) + "1" + "}".repeat(this.n);
+    return this.arrays
+      ? "[".repeat(this.n) + "1" + "]".repeat(this.n)
+      : '{"a":'.repeat(this.n) + "1" + "}".repeat(this.n);
   }
   toString(): string {
     return `Deep(${this.n}, ${this.arrays ? "arrays" : "objects"})`;
@@ -148,7 +151,9 @@ const deep = fc.tuple(fc.integer({ min: 100, max: 10_000 }), fc.boolean()).map((
 export function jsonText(v: unknown): string {
   if (v instanceof Deep) return v.text();
   if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-    const parts = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`);
+    const parts = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) =>
+      `${JSON.stringify(k)}:${jsonText(x)}`
+    );
     return `{${parts.join(",")}}`;
   }
   return JSON.stringify(v) ?? "null";
@@ -230,19 +235,31 @@ export type Body =
   | { kind: "text"; text: string; contentType?: string }
   | { kind: "bytes"; bytes: Uint8Array<ArrayBuffer>; contentType?: string };
 
-const INVALID_UTF8 = [[0xff], [0xfe, 0xff], [0xc0, 0x80], [0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]];
+const INVALID_UTF8 = [[0xff], [0xfe, 0xff], [0xc0, 0x80], [0x80], [0xe2, 0x82], [0xed, 0xa0, 0x80], [
+  0xf4,
+  0x90,
+  0x80,
+  0x80,
+]];
 
 /** A request body for `schema` (or for a route without one), with `never` fields dropped (e.g. destructive flags). */
-export function bodyArb(schema: Schema | undefined, maxBytes: number, never: Record<string, unknown>): fc.Arbitrary<Body> {
+export function bodyArb(
+  schema: Schema | undefined,
+  maxBytes: number,
+  never: Record<string, unknown>,
+): fc.Arbitrary<Body> {
   const props = (schema?.properties ?? {}) as Record<string, Schema>;
   const names = Object.keys(props);
   const fieldArbs = Object.fromEntries(
     names.map((n) => [n, fieldValue(props[n]!).filter((v) => !(n in never && Object.is(never[n], v)))]),
   );
   const object = fc.record(fieldArbs, { requiredKeys: [] }).chain((o) =>
-    fc.option(fc.tuple(fc.constantFrom("extra", "__proto__", "constructor", "org_slug", "", "a".repeat(300)), fieldValue({})), {
-      nil: undefined,
-    }).map((extra) => (extra ? { ...o, [extra[0]]: extra[1] } : o))
+    fc.option(
+      fc.tuple(fc.constantFrom("extra", "__proto__", "constructor", "org_slug", "", "a".repeat(300)), fieldValue({})),
+      {
+        nil: undefined,
+      },
+    ).map((extra) => (extra ? { ...o, [extra[0]]: extra[1] } : o))
   );
   const field = names.length ? fc.constantFrom(...names) : fc.constant("x");
   const safeValue = (n: string) => fieldValue(props[n] ?? {}).filter((v) => !(n in never) || !Object.is(never[n], v));
@@ -250,7 +267,10 @@ export function bodyArb(schema: Schema | undefined, maxBytes: number, never: Rec
     { weight: 2, arbitrary: fc.constant<Body>({ kind: "none" }) },
     {
       weight: 10,
-      arbitrary: fc.tuple(object, fc.constantFrom(undefined, "application/json", "text/plain", "application/x-www-form-urlencoded"))
+      arbitrary: fc.tuple(
+        object,
+        fc.constantFrom(undefined, "application/json", "text/plain", "application/x-www-form-urlencoded"),
+      )
         .map(([o, ct]) => ({ kind: "text" as const, text: jsonText(o), ...(ct ? { contentType: ct } : {}) })),
     },
     {
@@ -297,7 +317,9 @@ export function bodyArb(schema: Schema | undefined, maxBytes: number, never: Rec
       weight: 1,
       arbitrary: fc.tuple(field, fc.boolean()).map(([n, over]) => ({
         kind: "text" as const,
-        text: over ? `{${JSON.stringify(n)}: "${"a".repeat(maxBytes)}"}` : `{${JSON.stringify(n)}: "${"é".repeat(100_000)}"}`,
+        text: over
+          ? `{${JSON.stringify(n)}: "${"a".repeat(maxBytes)}"}`
+          : `{${JSON.stringify(n)}: "${"é".repeat(100_000)}"}`,
       })),
     },
   );
@@ -352,7 +374,13 @@ export function caseArb(op: Operation, maxBytes: number, never: Record<string, u
     body: op.method === "GET" ? fc.constant<Body>({ kind: "none" }) : bodyArb(op.body, maxBytes, never),
     requestId: fc.option(
       fc.oneof(
-        fc.constantFrom("fuzz-request-0001", "short", "bad id with spaces", "a\u0001b-control-chars", "\u00ff".repeat(20)),
+        fc.constantFrom(
+          "fuzz-request-0001",
+          "short",
+          "bad id with spaces",
+          "a\u0001b-control-chars",
+          "\u00ff".repeat(20),
+        ),
         fc.integer({ min: 129, max: 100_000 }).map((n) => "r".repeat(n)),
       ),
       { nil: undefined },

@@ -127,7 +127,10 @@ const LEAKS: [string, RegExp][] = [
   ["source path", /(?:file:\/\/|\/work\/|\/root\/|\/home\/|node_modules|\.ts:\d+)/],
   ["SQL", /\b(?:SELECT\s+[\w*, ]+\s+FROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+(?:\.\w+)?\s+SET|CREATE\s+TABLE)\b/i],
   ["central table", /\borganizations\.org_\w+/],
-  ["engine error", /\b(?:Catalog|Binder|Parser|Conversion|Constraint|Invalid Input|Out of Range|IO|Transaction) Error\b/],
+  [
+    "engine error",
+    /\b(?:Catalog|Binder|Parser|Conversion|Constraint|Invalid Input|Out of Range|IO|Transaction) Error\b/,
+  ],
   ["JS error class", /\b(?:TypeError|ReferenceError|RangeError|SyntaxError|NotCapable|PermissionDenied)\b/],
 ];
 
@@ -162,7 +165,9 @@ export async function snapshotOrg(wh: Warehouse, slug: string, datasetSuffix = "
     "SELECT table_name FROM information_schema.tables WHERE table_schema = @s ORDER BY table_name",
     { s: dataset },
   );
-  for (const { table_name } of own) out[`${dataset}.${table_name}`] = sortRows(await wh.query(`SELECT * FROM ${dataset}.${table_name}`));
+  for (const { table_name } of own) {
+    out[`${dataset}.${table_name}`] = sortRows(await wh.query(`SELECT * FROM ${dataset}.${table_name}`));
+  }
   return JSON.stringify(out);
 }
 

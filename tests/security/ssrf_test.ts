@@ -67,9 +67,14 @@ Deno.test("ssrf: provider base URLs and GCP_TOKEN_URI are deployment settings, h
   await t.step("every environment refuses non-http schemes for provider URLs and GCP_TOKEN_URI", () => {
     for (const environment of ["development", "staging", "production"]) {
       for (const name of [...BASE_URLS, "GCP_TOKEN_URI"]) {
-        for (const value of ["file:///etc/passwd", "gopher://127.0.0.1:25/", "data:,x", "javascript:alert(1)", "not a url"]) {
+        for (
+          const value of ["file:///etc/passwd", "gopher://127.0.0.1:25/", "data:,x", "javascript:alert(1)", "not a url"]
+        ) {
           const { problems } = loadSettings({ ...GOOD_PROD, ENVIRONMENT: environment, [name]: value });
-          assert.ok(problems.some((p) => p.startsWith(`${name} must be an http(s) URL`)), `${environment} ${name}=${value}`);
+          assert.ok(
+            problems.some((p) => p.startsWith(`${name} must be an http(s) URL`)),
+            `${environment} ${name}=${value}`,
+          );
         }
       }
     }
@@ -85,8 +90,10 @@ Deno.test({
     const net = guardFetch();
     const listener = startConnectionCounter();
     try {
-      await Deno.mkdir(`${h.dataDir}/imports`, { recursive: true });
-      await Deno.writeTextFile(`${h.dataDir}/imports/billing.jsonl`, "{}\n");
+      for (const org of [ORG_A, ORG_B]) {
+        await Deno.mkdir(`${h.dataDir}/imports/${org}`, { recursive: true });
+        await Deno.writeTextFile(`${h.dataDir}/imports/${org}/billing.jsonl`, "{}\n");
+      }
       // The harness runs in development so it can start; the processors read the environment from deps.env.
       (h.deps.env as { environment: string }).environment = "production";
       const oauthBefore = h.oauth.requests.length;
@@ -121,18 +128,21 @@ Deno.test({
           assert.equal(await integrationStatus(h, ORG_A, "gcp"), "NOT_CONFIGURED");
         });
       }
-      await t.step("Google's own token_uri is the only host contacted; GCP_TOKEN_URI is ignored in production", async () => {
-        const sa = await generateTestServiceAccount();
-        const before = net.attempts.length;
-        const r = await h.request("POST", `/api/v1/integrations/${ORG_A}/gcp/setup`, {
-          key: h.keys[ORG_A],
-          body: { credential: sa.json, billing_export_table: "billing.jsonl" },
-        });
-        cases++;
-        assert.equal(r.status, 502, `Google is unreachable from the test: ${r.text}`);
-        const hosts = new Set(net.attempts.slice(before).map((u) => new URL(u).host));
-        assert.deepEqual([...hosts], ["oauth2.googleapis.com"]);
-      });
+      await t.step(
+        "Google's own token_uri is the only host contacted; GCP_TOKEN_URI is ignored in production",
+        async () => {
+          const sa = await generateTestServiceAccount();
+          const before = net.attempts.length;
+          const r = await h.request("POST", `/api/v1/integrations/${ORG_A}/gcp/setup`, {
+            key: h.keys[ORG_A],
+            body: { credential: sa.json, billing_export_table: "billing.jsonl" },
+          });
+          cases++;
+          assert.equal(r.status, 502, `Google is unreachable from the test: ${r.text}`);
+          const hosts = new Set(net.attempts.slice(before).map((u) => new URL(u).host));
+          assert.deepEqual([...hosts], ["oauth2.googleapis.com"]);
+        },
+      );
       assert.equal(listener.count, 0, "something connected to the internal listener");
       assert.equal(h.oauth.requests.length, oauthBefore, "GCP_TOKEN_URI was used in production");
       console.log(`ssrf: ${cases} production token_uri cases, ${net.attempts.length} fetch attempts (all to Google)`);
@@ -145,12 +155,7 @@ Deno.test({
 });
 
 Deno.test({
-  // KNOWN GAP (reported): outside production the service account's token_uri is used as given, so on a staging
-  // deployment a tenant can make the server POST to any https host, internal ones included (blind SSRF / port scan).
-  // The fix belongs in src/processors/integrations/validate.ts (e.g. src/notify/url_guard.ts's checks, or Google's
-  // endpoint unless GCP_TOKEN_URI is set). Remove `ignore` once it is fixed.
-  name: "KNOWN GAP ssrf: on staging a service account token_uri at an internal address is refused without a request",
-  ignore: true,
+  name: "ssrf: on staging a service account token_uri at an internal address is refused without a request",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -182,8 +187,10 @@ Deno.test({
     const net = guardFetch();
     const listener = startConnectionCounter();
     try {
-      await Deno.mkdir(`${h.dataDir}/imports/sub`, { recursive: true });
-      await Deno.writeTextFile(`${h.dataDir}/imports/sub/billing.jsonl`, '{"cost": 1}\n');
+      await Deno.mkdir(`${h.dataDir}/imports/${ORG_A}/sub`, { recursive: true });
+      await Deno.writeTextFile(`${h.dataDir}/imports/${ORG_A}/sub/billing.jsonl`, '{"cost": 1}\n');
+      await Deno.mkdir(`${h.dataDir}/imports/${ORG_B}`, { recursive: true });
+      await Deno.writeTextFile(`${h.dataDir}/imports/${ORG_B}/billing.jsonl`, '{"cost": 1}\n');
       await Deno.writeTextFile(`${h.dataDir}/outside.jsonl`, '{"cost": 1}\n');
       const refused = [
         "../kek.key",
@@ -206,6 +213,7 @@ Deno.test({
         "gs://bucket/export.parquet",
         "kek.key",
         "root_api_key",
+        `../${ORG_B}/billing.jsonl`, // another org's export file
         "warehouse.duckdb",
         "billing.jsonl'); COPY (SELECT 1) TO '/tmp/x.csv",
         "billing.jsonl\u0000.csv",
@@ -241,26 +249,30 @@ Deno.test({
 });
 
 Deno.test({
-  // KNOWN GAPS (reported): importPath() checks the resolved path string, not the real path, so a symlink placed in
-  // imports/ is followed out of DATA_DIR; and imports/ is shared by every org, so org B can name org A's export file.
-  // Both need write access to DATA_DIR/imports (an operator), hence low severity; the fix belongs in
-  // src/processors/integrations/billing_export.ts (realpath under imports/, and a per-org folder).
-  name: "KNOWN GAP ssrf: a symlink in imports/ pointing outside DATA_DIR is refused",
-  ignore: true,
+  // A symlink placed in imports/ (by whoever can write there) must not lead DuckDB out of the folder: the check is on
+  // the real path (fixed in src/processors/integrations/billing_export.ts while this suite was written).
+  name: "ssrf: a symlink in imports/ pointing outside it (out of DATA_DIR, or at the KEK) is refused",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const h = await startSecurityHarness({ RATE_LIMIT_ENABLED: "false" });
     const outside = await Deno.makeTempDir();
     try {
-      await Deno.mkdir(`${h.dataDir}/imports`, { recursive: true });
+      const own = `${h.dataDir}/imports/${ORG_B}`;
+      await Deno.mkdir(own, { recursive: true });
       await Deno.writeTextFile(`${outside}/secret.jsonl`, '{"secret": "outside DATA_DIR"}\n');
-      await Deno.symlink(`${outside}/secret.jsonl`, `${h.dataDir}/imports/link.jsonl`);
-      const r = await h.request("POST", `/api/v1/integrations/${ORG_B}/gcp/setup`, {
-        key: h.keys[ORG_B],
-        body: { credential: h.serviceAccount, billing_export_table: "link.jsonl" },
-      });
-      assert.equal(r.status, 400, r.text);
+      await Deno.symlink(`${outside}/secret.jsonl`, `${own}/link.jsonl`);
+      await Deno.symlink(`${h.dataDir}/kek.key`, `${own}/kek.jsonl`);
+      await Deno.symlink(`${outside}`, `${own}/dir`);
+      for (const table of ["link.jsonl", "kek.jsonl", "dir/secret.jsonl"]) {
+        const r = await h.request("POST", `/api/v1/integrations/${ORG_B}/gcp/setup`, {
+          key: h.keys[ORG_B],
+          body: { credential: h.serviceAccount, billing_export_table: table },
+        });
+        assert.equal(r.status, 400, `${table}: ${r.text}`);
+        assert.ok(!r.text.includes("outside DATA_DIR") && !r.text.includes(outside), r.text);
+      }
+      assert.equal(await integrationStatus(h, ORG_B, "gcp"), "NOT_CONFIGURED");
     } finally {
       await Deno.remove(outside, { recursive: true });
       await h.shutdown();
@@ -290,8 +302,10 @@ Deno.test({
     });
     const net = guardFetch();
     try {
-      await Deno.mkdir(`${h.dataDir}/imports`, { recursive: true });
-      await Deno.writeTextFile(`${h.dataDir}/imports/billing.jsonl`, "{}\n");
+      for (const org of [ORG_A, ORG_B]) {
+        await Deno.mkdir(`${h.dataDir}/imports/${org}`, { recursive: true });
+        await Deno.writeTextFile(`${h.dataDir}/imports/${org}/billing.jsonl`, "{}\n");
+      }
       const setups: [string, Record<string, unknown>, string][] = [
         ["openai", { credential: OPENAI_STANDIN_KEY }, OPENAI_STANDIN_KEY],
         ["anthropic", { credential: ANTHROPIC_STANDIN_KEY }, ANTHROPIC_STANDIN_KEY],
@@ -328,11 +342,7 @@ Deno.test({
 });
 
 Deno.test({
-  // KNOWN GAP (reported): production only checks that provider base URLs are https, so a deployment can point them
-  // at loopback, private, link-local or numeric-alias hosts. They are operator settings, so this is hardening:
-  // runtime/config.ts could run them through src/notify/url_guard.ts's checkUrl(). Remove `ignore` once it is done.
-  name: "KNOWN GAP ssrf: production refuses provider base URLs at internal addresses",
-  ignore: true,
+  name: "ssrf: production refuses provider base URLs at internal addresses",
   fn() {
     for (const host of INTERNAL_HOSTS) {
       const { problems } = loadSettings({ ...GOOD_PROD, OPENAI_BASE_URL: `https://${host}/v1` });
@@ -365,23 +375,30 @@ Deno.test("ssrf: src/notify/url_guard.ts refuses internal targets and numeric al
       }
     }
   });
-  await t.step("in production a name that resolves to an internal address is refused (metadata, rebinding)", async () => {
-    const guard = mod.guardUrl as (raw: string, opts: Record<string, unknown>) => Promise<URL>;
-    assert.equal(typeof guard, "function", "url_guard.ts exports guardUrl(raw, opts)");
-    const answers: Record<string, string[]> = {
-      "metadata.google.internal": ["169.254.169.254"],
-      "hooks.example.test": ["10.0.0.7"],
-      "v6.example.test": ["::1"],
-    };
-    const resolveDns = (host: string, type: string) =>
-      Promise.resolve(type === "A" ? (answers[host] ?? []).filter((a) => !a.includes(":")) : (answers[host] ?? []).filter((a) => a.includes(":")));
-    for (const host of Object.keys(answers)) {
-      await assert.rejects(
-        guard(`https://${host}/hook`, { ...opts, allowedHosts: [host], resolveDns }),
-        `${host} -> ${answers[host]} accepted`,
-      );
-    }
-  });
+  await t.step(
+    "in production a name that resolves to an internal address is refused (metadata, rebinding)",
+    async () => {
+      const guard = mod.guardUrl as (raw: string, opts: Record<string, unknown>) => Promise<URL>;
+      assert.equal(typeof guard, "function", "url_guard.ts exports guardUrl(raw, opts)");
+      const answers: Record<string, string[]> = {
+        "metadata.google.internal": ["169.254.169.254"],
+        "hooks.example.test": ["10.0.0.7"],
+        "v6.example.test": ["::1"],
+      };
+      const resolveDns = (host: string, type: string) =>
+        Promise.resolve(
+          type === "A"
+            ? (answers[host] ?? []).filter((a) => !a.includes(":"))
+            : (answers[host] ?? []).filter((a) => a.includes(":")),
+        );
+      for (const host of Object.keys(answers)) {
+        await assert.rejects(
+          guard(`https://${host}/hook`, { ...opts, allowedHosts: [host], resolveDns }),
+          `${host} -> ${answers[host]} accepted`,
+        );
+      }
+    },
+  );
   await t.step("http, user info, other schemes and hosts outside the allow-list are refused in production", () => {
     for (
       const raw of [

@@ -50,7 +50,9 @@ function bodyFor(method: string, path: string, h: SecurityHarness): Record<strin
   if (path.endsWith("/pricing/{model_id}")) return { input_per_1m: "999" };
   if (path.endsWith("/subscriptions")) return { plan_name: "HIJACK", quantity: 1, unit_price_usd: "1" };
   if (path.endsWith("/subscriptions/{plan_name}")) return { quantity: 99 };
-  if (path.includes("/backfill/")) return { pipeline: "openai/usage_cost", start_date: "2025-01-01", end_date: "2025-01-03" };
+  if (path.includes("/backfill/")) {
+    return { pipeline: "openai/usage_cost", start_date: "2025-01-01", end_date: "2025-01-03" };
+  }
   if (path.includes("/pipelines/run/")) return { start_date: "2025-01-01" };
   return {};
 }
@@ -62,8 +64,8 @@ function fill(path: string, org: string, provider: string): string {
 
 async function seedOrgB(h: SecurityHarness): Promise<void> {
   const key = h.keys[ORG_B]!;
-  await Deno.mkdir(`${h.dataDir}/imports`, { recursive: true });
-  await Deno.writeTextFile(`${h.dataDir}/imports/billing.jsonl`, EXPORT_ROW + "\n");
+  await Deno.mkdir(`${h.dataDir}/imports/${ORG_B}`, { recursive: true });
+  await Deno.writeTextFile(`${h.dataDir}/imports/${ORG_B}/billing.jsonl`, EXPORT_ROW + "\n");
   const setups: [string, Record<string, unknown>][] = [
     ["openai", { credential: OPENAI_STANDIN_KEY }],
     ["anthropic", { credential: ANTHROPIC_STANDIN_KEY }],
@@ -146,31 +148,38 @@ Deno.test({
       const providerCalls = () =>
         h.openai.requests.length + h.anthropic.requests.length + h.deepseek.requests.length + h.oauth.requests.length;
       const callsBefore = providerCalls();
-      assert.ok(before.includes(B_MODEL) && before.includes(B_PLAN) && before.includes(B_RUN) && before.includes("B only"));
+      assert.ok(
+        before.includes(B_MODEL) && before.includes(B_PLAN) && before.includes(B_RUN) && before.includes("B only"),
+      );
       let cases = 0;
 
-      await t.step(`org A's key on org B's path: 403 for each of ${all.length} mounted routes, nothing of B changes`, async () => {
-        for (const r of all) {
-          const providers = r.path.includes("{provider}")
-            ? (r.path.includes("/pricing") ? ["openai", "anthropic", "deepseek"] : ["openai", "anthropic", "deepseek", "gcp"])
-            : ["openai"];
-          for (const provider of providers) {
-            for (const query of r.path.includes("/pipelines/run/") ? ["", "?wait=true"] : [""]) {
-              const path = fill(r.path, ORG_B, provider) + query;
-              const res = await h.request(r.method, path, { key: keyA, body: bodyFor(r.method, r.path, h) });
-              cases++;
-              assert.equal(res.status, 403, `${r.method} ${path}: ${res.status} ${res.text}`);
-              assert.equal(res.json.error.code, "FORBIDDEN");
-              assert.deepEqual(errorShapeProblems(res.status, res.headers, res.json), []);
-              for (const secret of [B_MODEL, B_PLAN, "B's private", OPENAI_STANDIN_KEY, h.keys[ORG_B]!]) {
-                assert.ok(!res.text.includes(secret), `${r.method} ${path} reveals ${secret}`);
+      await t.step(
+        `org A's key on org B's path: 403 for each of ${all.length} mounted routes, nothing of B changes`,
+        async () => {
+          for (const r of all) {
+            const providers = r.path.includes("{provider}")
+              ? (r.path.includes("/pricing")
+                ? ["openai", "anthropic", "deepseek"]
+                : ["openai", "anthropic", "deepseek", "gcp"])
+              : ["openai"];
+            for (const provider of providers) {
+              for (const query of r.path.includes("/pipelines/run/") ? ["", "?wait=true"] : [""]) {
+                const path = fill(r.path, ORG_B, provider) + query;
+                const res = await h.request(r.method, path, { key: keyA, body: bodyFor(r.method, r.path, h) });
+                cases++;
+                assert.equal(res.status, 403, `${r.method} ${path}: ${res.status} ${res.text}`);
+                assert.equal(res.json.error.code, "FORBIDDEN");
+                assert.deepEqual(errorShapeProblems(res.status, res.headers, res.json), []);
+                for (const secret of [B_MODEL, B_PLAN, "B's private", OPENAI_STANDIN_KEY, h.keys[ORG_B]!]) {
+                  assert.ok(!res.text.includes(secret), `${r.method} ${path} reveals ${secret}`);
+                }
               }
             }
+            assert.equal(await snapshotOrg(h.deps.warehouse, ORG_B), before, `${r.method} ${r.path} changed B's rows`);
           }
-          assert.equal(await snapshotOrg(h.deps.warehouse, ORG_B), before, `${r.method} ${r.path} changed B's rows`);
-        }
-        assert.equal(providerCalls(), callsBefore, "a refused request reached a provider");
-      });
+          assert.equal(providerCalls(), callsBefore, "a refused request reached a provider");
+        },
+      );
 
       await t.step("methods a route does not support: 403/404/405, never a side effect", async () => {
         const paths = [...new Set(all.map((r) => r.path))];
@@ -272,10 +281,46 @@ Deno.test({
 
       await t.step("no log line carries B's key or credential", () => {
         for (const line of h.logs) {
-          assert.ok(!line.includes(OPENAI_STANDIN_KEY) && !line.includes(h.keys[ORG_B]!), `log leaks a secret: ${line}`);
+          assert.ok(
+            !line.includes(OPENAI_STANDIN_KEY) && !line.includes(h.keys[ORG_B]!),
+            `log leaks a secret: ${line}`,
+          );
         }
       });
-      console.log(`tenancy: ${all.length} org routes, ${cases} cross-tenant requests, B's snapshot ${before.length} chars`);
+      console.log(
+        `tenancy: ${all.length} org routes, ${cases} cross-tenant requests, B's snapshot ${before.length} chars`,
+      );
+    } finally {
+      await h.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  // Each org reads billing exports only from its own DATA_DIR/imports/{org_slug}/ folder.
+  name: "tenancy: org B cannot name the billing export file placed for org A",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const h = await startSecurityHarness({ RATE_LIMIT_ENABLED: "false" });
+    try {
+      await Deno.mkdir(`${h.dataDir}/imports/${ORG_A}`, { recursive: true });
+      await Deno.writeTextFile(`${h.dataDir}/imports/${ORG_A}/alpha_billing.jsonl`, EXPORT_ROW + "\n");
+      const a = await h.request("POST", `/api/v1/integrations/${ORG_A}/gcp/setup`, {
+        key: h.keys[ORG_A],
+        body: { credential: h.serviceAccount, billing_export_table: "alpha_billing.jsonl" },
+      });
+      assert.equal(a.status, 200, a.text);
+      const b = await h.request("POST", `/api/v1/integrations/${ORG_B}/gcp/setup`, {
+        key: h.keys[ORG_B],
+        body: { credential: h.serviceAccount, billing_export_table: "alpha_billing.jsonl" },
+      });
+      assert.equal(b.status, 400, `B may read A's export: ${b.text}`);
+      const byPath = await h.request("POST", `/api/v1/integrations/${ORG_B}/gcp/setup`, {
+        key: h.keys[ORG_B],
+        body: { credential: h.serviceAccount, billing_export_table: `../${ORG_A}/alpha_billing.jsonl` },
+      });
+      assert.equal(byPath.status, 400, `B may read A's export by path: ${byPath.text}`);
     } finally {
       await h.shutdown();
     }

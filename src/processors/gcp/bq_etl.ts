@@ -8,13 +8,12 @@
  * credential metadata names under `${DATA_DIR}/imports/` with DuckDB; on BigQuery the `project.dataset.table`
  * export is queried with the org's service account.
  */
-import { resolve, sep } from "node:path";
 import { mintAccessToken, parseServiceAccount } from "../../providers/gcp.ts";
 import { isDay } from "../../pricing/decimal.ts";
 import { gcpBillingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
-import { importPath } from "../integrations/billing_export.ts";
+import { realImportPath } from "../integrations/billing_export.ts";
 import { readExportFile } from "./_export_file.ts";
 import { readExportTable } from "./_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
@@ -57,24 +56,14 @@ function exportTable(ctx: ProcessorContext): string {
 }
 
 async function fromFile(ctx: ProcessorContext, name: string, start: string, end: string): Promise<ExportRow[]> {
-  const path = importPath(ctx.env.dataDir, name);
-  let real: string;
-  try {
-    real = await Deno.realPath(path);
-  } catch {
+  const org = ctx.org!.slug;
+  // realImportPath checks the name and follows symlinks: nothing outside the org's folder is read.
+  const real = await realImportPath(ctx.env.dataDir, org, name);
+  if (!real) {
     throw new ProcessorError(
       422,
       "BILLING_EXPORT_MISSING",
-      `Billing export file "${name}" no longer exists under DATA_DIR/imports/`,
-    );
-  }
-  // importPath checks the name; a symlink inside imports/ could still lead elsewhere.
-  const root = await Deno.realPath(resolve(ctx.env.dataDir, "imports"));
-  if (!real.startsWith(root + sep)) {
-    throw new ProcessorError(
-      400,
-      "VALIDATION_ERROR",
-      `Billing export file "${name}" resolves outside DATA_DIR/imports/`,
+      `Billing export file "${name}" no longer exists under DATA_DIR/imports/${org}/ (or leads outside it)`,
     );
   }
   try {

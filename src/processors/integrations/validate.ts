@@ -28,6 +28,8 @@ import { checkBillingExport } from "./billing_export.ts";
 type Check = (ctx: ProcessorContext, secret: string, timeoutMs: number) => Promise<Record<string, unknown>>;
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
+/** Printable ASCII without spaces: anything else cannot travel in an HTTP header, so it is no API key. */
+const API_KEY_CHARS = /^[\x21-\x7e]{1,4096}$/;
 const retry = { maxRetries: 2, baseDelayMs: 200 };
 
 const checks: Record<CredentialProvider, Check> = {
@@ -56,11 +58,13 @@ const checks: Record<CredentialProvider, Check> = {
       }
       throw err;
     }
-    const production = ctx.env.environment === "production";
-    if (production && sa.token_uri !== GOOGLE_TOKEN_URI) {
-      throw invalid("GCP_SA", `token_uri must be ${GOOGLE_TOKEN_URI} in production, not "${sa.token_uri}"`);
+    // The token endpoint is where the signed assertion goes: only Google's, unless a test deployment (never
+    // production) overrides it with GCP_TOKEN_URI. A key file cannot point the server at any other host.
+    const override = ctx.env.environment !== "production" ? ctx.env.gcpTokenUri : undefined;
+    if (!override && sa.token_uri !== GOOGLE_TOKEN_URI) {
+      throw invalid("GCP_SA", `token_uri must be ${GOOGLE_TOKEN_URI}, not "${sa.token_uri}"`);
     }
-    const tokenUri = !production && ctx.env.gcpTokenUri ? ctx.env.gcpTokenUri : sa.token_uri;
+    const tokenUri = override ?? sa.token_uri;
     const token = await mintAccessToken(sa, { tokenUri, timeoutMs, ...retry });
     const stored = (ctx.state.get("credential_metadata") ?? {}) as Record<string, unknown>;
     const table = typeof ctx.params.billing_export_table === "string"
@@ -74,6 +78,9 @@ const checks: Record<CredentialProvider, Check> = {
 function validator(spec: (typeof validateSpecs)[number], provider: CredentialProvider): Processor {
   return defineProcessor(spec, async (ctx, config: z.output<typeof spec.config>): Promise<StepResult> => {
     const { secret, stored } = credentialInPlay(ctx);
+    if (provider !== "GCP_SA" && !API_KEY_CHARS.test(secret)) {
+      throw invalid(provider, "The API key contains spaces or characters an API key cannot have");
+    }
     let metadata: Record<string, unknown>;
     try {
       metadata = await checks[provider](ctx, secret, config.timeout_ms);
