@@ -428,7 +428,7 @@ export const pipeline = {
     config: {
       bucket_width: "1d",
       group_by: ["model", "project_id", "batch"],
-      page_limit: 31,
+      page_limit: 7,
       start_date: "{{ params.start_date }}",
       end_date: "{{ params.end_date }}",
     } satisfies ProcessorConfig<"openai.usage">,

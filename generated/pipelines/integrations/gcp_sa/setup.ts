@@ -50,7 +50,7 @@ export const pipeline = {
       name: "billing_export_table",
       type: "string",
       required: true,
-      description: "Cloud Billing export table, e.g. my-project.billing.gcp_billing_export_v1_XXXXXX_XXXXXX_XXXXXX (embedded default: a JSONL, CSV or Parquet file name under DATA_DIR/imports/)",
+      description: "Cloud Billing export table, e.g. my-project.billing.gcp_billing_export_v1_XXXXXX_XXXXXX_XXXXXX (embedded default: a JSONL, CSV or Parquet file name in DATA_DIR/imports/{org_slug}/)",
       secret: false,
     },
   ],
