@@ -54,16 +54,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ...(identity?.kind === "org" ? { org_slug: identity.orgSlug } : {}),
     });
   });
-  app.use(
-    "*",
-    cors({
-      origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-      allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "Idempotency-Key"],
-      exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
-      maxAge: 600,
-    }),
-  );
+  const corsHandler = cors({
+    origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "Idempotency-Key"],
+    exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+    maxAge: 600,
+  });
+  // Requests without an Origin are not cross-origin browser requests: no CORS work for them.
+  app.use("*", (c, next) => (c.req.header("Origin") ? corsHandler(c, next) : next()));
   const limitBody = bodyLimit({
     maxSize: settings.maxBodyBytes,
     onError: () => {

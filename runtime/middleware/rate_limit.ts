@@ -1,7 +1,7 @@
 /**
  * Per-identity token bucket (the authenticated org, or the root caller); never keyed by a client-supplied
- * header. Answers 429 with Retry-After, and every limited response carries RateLimit / RateLimit-Policy
- * (draft-ietf-httpapi-ratelimit-headers structured fields).
+ * header. Answers 429 with Retry-After, RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers
+ * structured fields).
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
@@ -81,8 +81,8 @@ export function rateLimit(buckets: TokenBuckets): MiddlewareHandler {
         "RateLimit": state,
       });
     }
-    c.header("RateLimit-Policy", policy);
-    c.header("RateLimit", state);
+    // Allowed requests carry no rate-limit headers: building them costs on the hot path and clients only need
+    // them when refused (the policy is documented and also sent with every 429).
     await next();
   };
 }
