@@ -5,7 +5,7 @@
  * a write outside /data, an unlisted environment variable and a subprocess refused with NotCapable; and the product
  * itself starts and serves under the Dockerfile's exact flags.
  */
-import { LIBRARY_ENV } from "../../runtime/config.ts";
+import { LIBRARY_ENV, SETTINGS_ENV } from "../../runtime/config.ts";
 import assert from "node:assert/strict";
 import { ROOT } from "../runtime/_harness.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
@@ -213,33 +213,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dataDir = await Deno.makeTempDir({ prefix: "conv-sec-env-" });
-    const names = [
-      "PORT",
-      "ENVIRONMENT",
-      "CA_ROOT_API_KEY",
-      "DISABLE_AUTH",
-      "RATE_LIMIT_ENABLED",
-      "RATE_LIMIT_PER_SECOND",
-      "RATE_LIMIT_BURST",
-      "CORS_ORIGINS",
-      "DATA_DIR",
-      "MAX_BODY_BYTES",
-      "WAREHOUSE",
-      "GCP_PROJECT_ID",
-      "BIGQUERY_LOCATION",
-      "KMS_KEY_NAME",
-      "KMS_PROJECT_ID",
-      "KMS_LOCATION",
-      "KMS_KEYRING",
-      "KMS_KEY",
-      "OPENAI_BASE_URL",
-      "ANTHROPIC_BASE_URL",
-      "DEEPSEEK_BASE_URL",
-      "GCP_TOKEN_URI",
-      "SCHEDULER_ENABLED",
-      "LOG_LEVEL",
-      ...LIBRARY_ENV,
-    ];
+    const names = [...SETTINGS_ENV, ...LIBRARY_ENV];
+
     const server = await spawnServer({
       flags: await narrowedStartFlags(dataDir, names),
       env: { DATA_DIR: dataDir, PORT: "0", CA_ROOT_API_KEY: ROOT, SCHEDULER_ENABLED: "false" },
