@@ -24,7 +24,12 @@ export function startPermissions(): string[] {
 }
 
 /** Spawns `deno <args>` with `env` (plus PORT) and polls `readyPath` until it answers 200. */
-export async function spawnServer(args: string[], env: Record<string, string>, readyPath = "/", timeoutMs = 60_000): Promise<Spawned> {
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string>,
+  readyPath = "/",
+  timeoutMs = 60_000,
+): Promise<Spawned> {
   const port = freePort();
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {

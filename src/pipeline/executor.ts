@@ -7,10 +7,17 @@
 import type { PipelineModule, StepDef } from "./module.ts";
 import { type PipelineDeps, resolveParams, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
-import { runChecks } from "./checks.ts";
-import { RunsStore } from "./runs_store.ts";
+import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
+import { type Preflight, RunsStore } from "./runs_store.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
+import {
+  type ProcessorContext,
+  ProcessorError,
+  type ProcessorLogger,
+  type RowBatches,
+  type StepResult,
+} from "../processors/context.ts";
+import { isRowStream } from "../warehouse/warehouse.ts";
 
 /** Credential row provider names by pipeline integration. */
 export const CREDENTIAL_PROVIDER = {
@@ -49,6 +56,11 @@ export interface StartedRun {
 }
 
 const MAX_RANGE_DAYS = 366;
+/** How often a running run refreshes its heartbeat. */
+const HEARTBEAT_MS = 30_000;
+
+/** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
+type Book = (write: Promise<unknown>) => void;
 
 function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string {
   const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
@@ -106,20 +118,19 @@ export class RunExecutor {
     const params = resolveParams(pipeline, raw, now);
     checkDateRange(params);
     const lockKey = `${orgSlug}|${pipeline.path}`;
-    if (this.#inFlight.has(lockKey) || (await this.runs.active(orgSlug, pipeline.path)).length) {
-      throw new ProcessorError(
-        409,
-        "RUN_IN_PROGRESS",
-        `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`,
-      );
-    }
+    const inProgress = () =>
+      new ProcessorError(409, "RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);
+    if (this.#inFlight.has(lockKey)) throw inProgress();
     // Claim the slot before any await that could interleave with a second request.
     let release!: (o: RunOutcome) => void;
     const done = new Promise<RunOutcome>((r) => (release = r));
     this.#inFlight.set(lockKey, done);
     try {
-      await this.#checkIntegration(pipeline, orgSlug);
-      await this.#checkQuota(orgSlug, now);
+      const provider = pipeline.integration ? CREDENTIAL_PROVIDER[pipeline.integration] : null;
+      const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now);
+      if (pre.activeSame > 0) throw inProgress();
+      const credential = this.#checkIntegration(pipeline, provider, pre);
+      this.#checkQuota(orgSlug, pre);
       const runId = runIdFor(orgSlug, pipeline, now);
       await this.runs.insertPending({
         run_id: runId,
@@ -136,7 +147,7 @@ export class RunExecutor {
         now: now.toISOString(),
       });
       queueMicrotask(() => {
-        this.#execute(pipeline, orgSlug, runId, params, opts).then(
+        this.#execute(pipeline, orgSlug, runId, params, opts, credential).then(
           release,
           (err) => release({ runId, status: "FAILED", error: String(err), errorCode: "INTERNAL" }),
         ).finally(() => this.#inFlight.delete(lockKey));
@@ -148,15 +159,14 @@ export class RunExecutor {
     }
   }
 
-  async #checkIntegration(pipeline: PipelineModule, orgSlug: string): Promise<void> {
-    if (!pipeline.integration) return;
-    const provider = CREDENTIAL_PROVIDER[pipeline.integration];
-    const rows = await this.deps.warehouse.query<{ validation_status: string }>(
-      `SELECT validation_status FROM ${CENTRAL_DATASET}.org_integration_credentials
-       WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
-      { org_slug: orgSlug, provider },
-    );
-    const status = rows[0]?.validation_status ?? "NOT_CONFIGURED";
+  /** The VALID credential row of the pipeline's integration (undefined when it needs none). @throws 422 */
+  #checkIntegration(
+    pipeline: PipelineModule,
+    provider: string | null,
+    pre: Preflight,
+  ): Preflight["credential"] | undefined {
+    if (!provider) return undefined;
+    const status = pre.credential?.status ?? "NOT_CONFIGURED";
     if (status !== "VALID") {
       throw new ProcessorError(
         422,
@@ -164,20 +174,18 @@ export class RunExecutor {
         `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`,
       );
     }
+    return pre.credential;
   }
 
-  async #checkQuota(orgSlug: string, now: Date): Promise<void> {
-    const [plan] = await this.deps.warehouse.query<Record<string, number>>(
-      `SELECT max_pipelines_per_day, max_pipelines_per_month, max_concurrent_pipelines FROM ${CENTRAL_DATASET}.org_subscriptions
-       WHERE org_slug = @org_slug AND status = 'ACTIVE' ORDER BY created_at DESC LIMIT 1`,
-      { org_slug: orgSlug },
-    );
+  /** @throws 404 without an active subscription, 429 at a plan limit */
+  #checkQuota(orgSlug: string, pre: Preflight): void {
+    const plan = pre.plan;
     if (!plan) throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
-    const used = await this.runs.usage(orgSlug, now);
+    const used = pre.usage;
     const limits: [number, number, string][] = [
-      [used.active, plan.max_concurrent_pipelines!, "concurrent runs"],
-      [used.today, plan.max_pipelines_per_day!, "runs per day"],
-      [used.month, plan.max_pipelines_per_month!, "runs per month"],
+      [used.active, plan.concurrent, "concurrent runs"],
+      [used.today, plan.perDay, "runs per day"],
+      [used.month, plan.perMonth, "runs per month"],
     ];
     for (const [count, limit, what] of limits) {
       if (count >= limit) {
@@ -196,6 +204,7 @@ export class RunExecutor {
     runId: string,
     params: Record<string, unknown>,
     opts: StartOptions,
+    credential: Preflight["credential"] | undefined,
   ): Promise<RunOutcome> {
     const t0 = performance.now();
     const org = { slug: orgSlug, dataset: `${orgSlug}_${this.deps.env.datasetSuffix}` };
@@ -206,15 +215,27 @@ export class RunExecutor {
       () => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)),
       pipeline.timeoutMinutes * 60_000,
     );
+    // Bookkeeping writes (run status, step logs, check results) are group-committed and not waited for one by
+    // one; the run's outcome is reported once all of them, and the final status, are committed.
+    const writes: Promise<unknown>[] = [];
+    const book: Book = (write) =>
+      writes.push(
+        write.catch((err) => log.warn("run bookkeeping write failed", { error: describeFailure(err).message })),
+      );
     const state = new Map<string, unknown>();
     let completed = 0;
     let rows = 0;
+    // A run's heartbeat tells other instances it is alive (runs silent for 2 min are abandoned on BigQuery).
+    const heartbeat = setInterval(
+      () => book(this.runs.heartbeat(runId, completed, rows, this.deps.now().toISOString())),
+      HEARTBEAT_MS,
+    );
     let failure: { message: string; code: string } | undefined;
     try {
-      await this.runs.markRunning(runId, this.deps.now().toISOString());
+      book(this.runs.markRunning(runId, this.deps.now().toISOString()));
       log.info("run started", { trigger: opts.trigger, steps: pipeline.steps.length });
       await this.deps.warehouse.ensureDataset(org.dataset);
-      if (pipeline.integration) await this.#loadCredential(pipeline, org.slug, state);
+      if (pipeline.integration) await this.#loadCredential(pipeline, org.slug, credential, state);
       const vars = templateVars(pipeline, params, this.deps.env, org, {
         id: runId,
         trigger: opts.trigger,
@@ -222,7 +243,7 @@ export class RunExecutor {
       });
       for (const [index, step] of pipeline.steps.entries()) {
         if (failure) {
-          await this.#logStep(runId, org.slug, pipeline, step, index, "SKIPPED", 0, 0, null);
+          book(this.#logStep(runId, org.slug, pipeline, step, index, "SKIPPED", 0, 0, null));
           continue;
         }
         const stepLog = log.child({ step_id: step.id });
@@ -240,6 +261,7 @@ export class RunExecutor {
             state,
             stepLog,
             controller.signal,
+            book,
           );
           rows += written;
           completed++;
@@ -250,8 +272,7 @@ export class RunExecutor {
             rows: written,
             duration_ms: ms,
           });
-          await this.#logStep(runId, org.slug, pipeline, step, index, "COMPLETED", written, ms, null);
-          await this.runs.heartbeat(runId, completed, rows, this.deps.now().toISOString());
+          book(this.#logStep(runId, org.slug, pipeline, step, index, "COMPLETED", written, ms, null));
         } catch (err) {
           const ms = Math.round(performance.now() - s0);
           failure = describeFailure(err);
@@ -261,7 +282,7 @@ export class RunExecutor {
             duration_ms: ms,
             error: failure.message,
           });
-          await this.#logStep(runId, org.slug, pipeline, step, index, "FAILED", 0, ms, failure.message);
+          book(this.#logStep(runId, org.slug, pipeline, step, index, "FAILED", 0, ms, failure.message));
         }
       }
     } catch (err) {
@@ -269,12 +290,13 @@ export class RunExecutor {
       log.error("run failed before its steps", { error: failure.message });
     } finally {
       clearTimeout(timer);
+      clearInterval(heartbeat);
       this.#controllers.delete(controller);
       state.clear();
     }
     const status = failure ? "FAILED" : "COMPLETED";
     const durationMs = Math.round(performance.now() - t0);
-    await this.runs.finish(runId, {
+    const finished = this.runs.finish(runId, {
       status,
       now: this.deps.now().toISOString(),
       durationMs,
@@ -282,24 +304,28 @@ export class RunExecutor {
       rows,
       ...(failure ? { error: failure } : {}),
     });
+    await Promise.all(writes);
+    await finished;
     log.info("run finished", { status, rows, duration_ms: durationMs });
-    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() => this.#notifications.delete(sending));
+    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() =>
+      this.#notifications.delete(sending)
+    );
     this.#notifications.add(sending);
     return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
   }
 
-  async #loadCredential(pipeline: PipelineModule, orgSlug: string, state: Map<string, unknown>): Promise<void> {
+  async #loadCredential(
+    pipeline: PipelineModule,
+    orgSlug: string,
+    credential: Preflight["credential"] | undefined,
+    state: Map<string, unknown>,
+  ): Promise<void> {
     const provider = CREDENTIAL_PROVIDER[pipeline.integration!];
-    const [row] = await this.deps.warehouse.query<{ encrypted_credential: string; metadata: unknown }>(
-      `SELECT encrypted_credential, metadata FROM ${CENTRAL_DATASET}.org_integration_credentials
-       WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE AND validation_status = 'VALID'`,
-      { org_slug: orgSlug, provider },
-    );
-    if (!row) {
+    if (credential?.status !== "VALID") {
       throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
     }
-    state.set("credential", await this.deps.vault.decrypt(row.encrypted_credential, { org_slug: orgSlug, provider }));
-    state.set("credential_metadata", row.metadata ?? {});
+    state.set("credential", await this.deps.vault.decrypt(credential.encrypted, { org_slug: orgSlug, provider }));
+    state.set("credential_metadata", credential.metadata ?? {});
   }
 
   async #runStep(
@@ -312,6 +338,7 @@ export class RunExecutor {
     state: Map<string, unknown>,
     logger: ProcessorLogger,
     signal: AbortSignal,
+    book: Book,
   ): Promise<number> {
     const processor = this.deps.processors.get(step.psType);
     if (!processor) {
@@ -334,7 +361,7 @@ export class RunExecutor {
     };
     const result: StepResult = await processor.run(ctx, renderTemplates(step.config, vars));
     if (!step.output) return result.rowsWritten ?? 0;
-    return await this.#writeOutput(pipeline, step, org, runId, result);
+    return await this.#writeOutput(pipeline, step, org, runId, result, book);
   }
 
   async #writeOutput(
@@ -343,39 +370,37 @@ export class RunExecutor {
     org: { slug: string; dataset: string },
     runId: string,
     result: StepResult,
+    book: Book,
   ): Promise<number> {
     const out = step.output!;
     const schema = pipeline.tables[out.table];
     if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${pipeline.path}"`);
     const dataset = out.dataset === "org" ? org.dataset : CENTRAL_DATASET;
-    const rows = (result.rows ?? []) as Record<string, unknown>[];
-    const outcomes = runChecks(step.checks, rows);
-    const now = this.deps.now().toISOString();
-    await this.runs.logDq(outcomes.map((o) => ({
-      dq_id: crypto.randomUUID(),
-      run_id: runId,
-      org_slug: org.slug,
-      pipeline_path: pipeline.path,
-      step_id: step.id,
-      check_name: o.check.name,
-      check_type: o.check.check,
-      table_name: out.table,
-      column_names: [...(o.check.columns ?? [])],
-      passed: o.passed,
-      observed_value: String(o.observed),
-      threshold: o.check.value !== undefined ? String(o.check.value) : null,
-      severity: o.check.severity,
-      message: o.message,
-      checked_at: now,
-    })));
-    const blocking = outcomes.find((o) => !o.passed && o.check.severity === "error");
-    if (blocking) {
-      throw new ProcessorError(
-        422,
-        "DQ_CHECK_FAILED",
-        `Data-quality check "${blocking.check.name}" failed: ${blocking.message}; nothing was written`,
-      );
+    let source = result.rows ?? [];
+    if (isRowStream(source)) {
+      // A stream of one batch (a one-page answer) is written as an array: small writes are cheaper that way.
+      const it = source[Symbol.asyncIterator]();
+      const first = await it.next();
+      const second = first.done ? first : await it.next();
+      if (second.done) source = first.done ? [] : first.value;
+      else {
+        const rest = { [Symbol.asyncIterator]: () => it };
+        source = (async function* () {
+          yield first.value;
+          yield second.value;
+          yield* rest;
+        })();
+      }
     }
+    if (out.write === "replace_partitions" && isRowStream(source)) {
+      return await this.#replaceStreamed(pipeline, step, org, runId, dataset, result.range, source, book);
+    }
+    // Other write modes take all the rows at once.
+    const rows = (isRowStream(source) ? await collectBatches(source) : source) as Record<string, unknown>[];
+    const outcomes = runChecks(step.checks, rows);
+    book(this.#logDq(pipeline, step, org, runId, outcomes));
+    const blocking = firstBlocking(outcomes);
+    if (blocking) throw blocking;
     await this.deps.warehouse.ensureTable(dataset, schema);
     switch (out.write) {
       case "replace_partitions":
@@ -399,6 +424,68 @@ export class RunExecutor {
           return rows.length ? await tx.insertRows(dataset, schema, rows) : 0;
         });
     }
+  }
+
+  /**
+   * replace_partitions of a row stream: each batch is counted by the checks on its way into one warehouse write;
+   * after the last batch a failed blocking check throws inside that write, so it is rolled back (nothing written).
+   */
+  async #replaceStreamed(
+    pipeline: PipelineModule,
+    step: StepDef,
+    org: { slug: string; dataset: string },
+    runId: string,
+    dataset: string,
+    range: StepResult["range"],
+    source: RowBatches,
+    book: Book,
+  ): Promise<number> {
+    if (!range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
+    const schema = pipeline.tables[step.output!.table]!;
+    await this.deps.warehouse.ensureTable(dataset, schema);
+    const checks = new CheckRun(step.checks);
+    let outcomes: CheckOutcome[] | undefined;
+    async function* checked(): AsyncGenerator<readonly Record<string, unknown>[]> {
+      for await (const batch of source) {
+        checks.add(batch);
+        yield batch;
+      }
+      outcomes = checks.finish();
+      const blocking = firstBlocking(outcomes);
+      if (blocking) throw blocking;
+    }
+    try {
+      return await this.deps.warehouse.replacePartitions(dataset, schema, range, checked());
+    } finally {
+      if (outcomes) book(this.#logDq(pipeline, step, org, runId, outcomes));
+    }
+  }
+
+  async #logDq(
+    pipeline: PipelineModule,
+    step: StepDef,
+    org: { slug: string; dataset: string },
+    runId: string,
+    outcomes: readonly CheckOutcome[],
+  ): Promise<void> {
+    const now = this.deps.now().toISOString();
+    await this.runs.logDq(outcomes.map((o) => ({
+      dq_id: crypto.randomUUID(),
+      run_id: runId,
+      org_slug: org.slug,
+      pipeline_path: pipeline.path,
+      step_id: step.id,
+      check_name: o.check.name,
+      check_type: o.check.check,
+      table_name: step.output!.table,
+      column_names: [...(o.check.columns ?? [])],
+      passed: o.passed,
+      observed_value: String(o.observed),
+      threshold: o.check.value !== undefined ? String(o.check.value) : null,
+      severity: o.check.severity,
+      message: o.message,
+      checked_at: now,
+    })));
   }
 
   async #logStep(
@@ -488,6 +575,22 @@ export class RunExecutor {
       new Promise((r) => setTimeout(r, timeoutMs)),
     ]);
   }
+}
+
+/** The error of the first failed check of severity "error", if any. */
+function firstBlocking(outcomes: readonly CheckOutcome[]): ProcessorError | undefined {
+  const o = outcomes.find((x) => !x.passed && x.check.severity === "error");
+  return o && new ProcessorError(
+    422,
+    "DQ_CHECK_FAILED",
+    `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`,
+  );
+}
+
+async function collectBatches(source: RowBatches): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  for await (const batch of source) for (const r of batch) rows.push(r);
+  return rows;
 }
 
 function describeFailure(err: unknown): { message: string; code: string } {

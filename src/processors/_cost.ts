@@ -29,6 +29,19 @@ export function roundDiv(n: bigint, d: bigint): bigint {
  * @throws {RangeError} for anything but a plain decimal string
  */
 export function toScaled(value: string): bigint {
+  let scaled = SCALED.get(value);
+  if (scaled === undefined) {
+    scaled = parseScaled(value);
+    if (SCALED.size >= 4096) SCALED.clear();
+    SCALED.set(value, scaled);
+  }
+  return scaled;
+}
+
+/** Parsed prices, by text: a run prices many rows at the same few prices. */
+const SCALED = new Map<string, bigint>();
+
+function parseScaled(value: string): bigint {
   const m = DECIMAL.exec(value.trim());
   if (!m) throw new RangeError(`"${value}" is not a decimal string`);
   const fraction = m[3] ?? "";
@@ -60,8 +73,17 @@ export const FULL_PRICE: Factor = { num: 1n, den: 1n };
 
 /** A price per 1M tokens times a factor, rounded to 9 decimals (the price shown next to a discounted cost). */
 export function appliedPrice(pricePer1m: string, factor: Factor = FULL_PRICE): string {
-  return formatScaled(roundDiv(toScaled(pricePer1m) * factor.num, factor.den));
+  const key = `${factor.num}/${factor.den} ${pricePer1m}`;
+  let applied = APPLIED.get(key);
+  if (applied === undefined) {
+    applied = formatScaled(roundDiv(toScaled(pricePer1m) * factor.num, factor.den));
+    if (APPLIED.size >= 4096) APPLIED.clear();
+    APPLIED.set(key, applied);
+  }
+  return applied;
 }
+
+const APPLIED = new Map<string, string>();
 
 /** A token class and the price per 1M tokens it is charged at. */
 export interface TokenCharge {
@@ -88,10 +110,10 @@ export function int(value: unknown): bigint {
 
 /** A bigint count back to what an INT64 column takes: a number when safe, else a digit string. */
 export function intOut(value: bigint): number | string {
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : value.toString();
+  return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value.toString();
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 // ---- effective-dated prices --------------------------------------------------------------------------------------
 
@@ -141,6 +163,7 @@ export function modelCandidates(model: string): string[] {
 /** Prices by model id; `find` answers the version in force on a day (`effective_from <= day < effective_to`). */
 export class PriceBook {
   readonly #byModel = new Map<string, ModelPrice[]>();
+  readonly #candidates = new Map<string, string[]>();
 
   constructor(prices: readonly ModelPrice[]) {
     for (const p of prices) {
@@ -152,7 +175,9 @@ export class PriceBook {
 
   /** The price of `model` on `day`: an exact-id version in force wins over the stripped id's; else undefined. */
   find(model: string, day: string): ModelPrice | undefined {
-    for (const id of modelCandidates(model)) {
+    let ids = this.#candidates.get(model);
+    if (ids === undefined) this.#candidates.set(model, ids = modelCandidates(model));
+    for (const id of ids) {
       const hit = this.#byModel.get(id)?.find((p) =>
         p.effective_from <= day && (p.effective_to === null || day < p.effective_to)
       );
@@ -208,6 +233,17 @@ export async function readDays<T>(
   range: DayRange,
 ): Promise<T[]> {
   if (!await wh.tableExists(dataset, table)) return [];
+  return await queryDays<T>(wh, dataset, table, columns, range);
+}
+
+/** `readDays` of a table known to exist. */
+export async function queryDays<T>(
+  wh: Warehouse,
+  dataset: string,
+  table: string,
+  columns: string,
+  range: DayRange,
+): Promise<T[]> {
   return await wh.query<T>(
     `SELECT ${columns} FROM ${qualified(dataset, table)}
      WHERE usage_date >= CAST(@from AS DATE) AND usage_date <= CAST(@to AS DATE)`,
@@ -215,13 +251,33 @@ export async function readDays<T>(
   );
 }
 
+/** `range` cut into consecutive windows of at most `days` days, in order. */
+export function dayWindows(range: DayRange, days: number): DayRange[] {
+  const out: DayRange[] = [];
+  for (let from = range.from; from <= range.to; from = addDays(from, days)) {
+    const to = addDays(from, days - 1);
+    out.push({ from, to: to < range.to ? to : range.to });
+  }
+  return out;
+}
+
 /** The FOCUS charge period of a UTC day: `[day 00:00, next day 00:00)`. */
 export function chargePeriod(day: string): { charge_period_start: string; charge_period_end: string } {
-  return {
-    charge_period_start: new Date(dayStartMs(day)).toISOString(),
-    charge_period_end: new Date(dayStartMs(day) + DAY_MS).toISOString(),
-  };
+  if (lastPeriod?.day !== day) {
+    const start = dayStartMs(day);
+    lastPeriod = {
+      day,
+      period: {
+        charge_period_start: new Date(start).toISOString(),
+        charge_period_end: new Date(start + DAY_MS).toISOString(),
+      },
+    };
+  }
+  return { ...lastPeriod.period };
 }
+
+/** The last day asked for (rows come grouped by day). */
+let lastPeriod: { day: string; period: { charge_period_start: string; charge_period_end: string } } | undefined;
 
 // ---- the run -----------------------------------------------------------------------------------------------------
 
@@ -271,6 +327,14 @@ export function providerOptions(ctx: ProcessorContext): ProviderHttpOptions {
   };
 }
 
+/** A failed page as the step reports it: a 502 naming what and which page; an abort of the run as is. */
+function pageFailure(ctx: ProcessorContext, what: string, page: number, err: unknown): unknown {
+  if (ctx.signal?.aborted) return ctx.signal.reason;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof ProviderError ? "PROVIDER_ERROR" : "STEP_FAILED";
+  return new ProcessorError(502, code, `Fetching ${what} page ${page} failed: ${message}`, undefined, { cause: err });
+}
+
 /**
  * Every page of a provider listing. A failure becomes a 502 `PROVIDER_ERROR` naming what was fetched, the page,
  * and (through the provider error) the provider and endpoint; an abort of the run is rethrown as is.
@@ -283,13 +347,59 @@ export async function allPages<P>(ctx: ProcessorContext, what: string, pages: As
       if (ctx.signal?.aborted) throw ctx.signal.reason;
     }
   } catch (err) {
-    if (ctx.signal?.aborted) throw ctx.signal.reason;
-    const message = err instanceof Error ? err.message : String(err);
-    const code = err instanceof ProviderError ? "PROVIDER_ERROR" : "STEP_FAILED";
-    throw new ProcessorError(502, code, `Fetching ${what} page ${out.length + 1} failed: ${message}`, undefined, {
-      cause: err,
-    });
+    throw pageFailure(ctx, what, out.length + 1, err);
   }
   ctx.logger.info("provider pages fetched", { what, pages: out.length });
   return out;
+}
+
+/**
+ * A provider listing as a stream of row batches, one per page, so a step holds at most two pages, never its whole
+ * range. The first page is fetched before this returns: a provider that refuses the call fails the step before any
+ * write begins. While the rows of one page are written, the next page is already being fetched. Failures are
+ * reported as in {@link allPages}.
+ */
+export async function pageBatches<P, R>(
+  ctx: ProcessorContext,
+  what: string,
+  pages: AsyncIterable<P>,
+  toRows: (page: P) => R[],
+): Promise<AsyncIterable<R[]>> {
+  const it = pages[Symbol.asyncIterator]();
+  let fetched = 0;
+  const next = async (): Promise<IteratorResult<P, unknown>> => {
+    try {
+      const r = await it.next();
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (!r.done) fetched++;
+      return r;
+    } catch (err) {
+      throw pageFailure(ctx, what, fetched + 1, err);
+    }
+  };
+  const first = await next();
+  async function* batches(): AsyncGenerator<R[]> {
+    let rows = 0;
+    let current = first;
+    let finished = false;
+    try {
+      while (!current.done) {
+        const ahead = next();
+        ahead.catch(() => {}); // awaited below; left unawaited only when the consumer stops early
+        // One turn of the event loop sends the request, so the provider works on the next page while this one is
+        // written (network I/O only moves while this thread is not busy).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const batch = toRows(current.value);
+        rows += batch.length;
+        yield batch;
+        current = await ahead;
+      }
+      finished = true;
+      ctx.logger.info("provider pages fetched", { what, pages: fetched, rows });
+    } finally {
+      // The consumer stopped early: end the listing once any page in flight has arrived.
+      if (!finished) Promise.resolve(it.return?.()).catch(() => {});
+    }
+  }
+  return batches();
 }

@@ -46,12 +46,19 @@ export interface ProcessorContext {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Output rows in batches, e.g. one batch per provider page, so a step never holds the rows of its whole range.
+ * Consumed once, in order, while the write is open; a stream that throws fails the step and writes nothing.
+ */
+export type RowBatches = AsyncIterable<readonly Record<string, unknown>[]>;
+
 export interface StepResult {
   /**
-   * Rows for the step's `output` table. The executor validates them, runs the step's data-quality checks
-   * and writes them with the output's write mode (replace_partitions: atomically over `range`).
+   * Rows for the step's `output` table, all at once or as {@link RowBatches}. The executor validates them, runs
+   * the step's data-quality checks and writes them with the output's write mode (replace_partitions: atomically
+   * over `range`; batches are checked and written as they arrive, committed only after the last one passed).
    */
-  readonly rows?: readonly Record<string, unknown>[];
+  readonly rows?: readonly Record<string, unknown>[] | RowBatches;
   /** The UTC days (inclusive) the rows cover; required with replace_partitions. */
   readonly range?: { readonly from: string; readonly to: string };
   /** Rows the processor wrote itself (steps without `output`). */

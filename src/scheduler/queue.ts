@@ -6,6 +6,7 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
+import { WriteBatcher } from "../warehouse/batcher.ts";
 import { pipelines } from "../../generated/manifest.ts";
 
 const T = pipelines["setup/bootstrap"].tables;
@@ -39,7 +40,12 @@ export function dedupeKey(org: string, path: string, day: string): string {
 let enqueueChain: Promise<unknown> = Promise.resolve();
 
 export class ExecutionQueue {
-  constructor(private readonly wh: Warehouse, private readonly workerId: string) {}
+  /** Queue and schedule-record updates of finished runs are group-committed with the runs' own bookkeeping. */
+  readonly #batch: WriteBatcher;
+
+  constructor(private readonly wh: Warehouse, private readonly workerId: string) {
+    this.#batch = WriteBatcher.for(wh);
+  }
 
   /** Inserts the candidates whose key is not queued yet; returns how many were new. */
   enqueue(candidates: readonly Candidate[], trigger: string, maxAttempts: number, now: Date): Promise<number> {
@@ -102,34 +108,71 @@ export class ExecutionQueue {
     return p;
   }
 
-  /** Claims up to `limit` due items, oldest first; each claim is a compare-and-set on status. */
+  /**
+   * Claims up to `limit` due items, oldest first, in one compare-and-set UPDATE on their status that stamps them
+   * with this worker and a claim time unique to the call; only when another worker took some of them meanwhile
+   * are the ones this call got read back. The items' schedule records turn RUNNING.
+   */
   async claim(limit: number, now: Date, leaseMs: number): Promise<QueueItem[]> {
     const due = await this.wh.query<QueueItem>(
       `SELECT queue_id, org_slug, pipeline_path, logical_date, params, attempts, max_attempts FROM ${Q}
        WHERE status = 'QUEUED' AND not_before <= CAST(@now AS TIMESTAMP)
-       ORDER BY priority, created_at, org_slug LIMIT ${Math.max(1, Math.floor(limit)) * 2}`,
+       ORDER BY priority, created_at, org_slug LIMIT ${Math.max(1, Math.floor(limit))}`,
       { now: now.toISOString() },
     );
-    const claimed: QueueItem[] = [];
-    for (const item of due) {
-      if (claimed.length >= limit) break;
-      const n = await this.wh.execute(
-        `UPDATE ${Q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@now AS TIMESTAMP),
-         lease_expires_at = CAST(@lease AS TIMESTAMP), attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
-         WHERE queue_id = @id AND status = 'QUEUED'`,
+    if (!due.length) return [];
+    const stamp = this.#claimStamp(now);
+    const ids = due.map((d) => d.queue_id);
+    const n = await this.wh.execute(
+      `UPDATE ${Q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@stamp AS TIMESTAMP),
+       lease_expires_at = CAST(@lease AS TIMESTAMP), attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
+       WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'`,
+      {
+        worker: this.workerId,
+        stamp,
+        now: now.toISOString(),
+        lease: new Date(now.getTime() + leaseMs).toISOString(),
+        ids,
+      },
+    );
+    let claimed = due;
+    if (n !== due.length) {
+      const mine = new Set(
+        (await this.wh.query<{ queue_id: string }>(
+          `SELECT queue_id FROM ${Q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'CLAIMED'
+           AND claimed_by = @worker AND claimed_at = CAST(@stamp AS TIMESTAMP)`,
+          { ids, worker: this.workerId, stamp },
+        )).map((r) => r.queue_id),
+      );
+      claimed = due.filter((d) => mine.has(d.queue_id));
+    }
+    const items = claimed.map((d) => ({
+      ...d,
+      attempts: Number(d.attempts) + 1,
+      max_attempts: Number(d.max_attempts),
+    }));
+    if (items.length) {
+      await this.#batch.execute(
+        `UPDATE ${S} SET status = 'RUNNING', attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
+         WHERE CONCAT(org_slug, '|', pipeline_path, '|', CAST(logical_date AS STRING)) IN (SELECT * FROM UNNEST(@keys))`,
         {
-          worker: this.workerId,
           now: now.toISOString(),
-          lease: new Date(now.getTime() + leaseMs).toISOString(),
-          id: item.queue_id,
+          keys: items.map((i) => dedupeKey(i.org_slug, i.pipeline_path, String(i.logical_date).slice(0, 10))),
         },
       );
-      if (n === 1) {
-        claimed.push({ ...item, attempts: Number(item.attempts) + 1, max_attempts: Number(item.max_attempts) });
-      }
     }
-    return claimed;
+    return items;
   }
+
+  /** A claim time (microseconds) that no earlier claim of this worker used. */
+  #claimStamp(now: Date): string {
+    const micros = Math.max(now.getTime() * 1000, this.#lastStamp + 1);
+    this.#lastStamp = micros;
+    const ms = Math.floor(micros / 1000);
+    return `${new Date(ms).toISOString().slice(0, 23)}${String(micros % 1000).padStart(3, "0")}Z`;
+  }
+
+  #lastStamp = 0;
 
   async finish(
     item: QueueItem,
@@ -139,34 +182,47 @@ export class ExecutionQueue {
     now: Date,
   ): Promise<void> {
     const ts = now.toISOString();
-    await this.wh.execute(
-      `UPDATE ${Q} SET status = @status, run_id = @run_id, last_error = @error, updated_at = CAST(@now AS TIMESTAMP) WHERE queue_id = @id`,
-      { status, run_id: runId, error, now: ts, id: item.queue_id },
-    );
-    await this.#record(item, status === "DONE" ? "COMPLETED" : "FAILED", runId, error, ts);
+    await Promise.all([
+      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+        queue_id: item.queue_id,
+        status,
+        run_id: runId,
+        last_error: error,
+        updated_at: ts,
+      }),
+      this.#record(item, status === "DONE" ? "COMPLETED" : "FAILED", runId, error, ts),
+    ]);
   }
 
   /** Puts an item back for another attempt after `delayMs`. */
   async retry(item: QueueItem, runId: string | null, error: string, delayMs: number, now: Date): Promise<void> {
     const ts = now.toISOString();
-    await this.wh.execute(
-      `UPDATE ${Q} SET status = 'QUEUED', run_id = @run_id, last_error = @error, not_before = CAST(@not_before AS TIMESTAMP),
-       claimed_by = NULL, lease_expires_at = NULL, updated_at = CAST(@now AS TIMESTAMP) WHERE queue_id = @id`,
-      { run_id: runId, error, not_before: new Date(now.getTime() + delayMs).toISOString(), now: ts, id: item.queue_id },
-    );
-    await this.#record(item, "RETRYING", runId, error, ts);
+    await Promise.all([
+      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+        queue_id: item.queue_id,
+        status: "QUEUED",
+        run_id: runId,
+        last_error: error,
+        not_before: new Date(now.getTime() + delayMs).toISOString(),
+        claimed_by: null,
+        lease_expires_at: null,
+        updated_at: ts,
+      }),
+      this.#record(item, "RETRYING", runId, error, ts),
+    ]);
   }
 
+  /** Records the run of a claimed item on its queue row and schedule record. */
   async markRunning(item: QueueItem, runId: string, now: Date): Promise<void> {
-    await this.wh.execute(
-      `UPDATE ${Q} SET run_id = @run_id, updated_at = CAST(@now AS TIMESTAMP) WHERE queue_id = @id`,
-      {
+    const ts = now.toISOString();
+    await Promise.all([
+      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+        queue_id: item.queue_id,
         run_id: runId,
-        now: now.toISOString(),
-        id: item.queue_id,
-      },
-    );
-    await this.#record(item, "RUNNING", runId, null, now.toISOString());
+        updated_at: ts,
+      }),
+      this.#record(item, "RUNNING", runId, null, ts),
+    ]);
   }
 
   async #record(
@@ -176,19 +232,30 @@ export class ExecutionQueue {
     error: string | null,
     ts: string,
   ): Promise<void> {
+    await this.#batch.update(CENTRAL_DATASET, T.org_scheduled_pipeline_runs, [
+      "org_slug",
+      "pipeline_path",
+      "logical_date",
+    ], {
+      org_slug: item.org_slug,
+      pipeline_path: item.pipeline_path,
+      logical_date: String(item.logical_date).slice(0, 10),
+      status,
+      run_id: runId,
+      skip_reason: error,
+      attempts: item.attempts,
+      updated_at: ts,
+    });
+  }
+
+  /** Hands claimed items that were never started back to the queue (their attempt is not counted). */
+  async release(items: readonly QueueItem[], now: Date): Promise<void> {
+    if (!items.length) return;
     await this.wh.execute(
-      `UPDATE ${S} SET status = @status, run_id = @run_id, skip_reason = @error, attempts = @attempts, updated_at = CAST(@now AS TIMESTAMP)
-       WHERE org_slug = @org AND pipeline_path = @path AND logical_date = CAST(@day AS DATE)`,
-      {
-        status,
-        run_id: runId,
-        error,
-        attempts: item.attempts,
-        now: ts,
-        org: item.org_slug,
-        path: item.pipeline_path,
-        day: item.logical_date,
-      },
+      `UPDATE ${Q} SET status = 'QUEUED', claimed_by = NULL, lease_expires_at = NULL, attempts = attempts - 1,
+       updated_at = CAST(@now AS TIMESTAMP)
+       WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'CLAIMED' AND claimed_by = @worker`,
+      { now: now.toISOString(), ids: items.map((i) => i.queue_id), worker: this.workerId },
     );
   }
 

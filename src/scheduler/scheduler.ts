@@ -47,7 +47,15 @@ export function scheduledParams(p: PipelineModule, logicalDate: string): Record<
 }
 
 /** Failures a retry cannot fix: the item fails at once. */
-const PERMANENT = new Set(["VALIDATION_ERROR", "INTEGRATION_NOT_READY", "DQ_CHECK_FAILED", "CREDENTIAL_INVALID", "NOT_IMPLEMENTED"]);
+const PERMANENT = new Set([
+  "VALIDATION_ERROR",
+  "INTEGRATION_NOT_READY",
+  "DQ_CHECK_FAILED",
+  "CREDENTIAL_INVALID",
+  "NOT_IMPLEMENTED",
+]);
+
+const runKey = (item: QueueItem) => `${item.org_slug}|${item.pipeline_path}`;
 
 export interface EnqueueResult {
   readonly logical_date: string;
@@ -65,6 +73,11 @@ export class Scheduler {
   readonly #now: () => Date;
   #running = 0;
   #pumping = false;
+  #wake: (() => void) | undefined;
+  /** Org and pipeline of every running item. */
+  readonly #busy = new Set<string>();
+  /** Queue record writes in flight (the slot of their run is already free). */
+  readonly #writes = new Set<Promise<void>>();
   #stopped = false;
   #idle: (() => void)[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -134,47 +147,86 @@ export class Scheduler {
   kick(): void {
     if (this.#pumping || this.#stopped) return;
     this.#pumping = true;
-    this.#pump().catch((err) => this.logger.error("scheduler pump failed", { error: err })).finally(() => {
+    this.#pump().catch((err) => this.logger.error("scheduler pump failed", { error: err })).finally(async () => {
       this.#pumping = false;
-      if (this.#running === 0) this.#idle.splice(0).forEach((r) => r());
+      await Promise.allSettled([...this.#writes]);
+      if (this.#running === 0 && !this.#pumping) this.#idle.splice(0).forEach((r) => r());
     });
   }
 
-  /** Resolves when nothing is running and nothing due is left to claim. */
+  /** Resolves when nothing is running, nothing due is left to claim and the queue's records are written. */
   idle(): Promise<void> {
-    if (!this.#pumping && this.#running === 0) return Promise.resolve();
+    if (!this.#pumping && this.#running === 0 && this.#writes.size === 0) return Promise.resolve();
     return new Promise((r) => this.#idle.push(r));
   }
 
+  /**
+   * Claims due items in batches (a quarter of the pool at least, so one claim feeds several runs) and starts
+   * them as slots free up; a finished run wakes the pump at once. Two items of the same org and pipeline (e.g.
+   * two days of a backfill) never run at once: the second waits for the first (a run of a pipeline that is
+   * already running would be refused with 409).
+   */
   async #pump(): Promise<void> {
+    const ready: QueueItem[] = [];
+    const batch = Math.max(1, Math.ceil(this.#concurrency / 4));
     while (!this.#stopped) {
-      const free = this.#concurrency - this.#running;
-      if (free <= 0) {
-        await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < ready.length && this.#running < this.#concurrency;) {
+        if (this.#busy.has(runKey(ready[i]!))) i++;
+        else this.#start(ready.splice(i, 1)[0]!);
+      }
+      if (this.#running >= this.#concurrency || ready.length >= this.#concurrency) {
+        await this.#slotFreed();
         continue;
       }
-      const items = await this.queue.claim(free, this.#now(), this.#leaseMs);
+      const free = this.#concurrency - this.#running;
+      const items = await this.queue.claim(Math.max(free, batch), this.#now(), this.#leaseMs);
       if (!items.length) {
         if (this.#running === 0) break;
-        await new Promise((r) => setTimeout(r, 20));
+        await this.#slotFreed();
         continue;
       }
-      for (const item of items) {
-        this.#running++;
-        this.#work(item).catch((err) => this.logger.error("scheduled item failed", { error: err })).finally(() => {
-          this.#running--;
-        });
-      }
+      ready.push(...items);
     }
-    while (this.#running > 0) await new Promise((r) => setTimeout(r, 20));
+    // Stopped with claimed items not started: hand them back.
+    if (ready.length) await this.queue.release(ready.splice(0), this.#now()).catch(() => {});
+    while (this.#running > 0) await this.#slotFreed();
+    // Retries are written by then, so the wake-up sees their time.
+    await Promise.allSettled([...this.#writes]);
     this.#scheduleRetryWake();
+  }
+
+  #start(item: QueueItem): void {
+    const key = runKey(item);
+    this.#running++;
+    this.#busy.add(key);
+    this.#work(item).catch((err) => this.logger.error("scheduled item failed", { error: err })).finally(() => {
+      this.#running--;
+      this.#busy.delete(key);
+      this.#wake?.();
+    });
+  }
+
+  /** Resolves when a running item ends. */
+  #slotFreed(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = () => {
+      this.#wake = undefined;
+      resolve();
+    }));
+  }
+
+  /** Tracks a write of the queue's records; `idle()` waits for it. */
+  #track(write: Promise<void>): void {
+    const tracked = write.catch((err) => this.logger.error("scheduler record write failed", { error: err }))
+      .finally(() => this.#writes.delete(tracked));
+    this.#writes.add(tracked);
   }
 
   /** Wakes the pump when the earliest retry becomes due. */
   #scheduleRetryWake(): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
-    this.wh.query<{ t: string | null }>(
+    // Tracked like the record writes, so idle() (and a shutdown after it) never races this query.
+    const query = this.wh.query<{ t: string | null }>(
       `SELECT MIN(not_before) AS t FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue WHERE status = 'QUEUED'`,
     ).then(([row]) => {
       if (!row?.t || this.#stopped) return;
@@ -182,18 +234,15 @@ export class Scheduler {
       const timer = setTimeout(() => this.kick(), Math.min(wait, 3600_000));
       Deno.unrefTimer(timer as unknown as number);
       this.#timer = timer;
-    }).catch(() => {});
+    }).catch(() => {}).finally(() => this.#writes.delete(query));
+    this.#writes.add(query);
   }
 
   async #work(item: QueueItem): Promise<void> {
     const pipeline = (pipelines as Record<string, PipelineModule>)[item.pipeline_path];
     if (!pipeline) {
-      return await this.queue.finish(
-        item,
-        "FAILED",
-        null,
-        `Pipeline "${item.pipeline_path}" no longer exists`,
-        this.#now(),
+      return this.#track(
+        this.queue.finish(item, "FAILED", null, `Pipeline "${item.pipeline_path}" no longer exists`, this.#now()),
       );
     }
     let runId: string | null = null;
@@ -204,17 +253,17 @@ export class Scheduler {
         logicalDate: item.logical_date,
       });
       runId = started.runId;
-      await this.queue.markRunning(item, runId, this.#now());
       const outcome = await started.done;
-      if (outcome.status === "COMPLETED") return await this.queue.finish(item, "DONE", runId, null, this.#now());
-      await this.#failOrRetry(item, runId, outcome.error ?? "Run failed", !PERMANENT.has(outcome.errorCode ?? ""));
+      if (outcome.status === "COMPLETED") return this.#track(this.queue.finish(item, "DONE", runId, null, this.#now()));
+      this.#failOrRetry(item, runId, outcome.error ?? "Run failed", !PERMANENT.has(outcome.errorCode ?? ""));
     } catch (err) {
       const retryable = !(err instanceof ProcessorError) || err.status === 409 || err.status >= 500;
-      await this.#failOrRetry(item, runId, err instanceof Error ? err.message : String(err), retryable);
+      this.#failOrRetry(item, runId, err instanceof Error ? err.message : String(err), retryable);
     }
   }
 
-  async #failOrRetry(item: QueueItem, runId: string | null, error: string, retryable: boolean): Promise<void> {
+  /** Records a failed item as retried later or failed for good (the write is tracked, not waited for). */
+  #failOrRetry(item: QueueItem, runId: string | null, error: string, retryable: boolean): void {
     if (retryable && item.attempts < item.max_attempts) {
       const delay = this.#backoffMs * 2 ** (item.attempts - 1);
       this.logger.warn("scheduled run will be retried", {
@@ -223,9 +272,9 @@ export class Scheduler {
         attempt: item.attempts,
         delay_ms: delay,
       });
-      return await this.queue.retry(item, runId, error, delay, this.#now());
+      return this.#track(this.queue.retry(item, runId, error, delay, this.#now()));
     }
-    await this.queue.finish(item, "FAILED", runId, error, this.#now());
+    this.#track(this.queue.finish(item, "FAILED", runId, error, this.#now()));
   }
 
   /** Start-up: release claims of dead workers and drain what is queued. */

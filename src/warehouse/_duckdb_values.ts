@@ -37,6 +37,24 @@ const DDL_TYPES: Record<ColumnType, string> = {
   BYTES: "BLOB",
 };
 
+/** The DuckDB type of a column, for binding its values as statement parameters. */
+export function columnType(f: Column): DuckDBType {
+  const base = PARAM_TYPES[f.type];
+  return f.mode === "REPEATED" ? LIST(base) : base;
+}
+
+const PARAM_TYPES: Record<ColumnType, DuckDBType> = {
+  STRING: VARCHAR,
+  INT64: BIGINT,
+  FLOAT64: DOUBLE,
+  NUMERIC: conv.DECIMAL(38, 9),
+  BOOLEAN: BOOLEAN,
+  DATE: conv.DATE,
+  TIMESTAMP: conv.TIMESTAMPTZ,
+  JSON: VARCHAR,
+  BYTES: conv.BLOB,
+};
+
 /** The column definition for CREATE TABLE (the name is a validated identifier). */
 export function columnDdl(f: Column): string {
   const type = DDL_TYPES[f.type] + (f.mode === "REPEATED" ? "[]" : "");
@@ -65,19 +83,56 @@ export function cellValue(f: Column, cell: Cell): DuckDBValue {
   return scalarValue(f.type, cell);
 }
 
-/** Fills `chunk` (created with the table's column types) with rows [start, start + count). */
+/**
+ * Fills `chunk` (created with the table's column types) with rows [start, start + count) of `columns`, canonical
+ * cells laid out by column (`normalizeColumns`).
+ */
 export function fillChunk(
   chunk: DuckDBDataChunk,
   fields: readonly Column[],
-  cells: readonly Cell[][],
+  columns: readonly Cell[][],
   start: number,
   count: number,
 ): void {
   fields.forEach((f, c) => {
-    const column = new Array<DuckDBValue>(count);
-    for (let k = 0; k < count; k++) column[k] = cellValue(f, cells[start + k]![c] ?? null);
-    chunk.setColumnValues(c, column);
+    const cells = columns[c]!;
+    const part = start === 0 && count === cells.length ? cells : cells.slice(start, start + count);
+    chunk.setColumnValues(
+      c,
+      PASS_THROUGH.has(f.type) && f.mode !== "REPEATED" ? part as DuckDBValue[] : part.map(valueWriter(f)),
+    );
   });
+}
+
+/** Types whose canonical cell is already the value the appender takes. */
+const PASS_THROUGH: ReadonlySet<ColumnType> = new Set(["STRING", "INT64", "FLOAT64", "BOOLEAN", "JSON"]);
+
+/**
+ * `cellValue` for one column, specialised by type: plain JS values pass through, and the last DATE or TIMESTAMP
+ * value is reused while the cells repeat it (rows of one bucket share their day and times).
+ */
+function valueWriter(f: Column): (cell: Cell) => DuckDBValue {
+  if (f.mode === "REPEATED") return (cell) => cellValue(f, cell);
+  switch (f.type) {
+    case "DATE":
+    case "TIMESTAMP": {
+      let last: Cell = null;
+      let value: DuckDBValue = null;
+      return (cell) => {
+        if (cell === null) return null;
+        if (cell !== last) {
+          value = scalarValue(f.type, cell as Scalar);
+          last = cell;
+        }
+        return value;
+      };
+    }
+    case "NUMERIC":
+    case "BYTES":
+      return (cell) => (cell === null ? null : scalarValue(f.type, cell as Scalar));
+    default:
+      return (cell) => cell as DuckDBValue;
+  }
 }
 
 /** Binds query parameters by their JS type (as BigQuery does). */

@@ -4,6 +4,18 @@
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<void>>();
 
+  /** Whether work under `key` is running or waiting. */
+  isHeld(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
+  /** Runs fn holding every key (taken in sorted order, so two callers never wait on each other). */
+  runAll<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const next = (i: number): Promise<T> => i === sorted.length ? fn() : this.run(sorted[i]!, () => next(i + 1));
+    return next(0);
+  }
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;
@@ -70,10 +82,17 @@ export class Pool<C> {
     }
   }
 
-  /** Rejects waiters and destroys every connection (busy ones too). */
-  close(): void {
+  /**
+   * Rejects waiters, waits (up to `graceMs`) for busy connections to come back, then destroys every connection.
+   * Destroying a connection in the middle of a native query crashes the process, so busy ones are waited for.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.#closed = true;
     for (const w of this.#waiters.splice(0)) w.reject(new Error("Cannot use the warehouse: it is closed"));
+    const deadline = Date.now() + graceMs;
+    while ((this.#idle.length < this.#all.length || this.#creating > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     for (const c of this.#all.splice(0)) this.#destroy(c);
     this.#idle.length = 0;
   }

@@ -32,29 +32,121 @@ export function checkSchema(dataset: string, schema: TableSchema): void {
   }
 }
 
+/** A schema's column converters, built once per schema object. */
+interface CompiledSchema {
+  readonly known: ReadonlySet<string>;
+  readonly names: readonly string[];
+  readonly convert: readonly ((value: unknown) => Cell)[];
+}
+
+const compiled = new WeakMap<TableSchema, CompiledSchema>();
+
+function compile(schema: TableSchema): CompiledSchema {
+  let c = compiled.get(schema);
+  if (c === undefined) {
+    const names = schema.fields.map((f) => f.name);
+    c = { known: new Set(names), names, convert: schema.fields.map(cellConverter) };
+    compiled.set(schema, c);
+  }
+  return c;
+}
+
 /**
- * Checks every row against the schema and returns canonical cells.
+ * Checks every row against the schema and returns canonical cells, one array per row. `offset` is the index of
+ * the first row in the whole write (for messages when rows arrive in batches).
  * @throws {Error} naming the table, row index and column of the first problem
  */
-export function normalizeRows(dataset: string, schema: TableSchema, rows: readonly Row[]): Cell[][] {
+export function normalizeRows(dataset: string, schema: TableSchema, rows: readonly Row[], offset = 0): Cell[][] {
+  return normalize(dataset, schema, rows, offset, "rows");
+}
+
+/**
+ * {@link normalizeRows} laid out by column: one array of cells per schema field, in field order (what a columnar
+ * writer such as DuckDB's appender takes). Rows are checked in the same order, so errors are the same.
+ */
+export function normalizeColumns(dataset: string, schema: TableSchema, rows: readonly Row[], offset = 0): Cell[][] {
+  return normalize(dataset, schema, rows, offset, "columns");
+}
+
+function normalize(
+  dataset: string,
+  schema: TableSchema,
+  rows: readonly Row[],
+  offset: number,
+  layout: "rows" | "columns",
+): Cell[][] {
   checkSchema(dataset, schema);
+  const { known, names, convert } = compile(schema);
   const where = `"${dataset}.${schema.table}"`;
-  const known = new Set(schema.fields.map((f) => f.name));
-  return rows.map((row, i) => {
+  const width = names.length;
+  const byColumn = layout === "columns";
+  const out: Cell[][] = byColumn ? names.map(() => new Array<Cell>(rows.length)) : new Array<Cell[]>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
     if (row === null || typeof row !== "object" || Array.isArray(row)) {
-      throw new Error(`Cannot write to ${where}: row ${i} is not an object`);
+      throw new Error(`Cannot write to ${where}: row ${offset + i} is not an object`);
     }
-    for (const key of Object.keys(row)) {
-      if (!known.has(key)) throw new Error(`Cannot write to ${where}: row ${i} has unknown column "${key}"`);
-    }
-    return schema.fields.map((f) => {
-      try {
-        return normalizeCell(f, row[f.name]);
-      } catch (e) {
-        throw new Error(`Cannot write to ${where}: row ${i} column "${f.name}" ${(e as Error).message}`);
+    for (const key in row) {
+      if (!known.has(key) && Object.hasOwn(row, key)) {
+        throw new Error(`Cannot write to ${where}: row ${offset + i} has unknown column "${key}"`);
       }
-    });
-  });
+    }
+    const cells = byColumn ? undefined : (out[i] = new Array<Cell>(width));
+    for (let c = 0; c < width; c++) {
+      let cell: Cell;
+      try {
+        cell = convert[c]!(row[names[c]!]);
+      } catch (e) {
+        throw new Error(`Cannot write to ${where}: row ${offset + i} column "${names[c]}" ${(e as Error).message}`);
+      }
+      if (cells) cells[c] = cell;
+      else out[c]![i] = cell;
+    }
+  }
+  return out;
+}
+
+/**
+ * The converter of one column: `normalizeCell` with fast paths for the common JS types, and the last DATE or
+ * TIMESTAMP string remembered (rows of one provider bucket share their day and times).
+ */
+function cellConverter(f: Column): (value: unknown) => Cell {
+  if (f.mode === "REPEATED") return (v) => normalizeCell(f, v);
+  const required = f.mode === "REQUIRED";
+  const scalar = scalarConverter(f.type);
+  return (v) => {
+    if (v === null || v === undefined) {
+      if (required) throw new Error(`is REQUIRED but missing`);
+      return null;
+    }
+    return scalar(v);
+  };
+}
+
+function scalarConverter(type: ColumnType): (v: unknown) => Scalar {
+  switch (type) {
+    case "STRING":
+      return (v) => (typeof v === "string" ? v : toScalar(type, v));
+    case "BOOLEAN":
+      return (v) => (typeof v === "boolean" ? v : toScalar(type, v));
+    case "INT64":
+      return (v) => (typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : toScalar(type, v));
+    case "DATE":
+    case "TIMESTAMP": {
+      let lastIn: string | undefined;
+      let lastOut: Scalar = "";
+      return (v) => {
+        if (typeof v !== "string") return toScalar(type, v);
+        if (v !== lastIn) {
+          lastOut = toScalar(type, v);
+          lastIn = v;
+        }
+        return lastOut;
+      };
+    }
+    default:
+      return (v) => toScalar(type, v);
+  }
 }
 
 function normalizeCell(f: Column, value: unknown): Cell {
@@ -142,8 +234,16 @@ function describe(v: unknown): string {
 
 // ---- decimals ----
 
+const PLAIN_DECIMAL = /^(-?)(\d{1,40})(?:\.(\d{1,9}))?$/;
+
 /** Parses a decimal (plain or exponent notation) into an integer scaled by 1e9, rounding half away from zero. */
 export function parseDecimal(text: string): bigint | null {
+  // Fast path: plain decimals with at most 9 decimals (what the processors write) need no rounding.
+  const plain = PLAIN_DECIMAL.exec(text);
+  if (plain) {
+    const scaled = BigInt(plain[2]! + (plain[3] ?? "").padEnd(NUMERIC_SCALE, "0"));
+    return plain[1] ? -scaled : scaled;
+  }
   const m = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/.exec(text.trim());
   if (!m || (!m[2] && !m[3])) return null;
   const digits = (m[2] ?? "") + (m[3] ?? "");
@@ -221,76 +321,4 @@ export function formatTimestamp(micros: bigint): string {
   const sub = micros - ms * 1000n;
   const iso = new Date(Number(ms)).toISOString();
   return sub === 0n ? iso : `${iso.slice(0, -1)}${sub.toString().padStart(3, "0")}Z`;
-}
-
-// ---- partitions ----
-
-/** The partition column of a table, or an error explaining it has none. */
-export function partitionColumn(dataset: string, schema: TableSchema): Column {
-  const p = schema.partitioning;
-  const col = p && schema.fields.find((f) => f.name === p.field);
-  if (!p || !col) throw new Error(`Cannot replace partitions of "${dataset}.${schema.table}": it has no partitioning`);
-  if ((col.type !== "DATE" && col.type !== "TIMESTAMP") || col.mode === "REPEATED") {
-    throw new Error(
-      `Cannot replace partitions of "${dataset}.${schema.table}": "${col.name}" is not a DATE or TIMESTAMP`,
-    );
-  }
-  return col;
-}
-
-/** The UTC day of a canonical DATE or TIMESTAMP cell. */
-export function cellDay(cell: Cell): string | null {
-  if (typeof cell === "string") return cell;
-  if (typeof cell === "bigint") return isoDay(Number(cell / 1000n - (cell % 1000n < 0n ? 1n : 0n)));
-  return null;
-}
-
-/**
- * Checks the range (real days, from <= to, whole months for MONTH
- * partitioning) and returns every day it holds.
- */
-export function rangeDays(dataset: string, schema: TableSchema, range: DayRange): string[] {
-  const where = `"${dataset}.${schema.table}"`;
-  if (!range || !isDay(range.from) || !isDay(range.to) || range.from > range.to) {
-    throw new Error(`Cannot replace partitions of ${where}: range must be two "YYYY-MM-DD" days with from <= to`);
-  }
-  if (schema.partitioning?.type === "MONTH") {
-    const next = isoDay(Date.parse(`${range.to}T00:00:00Z`) + DAY_MS);
-    if (!range.from.endsWith("-01") || !next.endsWith("-01")) {
-      throw new Error(
-        `Cannot replace partitions of ${where}: it is partitioned by MONTH, so the range must cover whole months`,
-      );
-    }
-  }
-  const days: string[] = [];
-  for (let ms = Date.parse(`${range.from}T00:00:00Z`); isoDay(ms) <= range.to; ms += DAY_MS) days.push(isoDay(ms));
-  return days;
-}
-
-/**
- * Validates rows for a partition replace: schema checks plus every row's
- * partition day inside the range. Returns canonical cells and the days.
- */
-export function normalizeForReplace(
-  dataset: string,
-  schema: TableSchema,
-  range: DayRange,
-  rows: readonly Row[],
-): { cells: Cell[][]; days: string[]; column: number } {
-  checkSchema(dataset, schema);
-  const col = partitionColumn(dataset, schema);
-  const days = rangeDays(dataset, schema, range);
-  const cells = normalizeRows(dataset, schema, rows);
-  const column = schema.fields.indexOf(col);
-  cells.forEach((row, i) => {
-    const day = cellDay(row[column] ?? null);
-    if (day === null || day < range.from || day > range.to) {
-      throw new Error(
-        `Cannot replace partitions of "${dataset}.${schema.table}": row ${i} has ${col.name} ${
-          day ?? "null"
-        } outside ${range.from}..${range.to}`,
-      );
-    }
-  });
-  return { cells, days, column };
 }

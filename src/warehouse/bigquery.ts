@@ -12,7 +12,8 @@
  * not atomic together: if one fails, the partitions already loaded stay
  * replaced and the rest keep their old rows (re-running the call converges).
  * Partitions of the range that receive no rows are cleared with one DML
- * DELETE. A single multi-statement transaction (load a staging table, then
+ * DELETE. A streamed replace is buffered as NDJSON text per partition until
+ * its last batch, then loaded the same way. A single multi-statement transaction (load a staging table, then
  * DELETE + INSERT in BEGIN/COMMIT) would make the whole range atomic at the
  * price of a staging table and a query per call; this adapter prefers the
  * cheaper, per-partition atomic loads.
@@ -32,13 +33,16 @@ import {
   toNdjson,
 } from "./_bigquery_values.ts";
 import { KeyedLock } from "./_pool.ts";
-import { type Cell, cellDay, checkSchema, normalizeForReplace, normalizeRows } from "./_rows.ts";
+import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
+import { cellDay, normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
 import {
   assertIdentifier,
   type DayRange,
+  isRowStream,
   type QueryParams,
   type Row,
+  type RowStream,
   type Warehouse,
   type WarehouseTx,
 } from "./warehouse.ts";
@@ -126,12 +130,33 @@ export class BigQueryWarehouse implements Warehouse {
     return cells.length;
   }
 
-  async replacePartitions(dataset: string, schema: TableSchema, range: DayRange, rows: Row[]): Promise<number> {
-    const { cells, days, column } = normalizeForReplace(dataset, schema, range, rows);
+  async replacePartitions(
+    dataset: string,
+    schema: TableSchema,
+    range: DayRange,
+    rows: readonly Row[] | RowStream,
+  ): Promise<number> {
+    const stream = isRowStream(rows) ? rows : undefined;
+    const { cells, days, column } = normalizeForReplace(dataset, schema, range, stream ? [] : rows as readonly Row[]);
     const monthly = schema.partitioning?.type === "MONTH";
     const keyOf = (day: string) => day.replaceAll("-", "").slice(0, monthly ? 6 : 8);
-    const byPartition = new Map<string, Cell[][]>(days.map((d) => [keyOf(d), []]));
-    for (const row of cells) byPartition.get(keyOf(cellDay(row[column] ?? null)!))!.push(row);
+    // NDJSON text per partition: a stream is held as text until it ends, then loaded like an array.
+    const byPartition = new Map<string, string[]>(days.map((d) => [keyOf(d), []]));
+    let written = 0;
+    const add = (batch: Cell[][]) => {
+      const parts = new Map<string, Cell[][]>();
+      for (const row of batch) {
+        const key = keyOf(cellDay(row[column] ?? null)!);
+        const part = parts.get(key);
+        if (part) part.push(row);
+        else parts.set(key, [row]);
+      }
+      for (const [key, part] of parts) byPartition.get(key)!.push(toNdjson(schema.fields, part));
+      written += batch.length;
+    };
+    if (stream) {
+      for await (const batch of stream) add(normalizeForReplace(dataset, schema, range, batch, written).cells);
+    } else add(cells);
 
     const empty = days.filter((d) => byPartition.get(keyOf(d))!.length === 0);
     if (empty.length > 0) {
@@ -147,9 +172,9 @@ export class BigQueryWarehouse implements Warehouse {
     await eachLimited(
       loads,
       this.#loadConcurrency,
-      ([key, part]) => this.#load(dataset, `${schema.table}$${key}`, "WRITE_TRUNCATE", toNdjson(schema.fields, part)),
+      ([key, part]) => this.#load(dataset, `${schema.table}$${key}`, "WRITE_TRUNCATE", part.join("")),
     );
-    return cells.length;
+    return written;
   }
 
   async query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {

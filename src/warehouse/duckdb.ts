@@ -6,7 +6,10 @@
  * serialised (DuckDB catalog changes from two connections can conflict) and
  * partition replaces are serialised per table (two deletes of the same rows
  * from two transactions would conflict). Bulk writes go through the
- * appender in 2048-row data chunks inside one transaction.
+ * appender in 2048-row data chunks inside one transaction. A streamed
+ * partition replace runs on a connection of its own (outside the pool) for
+ * as long as its producer takes, so the producer may query the warehouse
+ * meanwhile and other callers are never starved of pooled connections.
  *
  * Types: NUMERIC -> DECIMAL(38,9), INT64 -> BIGINT, FLOAT64 -> DOUBLE,
  * TIMESTAMP -> TIMESTAMPTZ (sessions run in UTC), JSON -> JSON,
@@ -18,23 +21,31 @@
 import {
   DATE,
   dateValue,
+  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBType,
   type DuckDBValue,
   TIMESTAMPTZ,
   timestampTZValue,
 } from "@duckdb/node-api";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { KeyedLock, Pool } from "./_pool.ts";
-import { type Cell, checkSchema, epochDays, normalizeForReplace, normalizeRows, parseTimestamp } from "./_rows.ts";
+import { KnownCatalog } from "./_catalog.ts";
+import { GroupCommit } from "./_group.ts";
+import { type Cell, checkSchema, epochDays, normalizeColumns, parseTimestamp } from "./_rows.ts";
+import { normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
-import { columnDdl, fillChunk, paramValues, resultConverter } from "./_duckdb_values.ts";
+import { columnDdl, paramValues, resultConverter } from "./_duckdb_values.ts";
+import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
 import {
   assertIdentifier,
   type DayRange,
+  isRowStream,
   type QueryParams,
   type Row,
+  type RowStream,
   type Warehouse,
   type WarehouseTx,
 } from "./warehouse.ts";
@@ -45,7 +56,9 @@ export interface DuckDBOptions {
   readonly connections?: number;
 }
 
-const CHUNK_ROWS = 2048;
+const IDLE_STREAM_CONNECTIONS = 8;
+/** Writes of at most this many rows are group-committed; larger ones get a transaction of their own. */
+const GROUP_MAX_ROWS = 5000;
 
 /**
  * Opens (creating when missing) a DuckDB warehouse file, or `":memory:"`.
@@ -72,8 +85,18 @@ export class DuckDBWarehouse implements Warehouse {
   readonly kind = "duckdb" as const;
   readonly #instance: DuckDBInstance;
   readonly #pool: Pool<DuckDBConnection>;
-  readonly #ddl = new KeyedLock();
   readonly #writes = new KeyedLock();
+  readonly #known = new KnownCatalog();
+  /** Small writes of concurrent callers, committed together (see `_group.ts`). */
+  readonly #writer: GroupCommit;
+  /** DDL, one connection, committed together. */
+  readonly #ddlGroup: GroupCommit;
+  /** The connection DDL runs on, one statement at a time (never waits on the pool while holding the DDL lock). */
+  #ddlConnection: Promise<DuckDBConnection> | undefined;
+  /** Connections of streamed writes in progress, and idle ones kept for the next (closed with the warehouse). */
+  readonly #streaming = new Set<DuckDBConnection>();
+  readonly #idleStreams: DuckDBConnection[] = [];
+  #closed = false;
 
   constructor(instance: DuckDBInstance, connections: number) {
     this.#instance = instance;
@@ -86,6 +109,8 @@ export class DuckDBWarehouse implements Warehouse {
       (c) => c.closeSync(),
       connections,
     );
+    this.#writer = new GroupCommit((fn) => this.#pool.use(fn), this.#writes);
+    this.#ddlGroup = new GroupCommit((fn) => this.#onDdlConnection(fn), new KeyedLock());
   }
 
   async ping(): Promise<void> {
@@ -94,57 +119,80 @@ export class DuckDBWarehouse implements Warehouse {
 
   async datasetExists(dataset: string): Promise<boolean> {
     assertIdentifier(dataset, "dataset");
+    if (this.#known.hasDataset(dataset)) return true;
     const rows = await this.query<{ n: number }>(
-      "SELECT count(*) AS n FROM information_schema.schemata WHERE catalog_name = current_database() AND schema_name = @s",
+      "SELECT count(*) AS n FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = @s",
       { s: dataset },
     );
-    return (rows[0]?.n ?? 0) > 0;
+    const exists = (rows[0]?.n ?? 0) > 0;
+    if (exists) this.#known.addDataset(dataset);
+    return exists;
   }
 
   async ensureDataset(dataset: string): Promise<void> {
     assertIdentifier(dataset, "dataset");
-    await this.#ddl.run(
-      "ddl",
-      () => this.#run(`Cannot create dataset "${dataset}"`, (c) => c.run(`CREATE SCHEMA IF NOT EXISTS "${dataset}"`)),
-    );
+    if (this.#known.hasDataset(dataset)) return;
+    await this.#runDdl(`Cannot create dataset "${dataset}"`, `CREATE SCHEMA IF NOT EXISTS "${dataset}"`);
+    this.#known.addDataset(dataset);
   }
 
   async dropDataset(dataset: string): Promise<void> {
     assertIdentifier(dataset, "dataset");
-    await this.#ddl.run(
-      "ddl",
-      () => this.#run(`Cannot drop dataset "${dataset}"`, (c) => c.run(`DROP SCHEMA IF EXISTS "${dataset}" CASCADE`)),
-    );
+    this.#known.dropDataset(dataset);
+    await this.#runDdl(`Cannot drop dataset "${dataset}"`, `DROP SCHEMA IF EXISTS "${dataset}" CASCADE`);
+    this.#known.dropDataset(dataset);
   }
 
   async tableExists(dataset: string, table: string): Promise<boolean> {
     assertIdentifier(dataset, "dataset");
     assertIdentifier(table, "table");
+    if (this.#known.hasTable(dataset, table)) return true;
     const rows = await this.query<{ n: number }>(
-      "SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = @s AND table_name = @t",
+      `SELECT count(*) AS n FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name = @s AND table_name = @t`,
       { s: dataset, t: table },
     );
-    return (rows[0]?.n ?? 0) > 0;
+    const exists = (rows[0]?.n ?? 0) > 0;
+    if (exists) this.#known.addTable(dataset, table);
+    return exists;
   }
 
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
+    if (this.#known.hasTable(dataset, schema.table)) return;
     const ddl = `CREATE TABLE IF NOT EXISTS "${dataset}"."${schema.table}" (${
       schema.fields.map(columnDdl).join(", ")
     })`;
-    await this.#ddl.run("ddl", () => this.#run(`Cannot create table "${dataset}.${schema.table}"`, (c) => c.run(ddl)));
+    await this.#runDdl(`Cannot create table "${dataset}.${schema.table}"`, ddl);
+    this.#known.addTable(dataset, schema.table);
   }
 
   async insertRows(dataset: string, schema: TableSchema, rows: Row[]): Promise<number> {
-    const cells = normalizeRows(dataset, schema, rows);
-    if (cells.length === 0) return 0;
-    return await this.#pool.use((c) =>
-      inTransaction(c, `Cannot insert into "${dataset}.${schema.table}"`, () => append(c, dataset, schema, cells))
-    );
+    const columns = normalizeColumns(dataset, schema, rows);
+    if (rows.length === 0) return 0;
+    const context = `Cannot insert into "${dataset}.${schema.table}"`;
+    if (rows.length <= GROUP_MAX_ROWS) {
+      return await this.#writer.submit({ keys: [], context, run: (c) => append(c, dataset, schema, columns) });
+    }
+    return await this.#pool.use((c) => inTransaction(c, context, () => append(c, dataset, schema, columns)));
   }
 
-  async replacePartitions(dataset: string, schema: TableSchema, range: DayRange, rows: Row[]): Promise<number> {
-    const { cells, column } = normalizeForReplace(dataset, schema, range, rows);
+  async replacePartitions(
+    dataset: string,
+    schema: TableSchema,
+    range: DayRange,
+    rows: readonly Row[] | RowStream,
+  ): Promise<number> {
+    const stream = isRowStream(rows) ? rows : undefined;
+    // With a stream, check the table and range before consuming anything (no rows yet).
+    const { cells, column } = normalizeForReplace(
+      dataset,
+      schema,
+      range,
+      stream ? [] : rows as readonly Row[],
+      0,
+      "columns",
+    );
     const field = schema.fields[column]!;
     const isDate = field.type === "DATE";
     const upper = isDate ? range.to : nextDay(range.to);
@@ -154,16 +202,42 @@ export class DuckDBWarehouse implements Warehouse {
     const sql = `DELETE FROM "${dataset}"."${schema.table}" WHERE ${where}`;
     const type = isDate ? DATE : TIMESTAMPTZ;
     const key = `${dataset}.${schema.table}`;
-    return await this.#writes.run(
-      key,
-      () =>
-        this.#pool.use((c) =>
-          inTransaction(c, `Cannot replace partitions of "${key}"`, async () => {
-            await c.run(sql, { lo, hi }, { lo: type, hi: type });
-            return await append(c, dataset, schema, cells);
-          })
-        ),
-    );
+    const context = `Cannot replace partitions of "${key}"`;
+    const clear = (c: DuckDBConnection) => c.run(sql, { lo, hi }, { lo: type, hi: type });
+    if (!stream) {
+      const job = async (c: DuckDBConnection) => {
+        await clear(c);
+        return await append(c, dataset, schema, cells);
+      };
+      if ((cells[0]?.length ?? 0) <= GROUP_MAX_ROWS) {
+        return await this.#writer.submit({ keys: [key], context, run: job });
+      }
+      return await this.#writes.run(key, () => this.#pool.use((c) => inTransaction(c, context, () => job(c))));
+    }
+    return await this.#writes.run(key, () =>
+      this.#dedicated(async (c) => {
+        // The producer's own failure (e.g. a provider error or a failed check) is rethrown as it is.
+        const producer = { failed: false };
+        try {
+          return await inTransaction(c, context, async () => {
+            await clear(c);
+            const appender = await TableAppender.open(c, dataset, schema);
+            try {
+              let written = 0;
+              for await (const batch of watch(stream, producer)) {
+                appender.append(normalizeForReplace(dataset, schema, range, batch, written, "columns").cells);
+                written += batch.length;
+              }
+              appender.flush();
+              return written;
+            } finally {
+              appender.close();
+            }
+          }, false);
+        } catch (e) {
+          throw producer.failed ? e : wrap(context, e);
+        }
+      }));
   }
 
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
@@ -171,6 +245,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   execute(sql: string, params?: QueryParams): Promise<number> {
+    this.#known.seeSql(sql);
     return this.#pool.use((c) => runExecute(c, sql, params));
   }
 
@@ -180,20 +255,79 @@ export class DuckDBWarehouse implements Warehouse {
       const serial = new KeyedLock();
       const tx: WarehouseTx = {
         query: <R = Row>(sql: string, params?: QueryParams) => serial.run("tx", () => runQuery<R>(c, sql, params)),
-        execute: (sql, params) => serial.run("tx", () => runExecute(c, sql, params)),
+        execute: (sql, params) => {
+          this.#known.seeSql(sql);
+          return serial.run("tx", () => runExecute(c, sql, params));
+        },
         insertRows: (dataset, schema, rows) => {
-          const cells = normalizeRows(dataset, schema, rows);
-          return serial.run("tx", () => append(c, dataset, schema, cells));
+          const columns = normalizeColumns(dataset, schema, rows);
+          return serial.run("tx", () => append(c, dataset, schema, columns));
         },
       };
       return await inTransaction(c, "Transaction failed", () => fn(tx), false);
     });
   }
 
-  close(): Promise<void> {
-    this.#pool.close();
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#pool.close();
+    // DDL still running finishes before its connection goes (closing mid-statement crashes the process).
+    await this.#ddlGroup.idle();
+    const ddl = await this.#ddlConnection?.catch(() => undefined);
+    ddl?.closeSync();
+    // Streamed writes end (their runs are aborted at shutdown) before their connections go, within a grace time.
+    const deadline = Date.now() + 10_000;
+    while (this.#streaming.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const c of [...this.#streaming, ...this.#idleStreams.splice(0)]) c.closeSync();
+    this.#streaming.clear();
     this.#instance.closeSync();
-    return Promise.resolve();
+  }
+
+  /** Runs one DDL statement on the DDL connection, group-committed with other DDL waiting to run. */
+  async #runDdl(context: string, sql: string): Promise<void> {
+    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
+    await this.#ddlGroup.submit({ keys: [], context, run: (c) => c.run(sql).then(() => undefined) });
+  }
+
+  /** Runs fn on the DDL connection (only the DDL group uses it, one batch at a time). */
+  async #onDdlConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
+    this.#ddlConnection ??= this.#connect();
+    let c: DuckDBConnection;
+    try {
+      c = await this.#ddlConnection;
+    } catch (e) {
+      this.#ddlConnection = undefined;
+      throw e;
+    }
+    return await fn(c);
+  }
+
+  async #connect(): Promise<DuckDBConnection> {
+    const c = await this.#instance.connect();
+    await c.run("SET TimeZone = 'UTC'");
+    return c;
+  }
+
+  /**
+   * Runs fn on a connection of its own, outside the pool: an idle one kept from an earlier stream, or a new one.
+   * At most {@link IDLE_STREAM_CONNECTIONS} are kept for reuse.
+   */
+  async #dedicated<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
+    const c = this.#idleStreams.pop() ?? await this.#connect();
+    this.#streaming.add(c);
+    let reusable = false;
+    try {
+      const result = await fn(c);
+      reusable = true;
+      return result;
+    } finally {
+      if (this.#streaming.delete(c)) {
+        if (reusable && !this.#closed && this.#idleStreams.length < IDLE_STREAM_CONNECTIONS) this.#idleStreams.push(c);
+        else c.closeSync();
+      }
+    }
   }
 
   async #run<T>(context: string, fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -205,59 +339,11 @@ export class DuckDBWarehouse implements Warehouse {
   }
 }
 
-function wrap(context: string, e: unknown): Error {
-  return new Error(`${context}: ${(e as Error).message ?? String(e)}`, { cause: e });
-}
-
 function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Runs fn between BEGIN and COMMIT, rolling back when it throws. */
-async function inTransaction<T>(
-  c: DuckDBConnection,
-  context: string,
-  fn: () => Promise<T>,
-  wrapErrors = true,
-): Promise<T> {
-  await c.run("BEGIN TRANSACTION");
-  let result: T;
-  try {
-    result = await fn();
-    await c.run("COMMIT");
-  } catch (e) {
-    await c.run("ROLLBACK").catch(() => {});
-    throw wrapErrors ? wrap(context, e) : e;
-  }
-  return result;
-}
-
-/** Appends canonical rows with the appender, in data chunks; the caller owns the transaction. */
-async function append(c: DuckDBConnection, dataset: string, schema: TableSchema, cells: Cell[][]): Promise<number> {
-  if (cells.length === 0) return 0;
-  const appender = await c.createAppender(schema.table, dataset);
-  try {
-    if (appender.columnCount !== schema.fields.length) {
-      throw new Error(
-        `table has ${appender.columnCount} columns but its schema has ${schema.fields.length}; it was created from another schema`,
-      );
-    }
-    const types = schema.fields.map((_, i) => appender.columnType(i));
-    for (let start = 0; start < cells.length; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, cells.length - start);
-      const chunk = DuckDBDataChunk.create(types, count);
-      fillChunk(chunk, schema.fields, cells, start, count);
-      appender.appendDataChunk(chunk);
-    }
-    appender.flushSync();
-  } finally {
-    try {
-      appender.closeSync();
-    } catch { /* the flush error above is the one to report */ }
-  }
-  return cells.length;
-}
-
 function bindings(sql: string, params: QueryParams | undefined) {
   const scanned = scanParams(sql, (name) => `$${name}`);
   const { values, types } = paramValues(usedParams(scanned.names, params));

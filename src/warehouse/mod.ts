@@ -15,7 +15,7 @@ import { openDuckDB } from "./duckdb.ts";
 import type { Warehouse } from "./warehouse.ts";
 
 export { assertIdentifier, qualified } from "./warehouse.ts";
-export type { DayRange, QueryParams, Row, Warehouse, WarehouseTx } from "./warehouse.ts";
+export type { DayRange, QueryParams, Row, RowStream, Warehouse, WarehouseTx } from "./warehouse.ts";
 export { DuckDBWarehouse, openDuckDB } from "./duckdb.ts";
 export type { DuckDBOptions } from "./duckdb.ts";
 export { BigQueryWarehouse } from "./bigquery.ts";

@@ -42,6 +42,17 @@ export interface DayRange {
   readonly to: string;
 }
 
+/**
+ * Rows arriving in batches (e.g. one batch per provider page), consumed once and in order. A stream that throws
+ * part-way fails the write that consumes it.
+ */
+export type RowStream = AsyncIterable<readonly Row[]>;
+
+/** Whether `rows` is a {@link RowStream} rather than an array. */
+export function isRowStream(rows: readonly Row[] | RowStream): rows is RowStream {
+  return !Array.isArray(rows) && typeof (rows as RowStream)[Symbol.asyncIterator] === "function";
+}
+
 /** The part of a warehouse usable inside {@link Warehouse.transaction}. */
 export type WarehouseTx = Pick<Warehouse, "query" | "execute" | "insertRows">;
 
@@ -90,16 +101,25 @@ export interface Warehouse {
    * Every row must fall inside the range, else it throws before writing.
    * MONTH-partitioned tables take whole months only.
    *
-   * DuckDB: one transaction, all or nothing. BigQuery: one WRITE_TRUNCATE
-   * load job per partition, each atomic; a failure part-way leaves earlier
-   * days replaced and later days as they were, never a half-written day.
+   * `rows` may be a {@link RowStream}: batches are then validated and written
+   * as they arrive, so a load never needs all its rows in memory, with the
+   * same all-or-nothing outcome: a bad row or a stream that throws part-way
+   * leaves every partition as it was.
+   *
+   * DuckDB: one transaction, all or nothing; a stream is appended batch by
+   * batch inside it (DELETE of the range first, COMMIT after the last batch)
+   * on a connection of its own, so the stream's producer may use the
+   * warehouse meanwhile. BigQuery: one WRITE_TRUNCATE load job per partition,
+   * each atomic; a failure part-way leaves earlier days replaced and later
+   * days as they were, never a half-written day. A stream is buffered per
+   * partition (as NDJSON text) and loaded once it has ended.
    * @returns the number of rows written
    */
   replacePartitions(
     dataset: string,
     schema: TableSchema,
     range: DayRange,
-    rows: Row[],
+    rows: readonly Row[] | RowStream,
   ): Promise<number>;
 
   /**

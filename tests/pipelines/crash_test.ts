@@ -29,9 +29,15 @@ async function snapshot(dataDir: string): Promise<Record<string, string[]>> {
   try {
     const out: Record<string, string[]> = {};
     for (const t of TABLES) {
-      const rows = await wh.tableExists("crash_org_local", t) ? await wh.query(`SELECT * FROM crash_org_local.${t}`) : [];
+      const rows = await wh.tableExists("crash_org_local", t)
+        ? await wh.query(`SELECT * FROM crash_org_local.${t}`)
+        : [];
       out[t] = rows.map((r) =>
-        JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !/(_at|run_id)$/.test(k)).sort(([a], [b]) => a.localeCompare(b))))
+        JSON.stringify(
+          Object.fromEntries(
+            Object.entries(r).filter(([k]) => !/(_at|run_id)$/.test(k)).sort(([a], [b]) => a.localeCompare(b)),
+          ),
+        )
       ).sort();
     }
     return out;
@@ -62,7 +68,9 @@ Deno.test("SIGKILL mid-run: FAILED after restart, each table old-or-new complete
       subscription_plan: "SCALE",
     });
     const key = on.json.api_key as string;
-    const setup = await call(s, "POST", "/api/v1/integrations/crash_org/openai/setup", { "X-API-Key": key }, { credential });
+    const setup = await call(s, "POST", "/api/v1/integrations/crash_org/openai/setup", { "X-API-Key": key }, {
+      credential,
+    });
     assert.equal(setup.status, 200, JSON.stringify(setup.json));
     return { s, key };
   }
@@ -71,16 +79,25 @@ Deno.test("SIGKILL mid-run: FAILED after restart, each table old-or-new complete
     // The old complete set.
     const { s, key } = await prepare(dirs[0]!, KEY_OLD);
     server = s;
-    const first = await call(s, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", { "X-API-Key": key }, RANGE);
+    const first = await call(s, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", {
+      "X-API-Key": key,
+    }, RANGE);
     assert.equal(first.json.status, "COMPLETED", JSON.stringify(first.json));
     // Switch to a key whose usage differs, start a run and kill the process while it works.
-    assert.equal((await call(s, "POST", "/api/v1/integrations/crash_org/openai/setup", { "X-API-Key": key }, { credential: KEY_NEW })).status, 200);
+    assert.equal(
+      (await call(s, "POST", "/api/v1/integrations/crash_org/openai/setup", { "X-API-Key": key }, {
+        credential: KEY_NEW,
+      })).status,
+      200,
+    );
     await s.stop("SIGKILL");
     const old = await snapshot(dirs[0]!);
     assert.ok(old.openai_usage_daily_raw!.length > 50, "the range has plenty of rows");
     server = await spawnServer(perms, env(dirs[0]!), "/health");
     openai.faults.delayMs = 120; // every page takes a while, so the kill lands inside the run
-    const started = await call(server, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost", { "X-API-Key": key }, RANGE);
+    const started = await call(server, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost", {
+      "X-API-Key": key,
+    }, RANGE);
     assert.equal(started.status, 202);
     const runId = started.json.run_id as string;
     // Kill once the first output has been written, while the next step is fetching or writing.
@@ -94,26 +111,37 @@ Deno.test("SIGKILL mid-run: FAILED after restart, each table old-or-new complete
     openai.faults.delayMs = 0;
 
     const afterCrash = await snapshot(dirs[0]!);
-    assert.notDeepEqual(afterCrash.openai_usage_daily_raw, old.openai_usage_daily_raw, "the first step's write landed before the kill");
+    assert.notDeepEqual(
+      afterCrash.openai_usage_daily_raw,
+      old.openai_usage_daily_raw,
+      "the first step's write landed before the kill",
+    );
     server = await spawnServer(perms, env(dirs[0]!), "/health");
     const run = await call(server, "GET", `/api/v1/pipelines/runs/crash_org/${runId}`, { "X-API-Key": key });
     assert.equal(run.json.status, "FAILED", JSON.stringify(run.json));
     assert.equal(run.json.error_code, "ABANDONED");
-    const rerun = await call(server, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", { "X-API-Key": key }, RANGE);
+    const rerun = await call(server, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", {
+      "X-API-Key": key,
+    }, RANGE);
     assert.equal(rerun.json.status, "COMPLETED", JSON.stringify(rerun.json));
     await server.stop();
     server = undefined;
     const fresh = await snapshot(dirs[0]!);
     for (const t of TABLES) {
       const state = JSON.stringify(afterCrash[t]);
-      assert.ok(state === JSON.stringify(old[t]) || state === JSON.stringify(fresh[t]), `${t} is a mix of old and new rows after the crash`);
+      assert.ok(
+        state === JSON.stringify(old[t]) || state === JSON.stringify(fresh[t]),
+        `${t} is a mix of old and new rows after the crash`,
+      );
     }
     assert.notDeepEqual(old.openai_usage_daily_raw, fresh.openai_usage_daily_raw, "the two keys give different data");
 
     // A clean run of the new key in a fresh data dir.
     const clean = await prepare(dirs[1]!, KEY_NEW);
     server = clean.s;
-    const cleanRun = await call(clean.s, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", { "X-API-Key": clean.key }, RANGE);
+    const cleanRun = await call(clean.s, "POST", "/api/v1/pipelines/run/crash_org/openai/usage_cost?wait=true", {
+      "X-API-Key": clean.key,
+    }, RANGE);
     assert.equal(cleanRun.json.status, "COMPLETED");
     await clean.s.stop();
     server = undefined;

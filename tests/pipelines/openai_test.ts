@@ -329,7 +329,7 @@ Deno.test("openai/usage_cost end to end against the stand-in", async (t) => {
       const r = await run(h, apiKey, { start_date: "2025-01-01", end_date: "2025-02-09" });
       assert.equal(r.json.status, "COMPLETED", r.json.error);
       const pages = standIn.requests.slice(n).filter((q) => q.path.endsWith("/usage/completions"));
-      assert.equal(pages.length, 2, "31 + 9 daily buckets");
+      assert.equal(pages.length, 6, "5 pages of 7 daily buckets (page_limit 7) + 5");
       assert.ok(new URLSearchParams(pages[1]!.query).get("page"), "the second call sends the cursor");
       await assertTablesMatch(h, "2025-01-01", "2025-02-09");
     });
@@ -422,8 +422,10 @@ Deno.test("openai/usage_cost end to end against the stand-in", async (t) => {
       } as unknown as ProcessorContext;
       const out = await openaiSubscriptionsProcessor.run(ctx, { month: "" });
       assert.deepEqual(out.range, { from: "2025-04-01", to: "2025-04-30" });
-      assert.equal(out.rows!.length, seedOf("org_openai_subscriptions").length);
-      assert.ok(out.rows!.every((r) => r.month === "2025-04"));
+      assert.ok(Array.isArray(out.rows), "a month of plans is returned at once, not streamed");
+      const rows = out.rows as readonly Record<string, unknown>[];
+      assert.equal(rows.length, seedOf("org_openai_subscriptions").length);
+      assert.ok(rows.every((r) => r.month === "2025-04"));
     });
 
     await t.step("no log line carries the admin key", () => {

@@ -51,7 +51,10 @@ Deno.test("scheduler: duplicate triggers and a cron tick give exactly one run pe
       keys[org] = await h.onboard(org, "SCALE");
     }
     for (const org of ["sched_a", "sched_b", "sched_c", "sched_d", "sched_bad"]) {
-      const r = await h.request("POST", `/api/v1/integrations/${org}/deepseek/setup`, { key: keys[org], body: { credential: DEEPSEEK_STANDIN_KEY } });
+      const r = await h.request("POST", `/api/v1/integrations/${org}/deepseek/setup`, {
+        key: keys[org],
+        body: { credential: DEEPSEEK_STANDIN_KEY },
+      });
       assert.equal(r.status, 200, r.text);
     }
     await h.deps.warehouse.execute(
@@ -69,7 +72,10 @@ Deno.test("scheduler: duplicate triggers and a cron tick give exactly one run pe
       assert.equal(a.json.enqueued + b.json.enqueued + tick.enqueued, 4, "4 orgs with a VALID DeepSeek integration");
       assert.equal(a.json.eligible, 4);
       await h.deps.scheduler.idle();
-      const again = await h.request("POST", "/api/v1/scheduler/trigger", { root: true, body: { date: DAY, wait: true } });
+      const again = await h.request("POST", "/api/v1/scheduler/trigger", {
+        root: true,
+        body: { date: DAY, wait: true },
+      });
       assert.equal(again.json.enqueued, 0);
       assert.equal(again.json.already_queued, 4);
     });
@@ -134,7 +140,13 @@ Deno.test("scheduler: queued and claimed work survives a restart; backfill queue
   try {
     await h.bootstrap();
     const key = await h.onboard("restart_org", "SCALE");
-    assert.equal((await h.request("POST", "/api/v1/integrations/restart_org/deepseek/setup", { key, body: { credential: DEEPSEEK_STANDIN_KEY } })).status, 200);
+    assert.equal(
+      (await h.request("POST", "/api/v1/integrations/restart_org/deepseek/setup", {
+        key,
+        body: { credential: DEEPSEEK_STANDIN_KEY },
+      })).status,
+      200,
+    );
     await t.step("queued items are still there after the process restarts, and run", async () => {
       const candidates = [day(-2), day(-1)].map((d) => ({
         org_slug: "restart_org",

@@ -275,6 +275,42 @@ Deno.test("BigQuery replacePartitions() uses $YYYYMM on MONTH tables and checks 
   });
 });
 
+Deno.test("BigQuery replacePartitions() of a stream loads once it ended, and a stream that fails sends nothing", async () => {
+  await withStandIn(async (wh, s) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    const range = { from: "2024-06-01", to: "2024-06-03" };
+    const rows = [
+      { usage_date: "2024-06-02", org_slug: "acme", cost: "2" },
+      { usage_date: "2024-06-01", org_slug: "acme", cost: "1" },
+      { usage_date: "2024-06-02", org_slug: "acme", cost: "3" },
+    ];
+    async function* pages(fail: boolean) {
+      yield rows.slice(0, 1);
+      await new Promise((r) => setTimeout(r, 0));
+      yield rows.slice(1);
+      if (fail) throw new Error("page 3 failed");
+    }
+    const before = s.requests.length;
+    await assert.rejects(wh.replacePartitions("acme", COST_SCHEMA, range, pages(true)), /page 3 failed/);
+    assert.equal(s.requests.length, before, "no load job and no DELETE for a stream that failed");
+
+    assert.equal(await wh.replacePartitions("acme", COST_SCHEMA, range, pages(false)), 3);
+    const sent = s.requests.slice(before);
+    const loads = sent.filter((r) => r.upload).map((r) => ({
+      table: (r.body as Json).configuration.load.destinationTable.tableId,
+      rows: r.data!.trim().split("\n").map((l) => JSON.parse(l).cost),
+    }));
+    assert.deepEqual(loads.sort((a, b) => a.table.localeCompare(b.table)), [
+      { table: "cost_daily$20240601", rows: ["1.000000000"] },
+      { table: "cost_daily$20240602", rows: ["2.000000000", "3.000000000"] },
+    ], "one WRITE_TRUNCATE load per day, its rows from every batch");
+    assert.deepEqual(queries(sent).map((q) => q.configuration.query.queryParameters[0].parameterValue), [
+      { arrayValues: [{ value: "2024-06-03" }] },
+    ]);
+  });
+});
+
 Deno.test("BigQuery errors become clear messages without credentials, and bad identifiers send nothing", async () => {
   await withStandIn(async (wh, s) => {
     s.setQueryHandler(() => ({ error: "Syntax error: Unexpected keyword FROM at [1:8]" }));

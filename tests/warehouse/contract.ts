@@ -27,6 +27,14 @@ export const COST_SCHEMA: TableSchema = {
   primary_key: ["usage_date", "org_slug", "model"],
 };
 
+/** Batches as a row stream, one batch per turn of the event loop (as pages would arrive). */
+async function* stream(batches: Row[][]): AsyncGenerator<Row[]> {
+  for (const batch of batches) {
+    await new Promise((r) => setTimeout(r, 0));
+    yield batch;
+  }
+}
+
 function row(day: string, model: string, cost: string | number, extra: Partial<Row> = {}): Row {
   return { usage_date: day, org_slug: "acme", model, input_tokens: 10, cost, ...extra };
 }
@@ -196,6 +204,64 @@ export async function warehouseContract(
         before,
       );
     });
+
+    await t.step("replacePartitions() of a row stream writes every batch, replacing only the range", async () => {
+      const before = await wh.query<{ usage_date: string; model: string }>(
+        `SELECT usage_date, model FROM ${table} WHERE usage_date <> CAST(@d AS DATE) ORDER BY usage_date, model`,
+        { d: "2024-06-02" },
+      );
+      const batches = [[row("2024-06-02", "s1", "1")], [], [
+        row("2024-06-02", "s2", "2"),
+        row("2024-06-02", "s3", "3"),
+      ]];
+      const written = await wh.replacePartitions(
+        ds,
+        COST_SCHEMA,
+        { from: "2024-06-02", to: "2024-06-02" },
+        stream(batches),
+      );
+      assert.equal(written, 3);
+      const day = await wh.query<{ model: string }>(
+        `SELECT model FROM ${table} WHERE usage_date = CAST(@d AS DATE) ORDER BY model`,
+        { d: "2024-06-02" },
+      );
+      assert.deepEqual(day.map((r) => r.model), ["s1", "s2", "s3"]);
+      assert.deepEqual(
+        await wh.query(
+          `SELECT usage_date, model FROM ${table} WHERE usage_date <> CAST(@d AS DATE) ORDER BY usage_date, model`,
+          { d: "2024-06-02" },
+        ),
+        before,
+      );
+    });
+
+    await t.step(
+      "replacePartitions() of a stream that throws or holds a bad row part-way keeps the old rows",
+      async () => {
+        const snapshot = () => wh.query(`SELECT usage_date, model, cost FROM ${table} ORDER BY usage_date, model`);
+        const before = await snapshot();
+        const range = { from: "2024-06-01", to: "2024-06-02" };
+        const boom = new Error("provider went away on page 3");
+        async function* failing() {
+          yield [row("2024-06-01", "p1", "1")];
+          yield [row("2024-06-02", "p2", "2")];
+          throw boom;
+        }
+        await assert.rejects(wh.replacePartitions(ds, COST_SCHEMA, range, failing()), (e) => e === boom);
+        assert.deepEqual(await snapshot(), before, "the producer's failure rolls everything back");
+        const bad = stream([[row("2024-06-01", "ok", "1"), row("2024-06-01", "ok2", "1")], [
+          row("2024-06-02", "bad", "x"),
+        ]]);
+        await assert.rejects(
+          wh.replacePartitions(ds, COST_SCHEMA, range, bad),
+          /row 2 column "cost" expects NUMERIC/,
+          "rows are numbered across batches",
+        );
+        const outside = stream([[row("2024-06-01", "ok", "1")], [row("2024-06-09", "late", "1")]]);
+        await assert.rejects(wh.replacePartitions(ds, COST_SCHEMA, range, outside), /row 1 has usage_date 2024-06-09/);
+        assert.deepEqual(await snapshot(), before);
+      },
+    );
 
     await t.step("NUMERIC keeps 9 decimals exactly, and sums in SQL", async () => {
       const day = "2024-07-01";

@@ -13,13 +13,17 @@
  *   where exactly one cost row has that (day, model, project), i.e. usage is not split into batch and non-batch,
  *   and the currencies agree. Anything else would be a guess, so billed_cost is null there (the raw table keeps
  *   every line for reconciliation).
+ * - Usage is read and priced a window of days at a time and streamed to the output, so any range runs in bounded
+ *   memory; every grouping key includes the day, so windows never split a group.
  */
 import { openaiCostSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import {
   appliedPrice,
   chargePeriod,
+  type DayRange,
   dayRange,
+  dayWindows,
   type Factor,
   FULL_PRICE,
   int,
@@ -27,7 +31,7 @@ import {
   loadPrices,
   orgOf,
   PriceBook,
-  readDays,
+  queryDays,
   sumDecimals,
   tokenCost,
 } from "../_cost.ts";
@@ -169,32 +173,56 @@ export function priceOpenAIUsage(
   });
 }
 
+/** Days read and priced at a time: a run holds one window of usage and its priced rows, whatever its range. */
+const WINDOW_DAYS = 7;
+
 export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, config) => {
   const org = orgOf(ctx);
   const range = dayRange(config.start_date, config.end_date);
-  const usage = await readDays<OpenAIUsageInput>(
-    ctx.warehouse,
-    org.dataset,
-    config.source_table,
-    "usage_date, model, project_id, batch, input_tokens, input_cached_tokens, output_tokens, num_model_requests",
-    range,
-  );
-  const billed = config.billed_table
-    ? await readDays<OpenAIBilledInput>(
-      ctx.warehouse,
-      org.dataset,
-      config.billed_table,
-      "usage_date, line_item, project_id, amount, currency",
-      range,
-    )
-    : [];
   const book = new PriceBook(await loadPrices(ctx.warehouse, org.slug, "openai", range));
-  const rows = priceOpenAIUsage(usage, book, billed, {
-    runId: ctx.run?.id ?? "adhoc",
-    pricedAt: ctx.now().toISOString(),
-  });
-  const unpriced = [...new Set(rows.filter((r) => r.pricing_status === "UNPRICED").map((r) => r.model))];
-  if (unpriced.length) ctx.logger.warn("models without a price in force", { models: unpriced });
-  ctx.logger.info("usage priced", { rows: rows.length, usage_rows: usage.length, billed_rows: billed.length });
-  return { rows, range };
+  const hasUsage = await ctx.warehouse.tableExists(org.dataset, config.source_table);
+  const billedTable = config.billed_table && await ctx.warehouse.tableExists(org.dataset, config.billed_table)
+    ? config.billed_table
+    : undefined;
+  const meta = { runId: ctx.run?.id ?? "adhoc", pricedAt: ctx.now().toISOString() };
+  const read = (window: DayRange) =>
+    Promise.all([
+      queryDays<OpenAIUsageInput>(
+        ctx.warehouse,
+        org.dataset,
+        config.source_table,
+        "usage_date, model, project_id, batch, input_tokens, input_cached_tokens, output_tokens, num_model_requests",
+        window,
+      ),
+      billedTable
+        ? queryDays<OpenAIBilledInput>(
+          ctx.warehouse,
+          org.dataset,
+          billedTable,
+          "usage_date, line_item, project_id, amount, currency",
+          window,
+        )
+        : [],
+    ]);
+  async function* priced(): AsyncGenerator<Record<string, unknown>[]> {
+    const totals = { rows: 0, usage_rows: 0, billed_rows: 0 };
+    const unpriced = new Set<unknown>();
+    const windows = hasUsage ? dayWindows(range, WINDOW_DAYS) : [];
+    let next = windows.length ? read(windows[0]!) : undefined;
+    for (let i = 0; next; i++) {
+      const [usage, billed] = await next;
+      // The warehouse reads the next window while this one is priced and written.
+      next = i + 1 < windows.length ? read(windows[i + 1]!) : undefined;
+      next?.catch(() => {});
+      const rows = priceOpenAIUsage(usage, book, billed, meta);
+      for (const r of rows) if (r.pricing_status === "UNPRICED") unpriced.add(r.model);
+      totals.rows += rows.length;
+      totals.usage_rows += usage.length;
+      totals.billed_rows += billed.length;
+      yield rows;
+    }
+    if (unpriced.size) ctx.logger.warn("models without a price in force", { models: [...unpriced] });
+    ctx.logger.info("usage priced", totals);
+  }
+  return { rows: priced(), range };
 });

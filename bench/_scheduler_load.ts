@@ -1,0 +1,83 @@
+/**
+ * Child of bench/scheduler.ts: the real app (harness: DuckDB file, local vault, executor, scheduler) with ORGS orgs
+ * onboarded and DeepSeek, OpenAI and Anthropic integrations set up through the API, then one scheduler day of the
+ * three daily pipelines; prints one JSON line with the timings and the run outcomes.
+ * Args: <orgs> <concurrency> <deepseek_url> <openai_base_url> <anthropic_url>
+ */
+import { startHarness } from "../tests/runtime/_harness.ts";
+import { DEEPSEEK_STANDIN_KEY } from "../tests/standins/deepseek.ts";
+import { OPENAI_STANDIN_KEY } from "../tests/standins/openai.ts";
+import { ANTHROPIC_STANDIN_KEY } from "../tests/standins/anthropic.ts";
+import { utcDay } from "../src/pipeline/template.ts";
+import { peakRssMb, RssSampler } from "./_rss.ts";
+
+const [orgsArg, concurrency, deepseek, openai, anthropic] = Deno.args;
+const ORGS = Number(orgsArg);
+const PATHS = ["deepseek/usage_cost", "openai/usage_cost", "anthropic/usage_cost"];
+const SETUP = [["deepseek", DEEPSEEK_STANDIN_KEY], ["openai", OPENAI_STANDIN_KEY], [
+  "anthropic",
+  ANTHROPIC_STANDIN_KEY,
+]];
+
+const h = await startHarness({
+  DEEPSEEK_BASE_URL: deepseek!,
+  OPENAI_BASE_URL: openai!,
+  ANTHROPIC_BASE_URL: anthropic!,
+  SCHEDULER_CONCURRENCY: concurrency!,
+  SCHEDULER_ENABLED: "false",
+  RATE_LIMIT_ENABLED: "false",
+  LOG_LEVEL: "warn",
+});
+
+/** Runs `fn` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+try {
+  const t0 = performance.now();
+  await h.bootstrap();
+  const orgs = Array.from({ length: ORGS }, (_, i) => `sched_bench_${String(i).padStart(4, "0")}`);
+  await pool(orgs, 16, async (org) => {
+    const key = await h.onboard(org, "SCALE");
+    for (const [provider, credential] of SETUP) {
+      const r = await h.request("POST", `/api/v1/integrations/${org}/${provider}/setup`, { key, body: { credential } });
+      if (r.status !== 200) throw new Error(`${provider} setup for ${org} failed: ${r.status} ${r.text}`);
+    }
+  });
+  const setupMs = performance.now() - t0;
+  const day = utcDay(new Date(), -1);
+  const sampler = new RssSampler();
+  const t1 = performance.now();
+  const enqueued = await h.deps.scheduler.enqueueDay(day, { trigger: "scheduler", paths: PATHS });
+  const enqueueMs = performance.now() - t1;
+  await h.deps.scheduler.idle();
+  const actualMs = performance.now() - t1;
+  sampler.stop();
+  const runs = await h.deps.warehouse.query<{ status: string; n: number }>(
+    `SELECT status, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
+     WHERE trigger = 'scheduler' AND logical_date = CAST(@day AS DATE) GROUP BY status`,
+    { day },
+  );
+  const errors = await h.deps.warehouse.query<{ error_message: string; n: number }>(
+    `SELECT error_message, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
+     WHERE trigger = 'scheduler' AND status = 'FAILED' GROUP BY error_message ORDER BY n DESC LIMIT 3`,
+  );
+  console.log(JSON.stringify({
+    setup_ms: Math.round(setupMs),
+    logical_date: day,
+    enqueued: enqueued.enqueued,
+    enqueue_ms: Math.round(enqueueMs),
+    actual_ms: Math.round(actualMs),
+    runs: Object.fromEntries(runs.map((r) => [r.status, Number(r.n)])),
+    errors,
+    queue: await h.deps.scheduler.queue.progress({}),
+    peak_rss_mb: Math.max(peakRssMb() ?? 0, sampler.peakMb),
+  }));
+} finally {
+  h.deps.scheduler.stop();
+  await h.close();
+}

@@ -1,0 +1,67 @@
+/**
+ * Scheduler benchmark: BENCH_ORGS (default 1,000) orgs x 3 daily pipelines (deepseek/usage_cost, openai/usage_cost,
+ * anthropic/usage_cost) through the real scheduler, executor and DuckDB warehouse, against the provider stand-ins
+ * of tests/standins/ answering after BENCH_LATENCY_MS (default 50) ms. The stand-ins run in this process, the
+ * product in a child (so neither steals the other's event loop). Target: the day drains within 1.5x of
+ * provider_calls x latency / concurrency, where provider_calls is what the stand-ins actually answered.
+ * Run: deno run -A bench/scheduler.ts   (BENCH_CONCURRENCY, default 32)
+ */
+import { startDeepSeekStandIn } from "../tests/standins/deepseek.ts";
+import { startOpenAIStandIn } from "../tests/standins/openai.ts";
+import { startAnthropicStandIn } from "../tests/standins/anthropic.ts";
+
+const ORGS = Number(Deno.env.get("BENCH_ORGS") ?? 1000);
+const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 32);
+const LATENCY_MS = Number(Deno.env.get("BENCH_LATENCY_MS") ?? 50);
+
+const deepseek = startDeepSeekStandIn({ delayMs: LATENCY_MS });
+const openai = startOpenAIStandIn({ delayMs: LATENCY_MS });
+const anthropic = startAnthropicStandIn({ delayMs: LATENCY_MS });
+const standIns = [deepseek, openai, anthropic];
+try {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_scheduler_load.ts", import.meta.url).pathname,
+      String(ORGS),
+      String(CONCURRENCY),
+      deepseek.baseUrl,
+      openai.baseUrl,
+      anthropic.baseUrl,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) throw new Error(`scheduler child failed: ${new TextDecoder().decode(out.stderr).slice(-3000)}`);
+  const run = JSON.parse(text.split("\n").at(-1)!);
+  // Calls made while the scheduled day ran: everything after setup (setup validates each key once).
+  const calls = standIns.reduce((n, s) => n + s.requests.filter((r) => r.fault === undefined).length, 0);
+  const setupCalls = 3 * ORGS;
+  const providerCalls = calls - setupCalls;
+  const idealMs = (providerCalls * LATENCY_MS) / CONCURRENCY;
+  console.log(JSON.stringify(
+    {
+      orgs: ORGS,
+      pipelines: 3,
+      runs: run.runs,
+      provider_calls: providerCalls,
+      latency_ms: LATENCY_MS,
+      concurrency: CONCURRENCY,
+      ideal_ms: Math.round(idealMs),
+      actual_ms: run.actual_ms,
+      ratio: +(run.actual_ms / idealMs).toFixed(2),
+      target: 1.5,
+      enqueue_ms: run.enqueue_ms,
+      setup_ms: run.setup_ms,
+      peak_rss_mb: run.peak_rss_mb,
+      queue: run.queue,
+      errors: run.errors,
+    },
+    null,
+    2,
+  ));
+} finally {
+  await Promise.all(standIns.map((s) => s.close()));
+}

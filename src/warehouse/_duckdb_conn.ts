@@ -1,0 +1,161 @@
+/** Connection-level helpers of the DuckDB adapter: error wrapping, transactions and table appenders. */
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  type DuckDBType,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import type { TableSchema } from "../schema/table_schema.ts";
+import type { Cell } from "./_rows.ts";
+import { cellValue, columnType, fillChunk } from "./_duckdb_values.ts";
+
+const CHUNK_ROWS = 2048;
+
+/** `context: message` with the original error as the cause. */
+export function wrap(context: string, e: unknown): Error {
+  return new Error(`${context}: ${(e as Error).message ?? String(e)}`, { cause: e });
+}
+
+/** Runs fn between BEGIN and COMMIT, rolling back when it throws. */
+export async function inTransaction<T>(
+  c: DuckDBConnection,
+  context: string,
+  fn: () => Promise<T>,
+  wrapErrors = true,
+): Promise<T> {
+  await c.run("BEGIN TRANSACTION");
+  let result: T;
+  try {
+    result = await fn();
+    await c.run("COMMIT");
+  } catch (e) {
+    await c.run("ROLLBACK").catch(() => {});
+    throw wrapErrors ? wrap(context, e) : e;
+  }
+  return result;
+}
+
+/** Passes a stream through, noting in `flag.failed` when the stream itself (not its consumer) threw. */
+export async function* watch<T>(source: AsyncIterable<T>, flag: { failed: boolean }): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (e) {
+    flag.failed = true;
+    throw e;
+  }
+}
+
+/** An appender for one table fed with canonical rows in data chunks; the caller owns the transaction. */
+export class TableAppender {
+  private constructor(
+    private readonly appender: DuckDBAppender,
+    private readonly fields: TableSchema["fields"],
+    private readonly types: DuckDBType[],
+  ) {}
+
+  /** @throws {Error} when the table's columns do not match the schema */
+  static async open(c: DuckDBConnection, dataset: string, schema: TableSchema): Promise<TableAppender> {
+    const appender = await c.createAppender(schema.table, dataset);
+    if (appender.columnCount !== schema.fields.length) {
+      appender.closeSync();
+      throw new Error(
+        `table has ${appender.columnCount} columns but its schema has ${schema.fields.length}; it was created from another schema`,
+      );
+    }
+    return new TableAppender(appender, schema.fields, schema.fields.map((_, i) => appender.columnType(i)));
+  }
+
+  /** One chunk reused for every append: a chunk's native memory is only freed when its JS wrapper is collected. */
+  #chunk: DuckDBDataChunk | undefined;
+
+  /** Appends canonical cells laid out by column (`normalizeColumns`). */
+  append(columns: readonly Cell[][]): void {
+    const rows = columns[0]?.length ?? 0;
+    for (let start = 0; start < rows; start += CHUNK_ROWS) {
+      const count = Math.min(CHUNK_ROWS, rows - start);
+      let chunk = this.#chunk;
+      if (chunk === undefined) chunk = this.#chunk = DuckDBDataChunk.create(this.types, count);
+      else {
+        chunk.reset();
+        chunk.rowCount = count;
+      }
+      fillChunk(chunk, this.fields, columns, start, count);
+      this.appender.appendDataChunk(chunk);
+    }
+  }
+
+  flush(): void {
+    this.appender.flushSync();
+  }
+
+  close(): void {
+    try {
+      this.appender.closeSync();
+    } catch { /* a flush error is the one to report */ }
+  }
+}
+
+/**
+ * Appends canonical cells (by column); the caller owns the transaction. A few rows go in as one INSERT statement,
+ * which DuckDB runs off the JS thread; more go through the appender in data chunks, whose flush blocks the JS
+ * thread (for as long as DuckDB makes it wait for other writers too), but is far cheaper per row.
+ */
+export async function append(
+  c: DuckDBConnection,
+  dataset: string,
+  schema: TableSchema,
+  columns: Cell[][],
+): Promise<number> {
+  const rows = columns[0]?.length ?? 0;
+  if (rows === 0) return 0;
+  if (rows <= INSERT_MAX_ROWS) return await insertValues(c, dataset, schema, columns);
+  const appender = await TableAppender.open(c, dataset, schema);
+  try {
+    appender.append(columns);
+    appender.flush();
+  } finally {
+    appender.close();
+  }
+  return rows;
+}
+
+/** Rows written with one INSERT statement at most (more take the appender). */
+const INSERT_MAX_ROWS = 64;
+
+async function insertValues(
+  c: DuckDBConnection,
+  dataset: string,
+  schema: TableSchema,
+  columns: Cell[][],
+): Promise<number> {
+  const rows = columns[0]!.length;
+  const fields = schema.fields;
+  const values: DuckDBValue[] = [];
+  const types: DuckDBType[] = [];
+  const colTypes = fields.map(columnType);
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const marks: string[] = [];
+    fields.forEach((f, i) => {
+      values.push(cellValue(f, columns[i]![r] ?? null));
+      types.push(colTypes[i]!);
+      marks.push(`$${values.length}`);
+    });
+    tuples.push(`(${marks.join(", ")})`);
+  }
+  try {
+    await c.run(`INSERT INTO "${dataset}"."${schema.table}" VALUES ${tuples.join(", ")}`, values, types);
+  } catch (e) {
+    // The appender's words for a table created from another schema.
+    const m = /has (\d+) columns but (\d+) values were supplied/.exec((e as Error).message ?? "");
+    if (m) {
+      throw new Error(
+        `table has ${m[1]} columns but its schema has ${m[2]}; it was created from another schema`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  return rows;
+}
