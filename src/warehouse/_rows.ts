@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Column, ColumnType, TableSchema } from "../schema/table_schema.ts";
-import { assertIdentifier, type DayRange, type Row } from "./warehouse.ts";
+import { assertIdentifier, type Row } from "./warehouse.ts";
 
 export type Scalar = string | number | bigint | boolean | Uint8Array;
 export type Cell = Scalar | Scalar[] | null;

@@ -21,11 +21,8 @@
 import {
   DATE,
   dateValue,
-  type DuckDBAppender,
   type DuckDBConnection,
-  DuckDBDataChunk,
   DuckDBInstance,
-  type DuckDBType,
   type DuckDBValue,
   TIMESTAMPTZ,
   timestampTZValue,
@@ -34,7 +31,7 @@ import type { TableSchema } from "../schema/table_schema.ts";
 import { KeyedLock, Pool } from "./_pool.ts";
 import { KnownCatalog } from "./_catalog.ts";
 import { GroupCommit } from "./_group.ts";
-import { type Cell, checkSchema, epochDays, normalizeColumns, parseTimestamp } from "./_rows.ts";
+import { checkSchema, epochDays, normalizeColumns, parseTimestamp } from "./_rows.ts";
 import { normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
 import { columnDdl, paramValues, resultConverter } from "./_duckdb_values.ts";

@@ -78,13 +78,13 @@ Deno.test("while a stream is written, other connections see only the old rows, a
       { usage_date: "2024-03-02", org_slug: "acme", model: "other day" },
     ]);
     const seen: string[][] = [];
-    async function* producer() {
+    const producer = async function* () {
       for (let b = 0; b < 3; b++) {
         seen.push(models(await wh.query<{ model: string }>("SELECT model FROM s.cost_daily ORDER BY model")));
         yield [{ usage_date: "2024-03-01", org_slug: "acme", model: `new${b}` }];
       }
       seen.push(models(await wh.query<{ model: string }>("SELECT model FROM s.cost_daily ORDER BY model")));
-    }
+    };
     assert.equal(await within(10_000, wh.replacePartitions("s", COST_SCHEMA, DAY, producer())), 3);
     assert.deepEqual(seen, Array(4).fill(["old", "other day"]), "no deleted or half-written day is ever visible");
     assert.deepEqual(
@@ -103,7 +103,7 @@ Deno.test("a stream rejected by its consumer is told to stop (its finally runs),
     await wh.ensureTable("s", COST_SCHEMA);
     let stopped = false;
     let produced = 0;
-    async function* producer() {
+    const producer = async function* () {
       try {
         for (let b = 0;; b++) {
           produced++;
@@ -112,7 +112,7 @@ Deno.test("a stream rejected by its consumer is told to stop (its finally runs),
       } finally {
         stopped = true;
       }
-    }
+    };
     await assert.rejects(wh.replacePartitions("s", COST_SCHEMA, DAY, producer()), /row 2 column "usage_date"/);
     assert.equal(stopped, true);
     assert.equal(produced, 3, "nothing is pulled after the bad batch");
