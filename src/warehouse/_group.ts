@@ -45,8 +45,12 @@ export class GroupCommit {
   submit<T>(job: GroupJob<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
-      this.#draining ??= this.#drain();
+      this.#kick();
     });
+  }
+
+  #kick(): void {
+    if (this.#queue.length) this.#draining ??= this.#drain();
   }
 
   /** Resolves when no batch is being written. */
@@ -55,7 +59,7 @@ export class GroupCommit {
   }
 
   async #drain(): Promise<void> {
-    await new Promise((r) => setTimeout(r, 0)); // let writers that are ready join the first batch
+    await Promise.resolve(); // writes queued in the same turn join the first batch; later ones the next
     try {
       while (this.#queue.length) {
         const batch: Queued[] = [];
@@ -64,10 +68,11 @@ export class GroupCommit {
           else batch.push(...this.#queue.splice(i, 1));
         }
         if (!batch.length) {
-          // Every queued job waits for a table locked elsewhere: wait for the first of those locks.
+          // Every queued job waits for a table locked elsewhere: drain again once the first of those locks is
+          // free, or when a new job comes (never block here: a lock holder may be waiting for a new job).
           const held = this.#queue[0]!.job.keys.find((k) => this.locks.isHeld(k))!;
-          await this.locks.run(held, () => Promise.resolve());
-          continue;
+          void this.locks.run(held, () => Promise.resolve()).then(() => this.#kick());
+          return;
         }
         await this.#write(batch);
       }

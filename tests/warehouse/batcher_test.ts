@@ -96,3 +96,58 @@ Deno.test("WriteBatcher runs statements in the order queued, after the inserts, 
     await wh.close();
   }
 });
+
+Deno.test("WriteBatcher merges keyed updates into one statement without reordering any row's updates", async () => {
+  const base = await openDuckDB(":memory:");
+  try {
+    await base.ensureDataset("b");
+    await base.ensureTable("b", COST_SCHEMA);
+    const rows = Array.from({ length: 50 }, (_, i) => ({ usage_date: "2024-01-01", org_slug: `o${i}`, model: "m" }));
+    await base.insertRows("b", COST_SCHEMA, rows);
+    const statements: string[] = [];
+    const wh = new Proxy(base, {
+      get(target, prop) {
+        if (prop === "transaction") {
+          return (fn: Parameters<Warehouse["transaction"]>[0]) =>
+            target.transaction((tx) =>
+              fn({ ...tx, execute: (sql, params) => (statements.push(sql), tx.execute(sql, params)) })
+            );
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const batcher = new WriteBatcher(wh);
+    const key = ["usage_date", "org_slug"];
+    const writes: Promise<number>[] = [];
+    for (let i = 0; i < 50; i++) {
+      writes.push(
+        batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: `o${i}`, model: "first" }),
+      );
+    }
+    // o7 gets a second shape, then the first shape again: its three updates must land in this order.
+    writes.push(batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: "o7", input_tokens: 5 }));
+    writes.push(batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: "o7", model: "last" }));
+    writes.push(batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: "o8", model: "again" }));
+    await Promise.all(writes);
+    assert.equal(statements.length, 3, statements.join("\n---\n"));
+    const got = await base.query<{ org_slug: string; model: string; input_tokens: number | null }>(
+      "SELECT org_slug, model, input_tokens FROM b.cost_daily WHERE org_slug IN ('o0', 'o7', 'o8') ORDER BY org_slug",
+    );
+    assert.deepEqual(got, [
+      { org_slug: "o0", model: "first", input_tokens: null },
+      { org_slug: "o7", model: "last", input_tokens: 5 },
+      { org_slug: "o8", model: "again", input_tokens: null },
+    ]);
+    assert.throws(
+      () => batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: "o1", meta: {} }),
+      /settable/,
+    );
+    assert.throws(
+      () => batcher.update("b", COST_SCHEMA, key, { usage_date: "2024-01-01", org_slug: "o1" }),
+      /column to set/,
+    );
+  } finally {
+    await base.close();
+  }
+});
