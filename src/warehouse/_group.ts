@@ -45,12 +45,8 @@ export class GroupCommit {
   submit<T>(job: GroupJob<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
-      this.#kick();
+      this.#draining ??= this.#drain();
     });
-  }
-
-  #kick(): void {
-    if (this.#queue.length) this.#draining ??= this.#drain();
   }
 
   /** Resolves when no batch is being written. */
@@ -59,7 +55,7 @@ export class GroupCommit {
   }
 
   async #drain(): Promise<void> {
-    await Promise.resolve(); // writes queued in the same turn join the first batch; later ones the next
+    await new Promise((r) => setTimeout(r, 0)); // let writers that are ready join the first batch
     try {
       while (this.#queue.length) {
         const batch: Queued[] = [];
@@ -68,11 +64,10 @@ export class GroupCommit {
           else batch.push(...this.#queue.splice(i, 1));
         }
         if (!batch.length) {
-          // Every queued job waits for a table locked elsewhere: drain again once the first of those locks is
-          // free, or when a new job comes (never block here: a lock holder may be waiting for a new job).
+          // Every queued job waits for a table locked elsewhere: wait for the first of those locks.
           const held = this.#queue[0]!.job.keys.find((k) => this.locks.isHeld(k))!;
-          void this.locks.run(held, () => Promise.resolve()).then(() => this.#kick());
-          return;
+          await this.locks.run(held, () => Promise.resolve());
+          continue;
         }
         await this.#write(batch);
       }

@@ -107,9 +107,8 @@ export class WriteBatcher {
   }
 
   async #drain(): Promise<void> {
-    // The first write goes at once (no added latency when idle); writes queued while a batch is being written
-    // go together in the next one. A microtask lets writes queued in the same turn join the first batch.
-    await Promise.resolve();
+    // One turn of the event loop lets the writes of other runs that are ready join this batch.
+    await new Promise((r) => setTimeout(r, 0));
     try {
       while (this.#queue.length) await this.#write(this.#queue.splice(0, MAX_BATCH));
     } finally {
