@@ -23,6 +23,7 @@ try {
     args: [
       "run",
       "-A",
+      ...(Deno.env.get("BENCH_CHILD_FLAGS")?.split(" ").filter(Boolean) ?? []),
       new URL("./_scheduler_load.ts", import.meta.url).pathname,
       String(ORGS),
       String(CONCURRENCY),

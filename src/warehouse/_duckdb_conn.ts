@@ -9,6 +9,7 @@ import {
 import type { TableSchema } from "../schema/table_schema.ts";
 import type { Cell } from "./_rows.ts";
 import { cellValue, columnType, fillChunk } from "./_duckdb_values.ts";
+import { runStatement } from "./_duckdb_stmt.ts";
 
 const CHUNK_ROWS = 2048;
 
@@ -145,7 +146,7 @@ async function insertValues(
     tuples.push(`(${marks.join(", ")})`);
   }
   try {
-    await c.run(`INSERT INTO "${dataset}"."${schema.table}" VALUES ${tuples.join(", ")}`, values, types);
+    await runStatement(c, `INSERT INTO "${dataset}"."${schema.table}" VALUES ${tuples.join(", ")}`, values, types);
   } catch (e) {
     // The appender's words for a table created from another schema.
     const m = /has (\d+) columns but (\d+) values were supplied/.exec((e as Error).message ?? "");

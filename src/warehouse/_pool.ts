@@ -42,6 +42,7 @@ export class Pool<C> {
   readonly #waiters: Array<{ resolve: (c: C) => void; reject: (e: Error) => void }> = [];
   #creating = 0;
   #closed = false;
+  #lastUsed = performance.now();
 
   constructor(create: () => Promise<C>, destroy: (c: C) => void, max: number) {
     if (!Number.isInteger(max) || max < 1) throw new Error(`Invalid pool size ${max}: must be a positive integer`);
@@ -78,8 +79,15 @@ export class Pool<C> {
     try {
       return await fn(c);
     } finally {
+      this.#lastUsed = performance.now();
       this.release(c);
     }
+  }
+
+  /** Milliseconds since the last `use` ended, or 0 while a connection is in use or awaited. */
+  quietMs(): number {
+    const busy = this.#idle.length < this.#all.length || this.#creating > 0 || this.#waiters.length > 0;
+    return busy ? 0 : performance.now() - this.#lastUsed;
   }
 
   /**

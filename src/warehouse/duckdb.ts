@@ -11,6 +11,15 @@
  * as long as its producer takes, so the producer may query the warehouse
  * meanwhile and other callers are never starved of pooled connections.
  *
+ * Checkpoints: DuckDB checkpoints (writes the WAL into the file) inside the
+ * commit that takes the WAL past `checkpoint_threshold`, and a checkpoint
+ * rewrites the metadata of every table: with thousands of org tables, a
+ * burst of small commits (a scheduler day) spent most of its time there. So
+ * the threshold is raised to {@link WAL_HARD_LIMIT} and the adapter
+ * checkpoints itself once the warehouse has been quiet for
+ * {@link CHECKPOINT_QUIET_MS} with at least {@link WAL_CHECKPOINT_BYTES} of
+ * WAL (DuckDB's own default threshold). A crash replays the WAL at start-up.
+ *
  * Types: NUMERIC -> DECIMAL(38,9), INT64 -> BIGINT, FLOAT64 -> DOUBLE,
  * TIMESTAMP -> TIMESTAMPTZ (sessions run in UTC), JSON -> JSON,
  * BYTES -> BLOB, REPEATED -> `T[]`, REQUIRED -> NOT NULL. No primary key
@@ -35,6 +44,7 @@ import { checkSchema, epochDays, normalizeColumns, parseTimestamp } from "./_row
 import { normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
 import { columnDdl, paramValues, resultConverter } from "./_duckdb_values.ts";
+import { resultRows, runStatement } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
 import {
   assertIdentifier,
@@ -54,6 +64,12 @@ export interface DuckDBOptions {
 }
 
 const IDLE_STREAM_CONNECTIONS = 8;
+/** DuckDB's own checkpoint threshold: only reached in a burst that never pauses. */
+const WAL_HARD_LIMIT = "1GB";
+/** WAL size from which a quiet warehouse checkpoints (DuckDB's default threshold). */
+const WAL_CHECKPOINT_BYTES = 16 * 1024 * 1024;
+/** How long no call may have used the warehouse before it checkpoints. */
+const CHECKPOINT_QUIET_MS = 1000;
 /** Writes of at most this many rows are group-committed; larger ones get a transaction of their own. */
 const GROUP_MAX_ROWS = 5000;
 
@@ -68,11 +84,11 @@ const GROUP_MAX_ROWS = 5000;
 export async function openDuckDB(path: string, options: DuckDBOptions = {}): Promise<DuckDBWarehouse> {
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path);
+    instance = await DuckDBInstance.create(path, { checkpoint_threshold: WAL_HARD_LIMIT });
   } catch (e) {
     throw new Error(`Cannot open DuckDB warehouse ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
-  const wh = new DuckDBWarehouse(instance, options.connections ?? 4);
+  const wh = new DuckDBWarehouse(instance, options.connections ?? 4, path === ":memory:" ? undefined : `${path}.wal`);
   await wh.ping();
   return wh;
 }
@@ -94,9 +110,18 @@ export class DuckDBWarehouse implements Warehouse {
   readonly #streaming = new Set<DuckDBConnection>();
   readonly #idleStreams: DuckDBConnection[] = [];
   #closed = false;
+  readonly #walPath: string | undefined;
+  #checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  #checkpointing: Promise<boolean> | undefined;
 
-  constructor(instance: DuckDBInstance, connections: number) {
+  /** @param walPath the WAL file to watch for {@link checkpointWhenQuiet} (none in memory) */
+  constructor(instance: DuckDBInstance, connections: number, walPath?: string) {
     this.#instance = instance;
+    this.#walPath = walPath;
+    if (walPath) {
+      this.#checkpointTimer = setInterval(() => void this.checkpointWhenQuiet(), CHECKPOINT_QUIET_MS);
+      Deno.unrefTimer(this.#checkpointTimer as unknown as number);
+    }
     this.#pool = new Pool(
       async () => {
         const c = await instance.connect();
@@ -200,7 +225,7 @@ export class DuckDBWarehouse implements Warehouse {
     const type = isDate ? DATE : TIMESTAMPTZ;
     const key = `${dataset}.${schema.table}`;
     const context = `Cannot replace partitions of "${key}"`;
-    const clear = (c: DuckDBConnection) => c.run(sql, { lo, hi }, { lo: type, hi: type });
+    const clear = (c: DuckDBConnection) => runStatement(c, sql, { lo, hi }, { lo: type, hi: type });
     if (!stream) {
       const job = async (c: DuckDBConnection) => {
         await clear(c);
@@ -265,8 +290,38 @@ export class DuckDBWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * Checkpoints when nothing has used the warehouse for {@link CHECKPOINT_QUIET_MS} and the WAL holds at least
+   * {@link WAL_CHECKPOINT_BYTES}. Resolves whether it checkpointed; a checkpoint DuckDB refuses because a
+   * transaction is running (e.g. a streamed write) is left for a later tick.
+   */
+  checkpointWhenQuiet(): Promise<boolean> {
+    if (this.#closed || !this.#walPath || this.#pool.quietMs() < CHECKPOINT_QUIET_MS) return Promise.resolve(false);
+    return this.#checkpointing ??= (async () => {
+      try {
+        const wal = await Deno.stat(this.#walPath!).catch(() => undefined);
+        if (!wal || wal.size < WAL_CHECKPOINT_BYTES) return false;
+        return await this.checkpoint();
+      } finally {
+        this.#checkpointing = undefined;
+      }
+    })();
+  }
+
+  /** Writes the WAL into the database file now; false when DuckDB refuses (a transaction is running). */
+  async checkpoint(): Promise<boolean> {
+    try {
+      await this.#pool.use((c) => c.run("CHECKPOINT"));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#checkpointTimer);
+    await this.#checkpointing;
     await this.#pool.close();
     // DDL still running finishes before its connection goes (closing mid-statement crashes the process).
     await this.#ddlGroup.idle();
@@ -340,7 +395,7 @@ function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
-/** Runs fn between BEGIN and COMMIT, rolling back when it throws. */
+/** The statement and parameter bindings for `sql` with `@name` parameters. */
 function bindings(sql: string, params: QueryParams | undefined) {
   const scanned = scanParams(sql, (name) => `$${name}`);
   const { values, types } = paramValues(usedParams(scanned.names, params));
@@ -350,11 +405,11 @@ function bindings(sql: string, params: QueryParams | undefined) {
 async function runQuery<T>(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<T[]> {
   const b = bindings(sql, params);
   try {
-    const reader = await c.runAndReadAll(b.sql, b.values, b.types);
+    const result = await runStatement(c, b.sql, b.values, b.types);
     // Convert with the result's column types: chunk vectors drop the JSON alias.
-    const names = reader.deduplicatedColumnNames();
-    const types = reader.columnTypes();
-    return reader.getRows().map((values) => {
+    const names = result.deduplicatedColumnNames();
+    const types = result.columnTypes();
+    return resultRows(result).map((values) => {
       const row: Row = {};
       values.forEach((v, i) => (row[names[i]!] = resultConverter(v, types[i]!, resultConverter)));
       return row as T;
@@ -367,7 +422,7 @@ async function runQuery<T>(c: DuckDBConnection, sql: string, params: QueryParams
 async function runExecute(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<number> {
   const b = bindings(sql, params);
   try {
-    const result = await c.run(b.sql, b.values, b.types);
+    const result = await runStatement(c, b.sql, b.values, b.types);
     return result.rowsChanged;
   } catch (e) {
     throw wrap("DuckDB statement failed", e);

@@ -1,0 +1,78 @@
+/**
+ * Parameterised statements of the DuckDB adapter, prepared once per connection and reused.
+ *
+ * `connection.run(sql, values)` makes three native calls, each a trip to a worker thread and back: split the SQL
+ * into statements, prepare, execute (and reading the result makes two more). The warehouse runs the same few
+ * statements over and over (run bookkeeping, quota and pricing reads, partition deletes), so each connection keeps
+ * its prepared statements (least recently used dropped beyond {@link CACHE_SIZE}): a cached statement costs one
+ * native call to execute, and its materialised result is read synchronously, chunk by chunk.
+ */
+import type {
+  DuckDBConnection,
+  DuckDBMaterializedResult,
+  DuckDBPreparedStatement,
+  DuckDBType,
+  DuckDBValue,
+} from "@duckdb/node-api";
+
+/** Prepared statements kept per connection. */
+const CACHE_SIZE = 64;
+/** Statements longer than this (e.g. a VALUES list of a batched write) are prepared each time, not kept. */
+const CACHE_MAX_SQL = 4096;
+
+const caches = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+
+/** Parameter values (positional or named) and their types, as `connection.run` takes them. */
+export type Bindings = DuckDBValue[] | Record<string, DuckDBValue>;
+export type BindingTypes = DuckDBType[] | Record<string, DuckDBType | undefined>;
+
+/**
+ * Runs one statement with parameters on `c` through its prepared-statement cache; without parameters, one native
+ * query call. The caller serialises calls on one connection (the pool does).
+ */
+export async function runStatement(
+  c: DuckDBConnection,
+  sql: string,
+  values?: Bindings,
+  types?: BindingTypes,
+): Promise<DuckDBMaterializedResult> {
+  if (values === undefined || sql.length > CACHE_MAX_SQL) return await c.run(sql, values, types);
+  let cache = caches.get(c);
+  if (!cache) caches.set(c, cache = new Map());
+  let prepared = cache.get(sql);
+  if (prepared) {
+    cache.delete(sql); // re-inserted below: most recently used last
+  } else {
+    try {
+      prepared = await c.prepare(sql);
+    } catch {
+      // e.g. several statements in one string: the general path splits them (and reports any real error).
+      return await c.run(sql, values, types);
+    }
+  }
+  try {
+    prepared.clearBindings();
+    prepared.bind(values, types);
+    const result = await prepared.run();
+    cache.set(sql, prepared);
+    if (cache.size > CACHE_SIZE) {
+      const [oldest, statement] = cache.entries().next().value!;
+      cache.delete(oldest);
+      statement.destroySync();
+    }
+    return result;
+  } catch (e) {
+    prepared.destroySync(); // a failed statement is prepared afresh next time (e.g. after its table changed)
+    throw e;
+  }
+}
+
+/** The rows of a materialised result as arrays of DuckDB values, read without a trip to a worker thread. */
+export function resultRows(result: DuckDBMaterializedResult): DuckDBValue[][] {
+  const rows: DuckDBValue[][] = [];
+  const chunks = result.chunkCount;
+  for (let i = 0; i < chunks; i++) {
+    for (const row of result.getChunk(i).getRows()) rows.push(row);
+  }
+  return rows;
+}
