@@ -49,18 +49,30 @@ try {
     }
   });
   const setupMs = performance.now() - t0;
-  const day = utcDay(new Date(), -1);
+  // Two scheduler days: the first creates every org's tables, the second is the steady state.
+  const days = [utcDay(new Date(), -2), utcDay(new Date(), -1)];
   const sampler = new RssSampler();
-  const t1 = performance.now();
-  const enqueued = await h.deps.scheduler.enqueueDay(day, { trigger: "scheduler", paths: PATHS });
-  const enqueueMs = performance.now() - t1;
-  await h.deps.scheduler.idle();
-  const actualMs = performance.now() - t1;
+  const timings: { day: string; enqueued: number; enqueue_ms: number; actual_ms: number }[] = [];
+  for (const day of days) {
+    const t1 = performance.now();
+    const enqueued = await h.deps.scheduler.enqueueDay(day, { trigger: "scheduler", paths: PATHS });
+    const enqueueMs = performance.now() - t1;
+    await h.deps.scheduler.idle();
+    timings.push({
+      day,
+      enqueued: enqueued.enqueued,
+      enqueue_ms: Math.round(enqueueMs),
+      actual_ms: Math.round(performance.now() - t1),
+    });
+  }
   sampler.stop();
+  // The checkpoint deferred while the days ran (the warehouse checkpoints when quiet): its cost, for the record.
+  const t2 = performance.now();
+  const checkpointed = await (h.deps.warehouse as { checkpoint?: () => Promise<boolean> }).checkpoint?.();
+  const checkpointMs = Math.round(performance.now() - t2);
   const runs = await h.deps.warehouse.query<{ status: string; n: number }>(
     `SELECT status, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
-     WHERE trigger = 'scheduler' AND logical_date = CAST(@day AS DATE) GROUP BY status`,
-    { day },
+     WHERE trigger = 'scheduler' GROUP BY status`,
   );
   const errors = await h.deps.warehouse.query<{ error_message: string; n: number }>(
     `SELECT error_message, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
@@ -68,10 +80,8 @@ try {
   );
   console.log(JSON.stringify({
     setup_ms: Math.round(setupMs),
-    logical_date: day,
-    enqueued: enqueued.enqueued,
-    enqueue_ms: Math.round(enqueueMs),
-    actual_ms: Math.round(actualMs),
+    days: timings,
+    checkpoint_ms: checkpointed ? checkpointMs : null,
     runs: Object.fromEntries(runs.map((r) => [r.status, Number(r.n)])),
     errors,
     queue: await h.deps.scheduler.queue.progress({}),

@@ -3,7 +3,8 @@
  * anthropic/usage_cost) through the real scheduler, executor and DuckDB warehouse, against the provider stand-ins
  * of tests/standins/ answering after BENCH_LATENCY_MS (default 50) ms. The stand-ins run in this process, the
  * product in a child (so neither steals the other's event loop). Target: the day drains within 1.5x of
- * provider_calls x latency / concurrency, where provider_calls is what the stand-ins actually answered.
+ * provider_calls x latency / concurrency, where provider_calls is what the stand-ins actually answered. Two days
+ * run: the first creates every org's tables; the second (the steady state) is the figure.
  * Run: deno run -A bench/scheduler.ts   (BENCH_CONCURRENCY, default 32)
  */
 import { startDeepSeekStandIn } from "../tests/standins/deepseek.ts";
@@ -41,20 +42,25 @@ try {
   const calls = standIns.reduce((n, s) => n + s.requests.filter((r) => r.fault === undefined).length, 0);
   const setupCalls = 3 * ORGS;
   const providerCalls = calls - setupCalls;
-  const idealMs = (providerCalls * LATENCY_MS) / CONCURRENCY;
+  // Both days make the same calls; the ideal is per day.
+  const idealMs = (providerCalls / 2 * LATENCY_MS) / CONCURRENCY;
+  const [first, steady] = run.days as { actual_ms: number; enqueue_ms: number }[];
   console.log(JSON.stringify(
     {
       orgs: ORGS,
       pipelines: 3,
       runs: run.runs,
-      provider_calls: providerCalls,
+      provider_calls_per_day: providerCalls / 2,
       latency_ms: LATENCY_MS,
       concurrency: CONCURRENCY,
       ideal_ms: Math.round(idealMs),
-      actual_ms: run.actual_ms,
-      ratio: +(run.actual_ms / idealMs).toFixed(2),
+      first_day_ms: first!.actual_ms,
+      first_day_ratio: +(first!.actual_ms / idealMs).toFixed(2),
+      steady_day_ms: steady!.actual_ms,
+      ratio: +(steady!.actual_ms / idealMs).toFixed(2),
       target: 1.5,
-      enqueue_ms: run.enqueue_ms,
+      enqueue_ms: steady!.enqueue_ms,
+      deferred_checkpoint_ms: run.checkpoint_ms,
       setup_ms: run.setup_ms,
       peak_rss_mb: run.peak_rss_mb,
       queue: run.queue,

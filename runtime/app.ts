@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import openapi from "../generated/openapi.json" with { type: "json" };
 import type { Auth } from "../src/pipeline/module.ts";
 import { ApiError, errorBody, onError } from "./errors.ts";
-import { requestId } from "./middleware/request_id.ts";
+import { assignRequestId } from "./middleware/request_id.ts";
 import { auth } from "./middleware/auth.ts";
 import { rootKeyChecker } from "./middleware/root_key.ts";
 import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
@@ -40,20 +40,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.onError(onError(logger));
   app.notFound((c) => errorBody(c, 404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
-  app.use("*", requestId());
-  app.use("*", async (c, next) => {
-    const t0 = performance.now();
-    await next();
-    const identity = c.get("auth");
-    logger.info("request", {
-      request_id: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      duration_ms: Math.round((performance.now() - t0) * 10) / 10,
-      ...(identity?.kind === "org" ? { org_slug: identity.orgSlug } : {}),
-    });
-  });
   const corsHandler = cors({
     origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -61,8 +47,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
     maxAge: 600,
   });
-  // Requests without an Origin are not cross-origin browser requests: no CORS work for them.
-  app.use("*", (c, next) => (c.req.header("Origin") ? corsHandler(c, next) : next()));
+  // Request id, CORS and the access log line in one middleware (each layer costs every request).
+  app.use("*", async function front(c, next) {
+    const t0 = performance.now();
+    const id = assignRequestId(c);
+    // Requests without an Origin are not cross-origin browser requests: no CORS work for them.
+    if (c.req.header("Origin")) {
+      const preflight = await corsHandler(c, next); // an OPTIONS preflight answers without calling next
+      if (preflight) c.res = preflight;
+    } else await next();
+    const identity = c.get("auth");
+    logger.access({
+      requestId: id,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - t0) * 10) / 10,
+      ...(identity?.kind === "org" ? { orgSlug: identity.orgSlug } : {}),
+    });
+  });
   const limitBody = bodyLimit({
     maxSize: settings.maxBodyBytes,
     onError: () => {

@@ -86,19 +86,59 @@ export class Logger {
     this.#write("error", msg, fields);
   }
 
+  /**
+   * The access line of one request (`msg: "request"`), written for every request: its fields are few and known,
+   * so the line is assembled directly; the strings a client chooses (id, method, path) are still redacted.
+   */
+  access(f: {
+    requestId: string;
+    method: string;
+    path: string;
+    status: number;
+    durationMs: number;
+    orgSlug?: string;
+  }): void {
+    if (LEVELS.info < LEVELS[this.#level]) return;
+    const str = (v: string) => JSON.stringify(redactString(v, this.#secrets));
+    let line = `{"time":"${new Date().toISOString()}","level":"info","msg":"request"`;
+    for (const k of Object.keys(this.#fields)) {
+      const v = this.#fields[k];
+      if (v === undefined || ACCESS_FIELDS.has(k)) continue; // as in `#write`, the line's own fields win
+      line += `,${JSON.stringify(k)}:${JSON.stringify(redact(v, this.#secrets, 1, k))}`;
+    }
+    line += `,"request_id":${str(f.requestId)},"method":${str(f.method)},"path":${str(f.path)},"status":${f.status}`;
+    line += `,"duration_ms":${f.durationMs}${f.orgSlug === undefined ? "" : `,"org_slug":${str(f.orgSlug)}`}}`;
+    this.#sink(line);
+  }
+
   #write(level: Level, msg: string, fields?: Fields): void {
     if (LEVELS[level] < LEVELS[this.#level]) return;
-    const record = { time: new Date().toISOString(), level, msg, ...this.#fields, ...fields };
-    this.#sink(JSON.stringify(redact(record, this.#secrets, 0)));
+    // One redacted copy, built in place: later fields win, as with `{ ...this.#fields, ...fields }`.
+    const line: Fields = { time: new Date().toISOString(), level, msg: redactString(msg, this.#secrets) };
+    copyRedacted(line, this.#fields, this.#secrets, 1);
+    if (fields) copyRedacted(line, fields, this.#secrets, 1);
+    this.#sink(JSON.stringify(line));
   }
 }
+
+const ACCESS_FIELDS = new Set([
+  "time",
+  "level",
+  "msg",
+  "request_id",
+  "method",
+  "path",
+  "status",
+  "duration_ms",
+  "org_slug",
+]);
 
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Returns a copy of `value` with secrets replaced by "[REDACTED]". */
 export function redact(value: unknown, secrets: ReadonlySet<string> = new Set(), depth = 0, key = ""): unknown {
   if (depth > 8) return "[…]";
-  if (key && SECRET_KEY.test(key) && value !== null && value !== undefined && typeof value !== "boolean") {
+  if (key && isSecretKey(key) && value !== null && value !== undefined && typeof value !== "boolean") {
     return REDACTED;
   }
   if (typeof value === "string") return redactString(value, secrets);
@@ -110,11 +150,32 @@ export function redact(value: unknown, secrets: ReadonlySet<string> = new Set(),
     };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, secrets, depth + 1));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, secrets, depth + 1, k)]));
-  }
+  if (value !== null && typeof value === "object") return copyRedacted({}, value as Fields, secrets, depth + 1);
   return value;
 }
+
+/** Copies the own enumerable fields of `from` into `to`, redacted (see {@link redact}); returns `to`. */
+function copyRedacted(to: Fields, from: Fields, secrets: ReadonlySet<string>, depth: number): Fields {
+  for (const k of Object.keys(from)) {
+    const v = from[k];
+    // Numbers, booleans and nulls under harmless keys are the common case: no walk, no key test.
+    to[k] = (typeof v === "number" || typeof v === "boolean" || v == null) && !isSecretKey(k)
+      ? v
+      : redact(v, secrets, depth, k);
+  }
+  return to;
+}
+
+/** Whether a field name looks like it holds a secret; answers are remembered (field names repeat). */
+function isSecretKey(key: string): boolean {
+  let known = secretKeys.get(key);
+  if (known === undefined) {
+    known = SECRET_KEY.test(key);
+    if (secretKeys.size < 4096) secretKeys.set(key, known);
+  }
+  return known;
+}
+const secretKeys = new Map<string, boolean>();
 
 export function redactString(text: string, secrets: ReadonlySet<string> = new Set()): string {
   if (text.length < 6) return text; // shorter than any secret we register or recognise

@@ -73,12 +73,11 @@ export function rateLimit(buckets: TokenBuckets): MiddlewareHandler {
     const key = identity?.kind === "org" ? `org:${identity.orgSlug}` : identity?.kind === "root" ? "root" : undefined;
     if (!key) return await next();
     const r = buckets.take(key);
-    const state = `"per-org";r=${r.remaining};t=${r.allowed ? r.resetSeconds : r.retryAfter}`;
     if (!r.allowed) {
       throw new ApiError(429, "RATE_LIMITED", `Too many requests for this organization; retry in ${r.retryAfter} s`, {
         "Retry-After": String(r.retryAfter),
         "RateLimit-Policy": policy,
-        "RateLimit": state,
+        "RateLimit": `"per-org";r=${r.remaining};t=${r.retryAfter}`,
       });
     }
     // Allowed requests carry no rate-limit headers: building them costs on the hot path and clients only need

@@ -56,12 +56,19 @@ export function mountIntegrationRoutes(
       { org_slug: slug },
     );
 
+  // The status body of each cached rows array, serialised once (a reload makes a new array, so a new body).
+  const bodies = new WeakMap<StatusRow[], string>();
   app.get("/api/v1/integrations/:org_slug", guard("org"), async (c) => {
-    const found = await rows(c.req.param("org_slug"));
-    const integrations = Object.fromEntries(
-      Object.values(PROVIDER_KEYS).map((key) => [key, status(found.find((r) => r.provider === key))]),
-    );
-    return c.json({ org_slug: c.req.param("org_slug"), integrations });
+    const org = c.req.param("org_slug");
+    const found = await rows(org);
+    let body = bodies.get(found);
+    if (body === undefined) {
+      const integrations = Object.fromEntries(
+        Object.values(PROVIDER_KEYS).map((key) => [key, status(found.find((r) => r.provider === key))]),
+      );
+      bodies.set(found, body = JSON.stringify({ org_slug: org, integrations }));
+    }
+    return c.body(body, 200, { "Content-Type": "application/json" });
   });
 
   app.get("/api/v1/integrations/:org_slug/:provider", guard("org"), async (c) => {

@@ -99,6 +99,10 @@ Deno.test("CORS answers only the configured origins", async () => {
       headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "GET" },
     });
     assert.equal(ok.headers.get("Access-Control-Allow-Origin"), "https://app.example.com");
+    assert.equal(ok.status, 204, "a preflight is answered by CORS, not by a route");
+    assert.match(ok.headers.get("X-Request-ID") ?? "", /^[0-9a-f-]{36}$/);
+    const logged = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.method === "OPTIONS");
+    assert.equal(logged?.status, 204, "the access log shows the preflight's status");
     const no = await h.request("OPTIONS", "/api/v1/pipelines", {
       headers: { Origin: "https://evil.example.com", "Access-Control-Request-Method": "GET" },
     });
