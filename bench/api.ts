@@ -1,6 +1,7 @@
 /**
  * API benchmark: authenticated org-key GET /api/v1/integrations/{org} on the product versus a bare Hono
- * "hello" app, both in their own process, driven by wrk with 64 connections in the same run. Also start-up:
+ * "hello" app, both in their own process, driven by wrk with 64 connections in the same run; for reference, plain
+ * Deno.serve answering with the product's response shape (bench/_shape.ts). Also start-up:
  * process start to first /health 200 with 100 orgs onboarded, versus the hello app's start.
  * Run: deno run -A bench/api.ts   (needs wrk: apt-get install wrk)
  */
@@ -61,6 +62,9 @@ for (let i = 0; i < 3; i++) {
 const hello = await spawnServer(["run", "--allow-net", "--allow-env", "--allow-read", "bench/_hello.ts"], {}, "/");
 const base = await wrk(hello.url + "/", { connections: 64, seconds: SECONDS });
 await hello.stop();
+const shapeServer = await spawnServer(["run", "--allow-net", "--allow-env", "bench/_shape.ts"], {}, "/");
+const shape = await wrk(shapeServer.url + "/", { connections: 64, seconds: SECONDS });
+await shapeServer.stop();
 server = await spawnServer([...perms, "runtime/main.ts"], env, "/health");
 await fetch(`${server.url}/api/v1/integrations/bench_org_0`, { headers: { "X-API-Key": key } }).then((r) =>
   r.body?.cancel()
@@ -79,6 +83,9 @@ const result = {
     product_rps: Math.round(product.rps),
     ratio: +(product.rps / base.rps).toFixed(3),
     target_ratio: 0.5,
+    // Reference: plain Deno.serve with the product's response shape (body, Content-Type, X-Request-ID).
+    shape_only_rps: Math.round(shape.rps),
+    shape_only_ratio: +(shape.rps / base.rps).toFixed(3),
     product_p50_ms: product.p50Ms,
     product_p99_ms: product.p99Ms,
     target_p99_ms: 10,

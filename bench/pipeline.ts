@@ -16,7 +16,13 @@ const to = new Date(Date.parse(`${FROM}T00:00:00Z`) + (DAYS - 1) * 86_400_000).t
 
 async function child(script: string, args: string[]): Promise<Record<string, unknown>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      ...(Deno.env.get("BENCH_CHILD_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      new URL(script, import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

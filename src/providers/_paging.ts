@@ -45,9 +45,12 @@ export interface CursorPage {
 }
 
 /**
- * Yields pages until `has_more` is false, sending each `next_page` back as the cursor.
+ * Yields pages until `has_more` is false, sending each `next_page` back as the cursor. The next page is already
+ * requested while the consumer works on the current one (at most two pages are held: the one yielded and the one
+ * arriving); a consumer that stops early leaves that request to finish unobserved.
  * A page that says "more" without a new cursor is a malformed answer, not a loop.
- * @throws {ProviderError} kind "malformed" for a missing or repeated cursor, or past `maxPages`
+ * @throws {ProviderError} kind "malformed" for a missing or repeated cursor, or past `maxPages` (after yielding
+ * the page that said so)
  */
 export async function* paginate<P extends CursorPage>(
   who: { provider: string; endpoint: string },
@@ -55,21 +58,34 @@ export async function* paginate<P extends CursorPage>(
   maxPages = 10_000,
 ): AsyncGenerator<P, void, undefined> {
   const seen = new Set<string>();
-  let cursor: string | undefined;
+  // A prefetch that fails while the consumer is busy must not count as an unhandled rejection: it is marked
+  // handled at once and still rethrown when awaited.
+  const request = (cursor: string | undefined) => {
+    const p = fetchPage(cursor);
+    p.catch(() => {});
+    return p;
+  };
+  let pending: Promise<P> | undefined = request(undefined);
   for (let n = 1;; n++) {
-    const page = await fetchPage(cursor);
+    const page: P = await pending!;
+    pending = undefined;
+    let problem: string | undefined;
+    if (page.has_more) {
+      const next = page.next_page;
+      problem = !next
+        ? "has_more is true but next_page is empty"
+        : seen.has(next)
+        ? "the provider sent the same next_page cursor twice"
+        : n >= maxPages
+        ? `more than ${maxPages} pages`
+        : undefined;
+      if (problem === undefined) {
+        seen.add(next!);
+        pending = request(next!);
+      }
+    }
     yield page;
-    if (!page.has_more) return;
-    const next = page.next_page;
-    const problem = !next
-      ? "has_more is true but next_page is empty"
-      : seen.has(next)
-      ? "the provider sent the same next_page cursor twice"
-      : n >= maxPages
-      ? `more than ${maxPages} pages`
-      : undefined;
     if (problem !== undefined) throw new ProviderError({ ...who, kind: "malformed", detail: problem });
-    seen.add(next!);
-    cursor = next!;
+    if (!page.has_more) return;
   }
 }

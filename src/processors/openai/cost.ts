@@ -174,7 +174,7 @@ export function priceOpenAIUsage(
 }
 
 /** Days read and priced at a time: a run holds one window of usage and its priced rows, whatever its range. */
-const WINDOW_DAYS = 7;
+const WINDOW_DAYS = 3;
 
 export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, config) => {
   const org = orgOf(ctx);
