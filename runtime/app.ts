@@ -57,13 +57,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       if (preflight) c.res = preflight;
     } else await next();
     const identity = c.get("auth");
-    logger.access({
-      requestId: id,
+    logger.info("request", {
+      request_id: id,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - t0) * 10) / 10,
-      ...(identity?.kind === "org" ? { orgSlug: identity.orgSlug } : {}),
+      duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+      ...(identity?.kind === "org" ? { org_slug: identity.orgSlug } : {}),
     });
   });
   const limitBody = bodyLimit({

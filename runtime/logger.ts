@@ -86,31 +86,6 @@ export class Logger {
     this.#write("error", msg, fields);
   }
 
-  /**
-   * The access line of one request (`msg: "request"`), written for every request: its fields are few and known,
-   * so the line is assembled directly; the strings a client chooses (id, method, path) are still redacted.
-   */
-  access(f: {
-    requestId: string;
-    method: string;
-    path: string;
-    status: number;
-    durationMs: number;
-    orgSlug?: string;
-  }): void {
-    if (LEVELS.info < LEVELS[this.#level]) return;
-    const str = (v: string) => JSON.stringify(redactString(v, this.#secrets));
-    let line = `{"time":"${new Date().toISOString()}","level":"info","msg":"request"`;
-    for (const k of Object.keys(this.#fields)) {
-      const v = this.#fields[k];
-      if (v === undefined || ACCESS_FIELDS.has(k)) continue; // as in `#write`, the line's own fields win
-      line += `,${JSON.stringify(k)}:${JSON.stringify(redact(v, this.#secrets, 1, k))}`;
-    }
-    line += `,"request_id":${str(f.requestId)},"method":${str(f.method)},"path":${str(f.path)},"status":${f.status}`;
-    line += `,"duration_ms":${f.durationMs}${f.orgSlug === undefined ? "" : `,"org_slug":${str(f.orgSlug)}`}}`;
-    this.#sink(line);
-  }
-
   #write(level: Level, msg: string, fields?: Fields): void {
     if (LEVELS[level] < LEVELS[this.#level]) return;
     // One redacted copy, built in place: later fields win, as with `{ ...this.#fields, ...fields }`.
@@ -120,18 +95,6 @@ export class Logger {
     this.#sink(JSON.stringify(line));
   }
 }
-
-const ACCESS_FIELDS = new Set([
-  "time",
-  "level",
-  "msg",
-  "request_id",
-  "method",
-  "path",
-  "status",
-  "duration_ms",
-  "org_slug",
-]);
 
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -156,13 +119,7 @@ export function redact(value: unknown, secrets: ReadonlySet<string> = new Set(),
 
 /** Copies the own enumerable fields of `from` into `to`, redacted (see {@link redact}); returns `to`. */
 function copyRedacted(to: Fields, from: Fields, secrets: ReadonlySet<string>, depth: number): Fields {
-  for (const k of Object.keys(from)) {
-    const v = from[k];
-    // Numbers, booleans and nulls under harmless keys are the common case: no walk, no key test.
-    to[k] = (typeof v === "number" || typeof v === "boolean" || v == null) && !isSecretKey(k)
-      ? v
-      : redact(v, secrets, depth, k);
-  }
+  for (const k of Object.keys(from)) to[k] = redact(from[k], secrets, depth, k);
   return to;
 }
 
