@@ -65,10 +65,9 @@ export async function* paginate<P extends CursorPage>(
     p.catch(() => {});
     return p;
   };
-  let pending: Promise<P> | undefined = request(undefined);
+  let pending = request(undefined);
   for (let n = 1;; n++) {
-    const page: P = await pending!;
-    pending = undefined;
+    const page = await pending;
     let problem: string | undefined;
     if (page.has_more) {
       const next = page.next_page;
