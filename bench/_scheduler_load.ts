@@ -10,6 +10,7 @@ import { OPENAI_STANDIN_KEY } from "../tests/standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY } from "../tests/standins/anthropic.ts";
 import { utcDay } from "../src/pipeline/template.ts";
 import { peakRssMb, RssSampler } from "./_rss.ts";
+import process from "node:process";
 
 const [orgsArg, concurrency, deepseek, openai, anthropic] = Deno.args;
 const ORGS = Number(orgsArg);
@@ -52,8 +53,9 @@ try {
   // Two scheduler days: the first creates every org's tables, the second is the steady state.
   const days = [utcDay(new Date(), -2), utcDay(new Date(), -1)];
   const sampler = new RssSampler();
-  const timings: { day: string; enqueued: number; enqueue_ms: number; actual_ms: number }[] = [];
+  const timings: { day: string; enqueued: number; enqueue_ms: number; actual_ms: number; cpu_ms: number }[] = [];
   for (const day of days) {
+    const cpu0 = process.cpuUsage();
     const t1 = performance.now();
     const enqueued = await h.deps.scheduler.enqueueDay(day, { trigger: "scheduler", paths: PATHS });
     const enqueueMs = performance.now() - t1;
@@ -63,6 +65,7 @@ try {
       enqueued: enqueued.enqueued,
       enqueue_ms: Math.round(enqueueMs),
       actual_ms: Math.round(performance.now() - t1),
+      cpu_ms: Math.round(((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0))),
     });
   }
   sampler.stop();

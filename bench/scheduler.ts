@@ -25,7 +25,7 @@ try {
       "run",
       "-A",
       ...(Deno.env.get("BENCH_CHILD_FLAGS")?.split(" ").filter(Boolean) ?? []),
-      new URL("./_scheduler_load.ts", import.meta.url).pathname,
+      Deno.env.get("BENCH_LOAD") ?? new URL("./_scheduler_load.ts", import.meta.url).pathname,
       String(ORGS),
       String(CONCURRENCY),
       deepseek.baseUrl,
@@ -44,7 +44,7 @@ try {
   const providerCalls = calls - setupCalls;
   // Both days make the same calls; the ideal is per day.
   const idealMs = (providerCalls / 2 * LATENCY_MS) / CONCURRENCY;
-  const [first, steady] = run.days as { actual_ms: number; enqueue_ms: number }[];
+  const [first, steady] = run.days as { actual_ms: number; enqueue_ms: number; cpu_ms: number; enqueued: number }[];
   console.log(JSON.stringify(
     {
       orgs: ORGS,
@@ -60,6 +60,8 @@ try {
       ratio: +(steady!.actual_ms / idealMs).toFixed(2),
       target: 1.5,
       enqueue_ms: steady!.enqueue_ms,
+      // CPU time of the product's process (all its threads) during the steady day, per run.
+      steady_cpu_ms_per_run: +(steady!.cpu_ms / steady!.enqueued).toFixed(1),
       deferred_checkpoint_ms: run.checkpoint_ms,
       setup_ms: run.setup_ms,
       peak_rss_mb: run.peak_rss_mb,

@@ -1,15 +1,8 @@
 /** Connection-level helpers of the DuckDB adapter: error wrapping, transactions and table appenders. */
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  type DuckDBType,
-  type DuckDBValue,
-} from "@duckdb/node-api";
+import { type DuckDBAppender, type DuckDBConnection, DuckDBDataChunk, type DuckDBType } from "@duckdb/node-api";
 import type { TableSchema } from "../schema/table_schema.ts";
 import type { Cell } from "./_rows.ts";
-import { cellValue, columnType, fillChunk } from "./_duckdb_values.ts";
-import { runStatement } from "./_duckdb_stmt.ts";
+import { fillChunk } from "./_duckdb_values.ts";
 
 const CHUNK_ROWS = 2048;
 
@@ -98,9 +91,10 @@ export class TableAppender {
 }
 
 /**
- * Appends canonical cells (by column); the caller owns the transaction. A few rows go in as one INSERT statement,
- * which DuckDB runs off the JS thread; more go through the appender in data chunks, whose flush blocks the JS
- * thread (for as long as DuckDB makes it wait for other writers too), but is far cheaper per row.
+ * Appends canonical cells (by column) through the appender; the caller owns the transaction. Even for one row this
+ * beats an `INSERT ... VALUES` statement: the appender is never parsed, bound or planned, where an INSERT of a few
+ * rows spends most of its time there (and a statement that binds a NULL is bound twice). Its flush runs on the JS
+ * thread, which for the few rows of a bookkeeping write is shorter than the trip to a worker thread.
  */
 export async function append(
   c: DuckDBConnection,
@@ -110,53 +104,12 @@ export async function append(
 ): Promise<number> {
   const rows = columns[0]?.length ?? 0;
   if (rows === 0) return 0;
-  if (rows <= INSERT_MAX_ROWS) return await insertValues(c, dataset, schema, columns);
   const appender = await TableAppender.open(c, dataset, schema);
   try {
     appender.append(columns);
     appender.flush();
   } finally {
     appender.close();
-  }
-  return rows;
-}
-
-/** Rows written with one INSERT statement at most (more take the appender). */
-const INSERT_MAX_ROWS = 64;
-
-async function insertValues(
-  c: DuckDBConnection,
-  dataset: string,
-  schema: TableSchema,
-  columns: Cell[][],
-): Promise<number> {
-  const rows = columns[0]!.length;
-  const fields = schema.fields;
-  const values: DuckDBValue[] = [];
-  const types: DuckDBType[] = [];
-  const colTypes = fields.map(columnType);
-  const tuples: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const marks: string[] = [];
-    fields.forEach((f, i) => {
-      values.push(cellValue(f, columns[i]![r] ?? null));
-      types.push(colTypes[i]!);
-      marks.push(`$${values.length}`);
-    });
-    tuples.push(`(${marks.join(", ")})`);
-  }
-  try {
-    await runStatement(c, `INSERT INTO "${dataset}"."${schema.table}" VALUES ${tuples.join(", ")}`, values, types);
-  } catch (e) {
-    // The appender's words for a table created from another schema.
-    const m = /has (\d+) columns but (\d+) values were supplied/.exec((e as Error).message ?? "");
-    if (m) {
-      throw new Error(
-        `table has ${m[1]} columns but its schema has ${m[2]}; it was created from another schema`,
-        { cause: e },
-      );
-    }
-    throw e;
   }
   return rows;
 }

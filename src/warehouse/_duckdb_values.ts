@@ -37,24 +37,6 @@ const DDL_TYPES: Record<ColumnType, string> = {
   BYTES: "BLOB",
 };
 
-/** The DuckDB type of a column, for binding its values as statement parameters. */
-export function columnType(f: Column): DuckDBType {
-  const base = PARAM_TYPES[f.type];
-  return f.mode === "REPEATED" ? LIST(base) : base;
-}
-
-const PARAM_TYPES: Record<ColumnType, DuckDBType> = {
-  STRING: VARCHAR,
-  INT64: BIGINT,
-  FLOAT64: DOUBLE,
-  NUMERIC: conv.DECIMAL(38, 9),
-  BOOLEAN: BOOLEAN,
-  DATE: conv.DATE,
-  TIMESTAMP: conv.TIMESTAMPTZ,
-  JSON: VARCHAR,
-  BYTES: conv.BLOB,
-};
-
 /** The column definition for CREATE TABLE (the name is a validated identifier). */
 export function columnDdl(f: Column): string {
   const type = DDL_TYPES[f.type] + (f.mode === "REPEATED" ? "[]" : "");
@@ -77,7 +59,7 @@ function scalarValue(type: ColumnType, v: Scalar): DuckDBValue {
 }
 
 /** Converts one canonical cell to the DuckDB value the appender expects. */
-export function cellValue(f: Column, cell: Cell): DuckDBValue {
+function cellValue(f: Column, cell: Cell): DuckDBValue {
   if (cell === null) return null;
   if (Array.isArray(cell)) return listValue(cell.map((v) => scalarValue(f.type, v)));
   return scalarValue(f.type, cell);
