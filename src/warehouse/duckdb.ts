@@ -27,20 +27,12 @@
  * a transaction, which breaks delete-then-insert of the same keys, and its
  * zone maps already serve the date-range scans.
  */
-import {
-  DATE,
-  dateValue,
-  type DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBValue,
-  TIMESTAMPTZ,
-  timestampTZValue,
-} from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { KeyedLock, Pool } from "./_pool.ts";
 import { KnownCatalog } from "./_catalog.ts";
 import { GroupCommit } from "./_group.ts";
-import { checkSchema, epochDays, normalizeColumns, parseTimestamp } from "./_rows.ts";
+import { checkSchema, normalizeColumns } from "./_rows.ts";
 import { normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
 import { columnDdl, paramValues, resultConverter } from "./_duckdb_values.ts";
@@ -216,16 +208,18 @@ export class DuckDBWarehouse implements Warehouse {
       "columns",
     );
     const field = schema.fields[column]!;
-    const isDate = field.type === "DATE";
-    const upper = isDate ? range.to : nextDay(range.to);
-    const lo: DuckDBValue = isDate ? dateValue(epochDays(range.from)) : timestampTZValue(parseTimestamp(range.from)!);
-    const hi: DuckDBValue = isDate ? dateValue(epochDays(range.to)) : timestampTZValue(parseTimestamp(upper)!);
-    const where = isDate ? `"${field.name}" BETWEEN $lo AND $hi` : `"${field.name}" >= $lo AND "${field.name}" < $hi`;
+    // The range is two checked "YYYY-MM-DD" days (normalizeForReplace), so it is written into the SQL as literals:
+    // one native call to parse, plan and run, and nothing for the statement cache, which these per-table statements
+    // would only churn.
+    const where = field.type === "DATE"
+      ? `"${field.name}" BETWEEN DATE '${range.from}' AND DATE '${range.to}'`
+      : `"${field.name}" >= TIMESTAMPTZ '${range.from} 00:00:00+00' AND "${field.name}" < TIMESTAMPTZ '${
+        nextDay(range.to)
+      } 00:00:00+00'`;
     const sql = `DELETE FROM "${dataset}"."${schema.table}" WHERE ${where}`;
-    const type = isDate ? DATE : TIMESTAMPTZ;
     const key = `${dataset}.${schema.table}`;
     const context = `Cannot replace partitions of "${key}"`;
-    const clear = (c: DuckDBConnection) => runStatement(c, sql, { lo, hi }, { lo: type, hi: type });
+    const clear = (c: DuckDBConnection) => c.run(sql);
     if (!stream) {
       const job = async (c: DuckDBConnection) => {
         await clear(c);
