@@ -96,3 +96,31 @@ Deno.test("WriteBatcher runs statements in the order queued, after the inserts, 
     await wh.close();
   }
 });
+
+Deno.test("WriteBatcher merges keyed updates that set NULL and values, with each row's last write winning", async () => {
+  const wh = await openDuckDB(":memory:");
+  try {
+    await wh.ensureDataset("b");
+    await wh.ensureTable("b", COST_SCHEMA);
+    const batcher = new WriteBatcher(wh);
+    const base = { usage_date: "2024-01-01", org_slug: "acme", input_tokens: 1, ingested_at: "2024-01-01T00:00:00Z" };
+    await batcher.insert("b", COST_SCHEMA, [{ ...base, model: "a" }, { ...base, model: "b" }, { ...base, model: "c" }]);
+    const set = (model: string, input_tokens: number | null, ingested_at: string | null) =>
+      batcher.update("b", COST_SCHEMA, ["model"], { model, input_tokens, ingested_at });
+    const counts = await Promise.all([
+      set("a", null, null),
+      set("b", 7, "2024-02-01T10:00:00Z"),
+      set("c", 5, null),
+      set("c", null, "2024-03-01T00:00:00Z"),
+    ]);
+    assert.deepEqual(counts.map((n) => n > 0), [true, true, true, true]);
+    const rows = await wh.query("SELECT model, input_tokens, ingested_at FROM b.cost_daily ORDER BY model");
+    assert.deepEqual(rows, [
+      { model: "a", input_tokens: null, ingested_at: null },
+      { model: "b", input_tokens: 7, ingested_at: "2024-02-01T10:00:00.000Z" },
+      { model: "c", input_tokens: null, ingested_at: "2024-03-01T00:00:00.000Z" },
+    ]);
+  } finally {
+    await wh.close();
+  }
+});
