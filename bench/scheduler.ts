@@ -4,8 +4,11 @@
  * of tests/standins/ answering after BENCH_LATENCY_MS (default 50) ms. The stand-ins run in this process, the
  * product in a child (so neither steals the other's event loop). Target: the day drains within 1.5x of
  * provider_calls x latency / concurrency, where provider_calls is what the stand-ins actually answered. Two days
- * run: the first creates every org's tables; the second (the steady state) is the figure.
+ * run: the first creates every org's tables; the second (the steady state) is the figure, with the CPU time the
+ * product's process spent on it per run.
  * Run: deno run -A bench/scheduler.ts   (BENCH_CONCURRENCY, default 32)
+ * Profiling: BENCH_CHILD_FLAGS passes Deno flags to the child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, or
+ * `--preload=<file>` to wrap the DuckDB client); BENCH_LOAD runs another child script with the same arguments.
  */
 import { startDeepSeekStandIn } from "../tests/standins/deepseek.ts";
 import { startOpenAIStandIn } from "../tests/standins/openai.ts";

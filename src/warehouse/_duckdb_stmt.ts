@@ -3,9 +3,10 @@
  *
  * `connection.run(sql, values)` makes three native calls, each a trip to a worker thread and back: split the SQL
  * into statements, prepare, execute (and reading the result makes two more). The warehouse runs the same few
- * statements over and over (run bookkeeping, quota and pricing reads, partition deletes), so each connection keeps
- * its prepared statements (least recently used dropped beyond {@link CACHE_SIZE}): a cached statement costs one
- * native call to execute, and its materialised result is read synchronously, chunk by chunk.
+ * statements over and over (run bookkeeping, quota and pricing reads), so each connection keeps its prepared
+ * statements (least recently used dropped beyond {@link CACHE_SIZE}): a cached statement costs one native call to
+ * execute, and its materialised result is read synchronously, chunk by chunk. (DuckDB 1.5 still binds and plans a
+ * statement with parameters again at each execution; what the cache saves is the parse and the native calls.)
  */
 import type {
   DuckDBConnection,
