@@ -73,6 +73,16 @@ try {
   const t2 = performance.now();
   const checkpointed = await (h.deps.warehouse as { checkpoint?: () => Promise<boolean> }).checkpoint?.();
   const checkpointMs = Math.round(performance.now() - t2);
+  // A baseline in the same process and warehouse: the CPU of one small parameterised query (an org's profile by
+  // slug), one after another, i.e. DuckDB's floor per statement here.
+  const FLOOR_QUERIES = 500;
+  const floorCpu0 = process.cpuUsage();
+  for (let i = 0; i < FLOOR_QUERIES; i++) {
+    await h.deps.warehouse.query("SELECT org_slug FROM organizations.org_profiles WHERE org_slug = @org_slug", {
+      org_slug: orgs[i % orgs.length]!,
+    });
+  }
+  const floorMs = ((c) => (c.user + c.system) / 1000)(process.cpuUsage(floorCpu0)) / FLOOR_QUERIES;
   const runs = await h.deps.warehouse.query<{ status: string; n: number }>(
     `SELECT status, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
      WHERE trigger = 'scheduler' GROUP BY status`,
@@ -85,6 +95,7 @@ try {
     setup_ms: Math.round(setupMs),
     days: timings,
     checkpoint_ms: checkpointed ? checkpointMs : null,
+    statement_floor_ms: +floorMs.toFixed(3),
     runs: Object.fromEntries(runs.map((r) => [r.status, Number(r.n)])),
     errors,
     queue: await h.deps.scheduler.queue.progress({}),

@@ -65,6 +65,11 @@ try {
       enqueue_ms: steady!.enqueue_ms,
       // CPU time of the product's process (all its threads) during the steady day, per run.
       steady_cpu_ms_per_run: +(steady!.cpu_ms / steady!.enqueued).toFixed(1),
+      // Baseline of the same run: CPU of one small parameterised query on the same warehouse, and a run's CPU in
+      // units of it. 1.5x of the ideal allows about (1.5 x ideal x cores / runs) ms of CPU per run.
+      statement_floor_ms: run.statement_floor_ms,
+      cpu_per_run_in_statements: +(steady!.cpu_ms / steady!.enqueued / run.statement_floor_ms).toFixed(1),
+      cpu_budget_ms_per_run_at_target: +((1.5 * idealMs * navigator.hardwareConcurrency) / steady!.enqueued).toFixed(1),
       deferred_checkpoint_ms: run.checkpoint_ms,
       setup_ms: run.setup_ms,
       peak_rss_mb: run.peak_rss_mb,
