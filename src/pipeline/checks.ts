@@ -36,48 +36,10 @@ function tally(check: CheckDef): Tally {
         finish: () => ({ check, observed: n, passed: n >= min, message: `${n} rows (minimum ${min})` }),
       };
     }
-    case "not_null": {
-      let bad = 0;
-      return {
-        add(rows) {
-          for (const r of rows) {
-            for (const c of cols) {
-              if (r[c] === null || r[c] === undefined) {
-                bad++;
-                break;
-              }
-            }
-          }
-        },
-        finish: () => ({
-          check,
-          observed: bad,
-          passed: bad === 0,
-          message: `${bad} rows with a null in ${cols.join(", ")}`,
-        }),
-      };
-    }
-    case "non_negative": {
-      let bad = 0;
-      return {
-        add(rows) {
-          for (const r of rows) {
-            for (const c of cols) {
-              if (isNegative(r[c])) {
-                bad++;
-                break;
-              }
-            }
-          }
-        },
-        finish: () => ({
-          check,
-          observed: bad,
-          passed: bad === 0,
-          message: `${bad} rows with a negative ${cols.join(", ")}`,
-        }),
-      };
-    }
+    case "not_null":
+      return rowsFailing(check, cols, (v) => v === null || v === undefined, "a null in");
+    case "non_negative":
+      return rowsFailing(check, cols, isNegative, "a negative");
     case "unique": {
       const keys = new UniqueKeys(cols.length);
       const tuple = new Array<unknown>(cols.length);
@@ -96,6 +58,29 @@ function tally(check: CheckDef): Tally {
       };
     }
   }
+}
+
+/** Counts the rows where any of `cols` is `bad`; the check passes when there are none. */
+function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean, what: string): Tally {
+  let failing = 0;
+  return {
+    add(rows) {
+      for (const r of rows) {
+        for (const c of cols) {
+          if (bad(r[c])) {
+            failing++;
+            break;
+          }
+        }
+      }
+    },
+    finish: () => ({
+      check,
+      observed: failing,
+      passed: failing === 0,
+      message: `${failing} rows with ${what} ${cols.join(", ")}`,
+    }),
+  };
 }
 
 /**
