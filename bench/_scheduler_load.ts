@@ -30,6 +30,12 @@ const h = await startHarness({
   LOG_LEVEL: "warn",
 });
 
+/** CPU time of this process (all threads) since `start`, in ms. */
+function cpuMsSince(start: ReturnType<typeof process.cpuUsage>): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 /** Runs `fn` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -65,7 +71,7 @@ try {
       enqueued: enqueued.enqueued,
       enqueue_ms: Math.round(enqueueMs),
       actual_ms: Math.round(performance.now() - t1),
-      cpu_ms: Math.round(((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0))),
+      cpu_ms: Math.round(cpuMsSince(cpu0)),
     });
   }
   sampler.stop();
@@ -82,7 +88,7 @@ try {
       org_slug: orgs[i % orgs.length]!,
     });
   }
-  const floorMs = ((c) => (c.user + c.system) / 1000)(process.cpuUsage(floorCpu0)) / FLOOR_QUERIES;
+  const floorMs = cpuMsSince(floorCpu0) / FLOOR_QUERIES;
   const runs = await h.deps.warehouse.query<{ status: string; n: number }>(
     `SELECT status, COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
      WHERE trigger = 'scheduler' GROUP BY status`,
