@@ -92,9 +92,9 @@ export class TableAppender {
 
 /**
  * Appends canonical cells (by column) through the appender; the caller owns the transaction. Even for one row this
- * beats an `INSERT ... VALUES` statement: the appender is never parsed, bound or planned, where an INSERT of a few
- * rows spends most of its time there (and a statement that binds a NULL is bound twice). Its flush runs on the JS
- * thread, which for the few rows of a bookkeeping write is shorter than the trip to a worker thread.
+ * beats an `INSERT ... VALUES ($1, ...)` statement, which binds an expression per value and which DuckDB plans again
+ * at every execution; the appender's flush is one small fixed query whatever the row count. The flush runs on the JS
+ * thread, about 0.3 ms for the few rows of a bookkeeping write.
  */
 export async function append(
   c: DuckDBConnection,
