@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "./logger.ts";
 import { VaultError } from "../src/vault/vault.ts";
+import { isWriteConflict } from "../src/warehouse/conflict.ts";
 
 /** An error meant for the client: a status, a stable code and a message that names the field. */
 export class ApiError extends HTTPException {
@@ -56,17 +57,7 @@ export function errorBody(
   );
 }
 
-/**
- * A lost race between two requests writing the same rows (DuckDB: "TransactionContext Error: Conflict on tuple
- * deletion!"/"Conflict on update!", BigQuery: "Could not serialize access to table ... due to concurrent update").
- * The losing statement (or transaction) was rolled back: a 409 the client may retry, not a server fault.
- */
-const WRITE_CONFLICT =
-  /TransactionContext Error: .*[Cc]onflict|write-write conflict|Could not serialize access to table .* due to concurrent update/;
-
-export function isWriteConflict(err: unknown): boolean {
-  return causes(err).some((e) => WRITE_CONFLICT.test(e.message));
-}
+export { isWriteConflict };
 
 /** The key vault (Cloud KMS) could not be reached: a 503 to retry later, not an internal error. */
 export function isVaultUnavailable(err: unknown): boolean {
