@@ -11,6 +11,7 @@ import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../tests/standins/
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../tests/standins/deepseek.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../tests/standins/gcp_oauth.ts";
 import { demoBillingExport } from "./billing_export.ts";
+import { addDays, dayOf, isoDay } from "../src/time/day.ts";
 
 const ORG = "demo_org";
 const dataDir = Deno.env.get("DEMO_DATA_DIR") ?? "./data-demo";
@@ -50,6 +51,16 @@ async function call(method: string, path: string, headers: Record<string, string
   return { status: res.status, json };
 }
 
+/** What went wrong with a call, readably: the API error's code and message, or a failed run's error; "" when fine. */
+function failure(r: { status: number; json: Record<string, unknown> }): string {
+  const e = r.json.error;
+  if (e && typeof e === "object") {
+    const { code, message } = e as { code?: string; message?: string };
+    return `${code ?? "ERROR"}: ${message ?? ""}`;
+  }
+  return typeof e === "string" ? e : "";
+}
+
 await call("POST", "/api/v1/admin/bootstrap", { "X-CA-Root-Key": root }, {});
 let orgKey: string;
 const onboard = await call("POST", "/api/v1/organizations/onboard", { "X-CA-Root-Key": root }, {
@@ -72,13 +83,9 @@ const setups: [string, unknown][] = [
 ];
 for (const [provider, body] of setups) {
   const r = await call("POST", `/api/v1/integrations/${ORG}/${provider}/setup`, org, body);
-  console.log(`integration ${provider.padEnd(9)} ${r.json.validation_status ?? r.status}`);
+  console.log(`integration ${provider.padEnd(9)} ${r.json.validation_status ?? r.status} ${failure(r)}`);
 }
-const day = (offset: number) =>
-  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(
-    0,
-    10,
-  );
+const day = (offset: number) => isoDay(addDays(dayOf(today), offset));
 const runs: [string, unknown][] = [
   ["openai/usage_cost", { start_date: day(-7), end_date: day(-1) }],
   ["anthropic/usage_cost", { start_date: day(-7), end_date: day(-1) }],
@@ -87,7 +94,8 @@ const runs: [string, unknown][] = [
 ];
 for (const [path, body] of runs) {
   const r = await call("POST", `/api/v1/pipelines/run/${ORG}/${path}?wait=true`, org, body);
-  console.log(`run ${path.padEnd(21)} ${r.json.status ?? r.status} ${r.json.rows_written ?? ""} ${r.json.error ?? ""}`);
+  const outcome = r.status === 200 ? `${r.json.status} ${r.json.rows_written ?? 0} rows` : `HTTP ${r.status}`;
+  console.log(`run ${path.padEnd(21)} ${outcome} ${failure(r)}`);
 }
 
 console.log(`
