@@ -10,7 +10,7 @@ import { describeIssues } from "../../src/pipeline/run_sync.ts";
 import type { Row } from "../../src/warehouse/warehouse.ts";
 import {
   addVersion,
-  deleteVersions,
+  deleteItem,
   listVersions,
   modelId,
   priceCreate,
@@ -104,9 +104,9 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     await parseBody(c, RESET_BODY);
     const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
-    const r = await seedPricing(deps.warehouse, PRICING_SCHEMA, org, provider, rows, deps.now(), {
-      onlyIfEmpty: false,
-    });
+    const r = await orApiError(
+      seedPricing(deps.warehouse, PRICING_SCHEMA, org, provider, rows, deps.now(), { onlyIfEmpty: false }),
+    );
     log(c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
   });
@@ -135,7 +135,7 @@ export function mountPricingRoutes(
   app.delete(`${base}/:model_id`, guard("org"), async (c) => {
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
-    const deleted = await deleteVersions(deps.warehouse, TABLE, org, { provider, model_id });
+    const deleted = await orApiError(deleteItem(deps.warehouse, TABLE, org, { provider, model_id }, deps.now()));
     if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
     log(c, "price deleted", { provider, model_id, deleted });
     return c.json({ success: true, org_slug: org, provider, model_id, deleted });

@@ -16,14 +16,18 @@ export {
   countVersions,
   type DatedTable,
   type DateRange,
+  deleteItem,
   deleteVersions,
   type ItemKey,
   listVersions,
+  lockScope,
   overlaps,
   planAdd,
   PricingError,
   updateVersion,
+  withItemLock,
 } from "./dated_table.ts";
+export { LOCK_SCHEMA, lockedWrite, WRITE_ATTEMPTS } from "./lock.ts";
 export {
   CURRENCIES,
   MODEL_ID,

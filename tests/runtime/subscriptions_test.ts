@@ -129,7 +129,8 @@ Deno.test("a new plan version closes the open one and a duplicate plan in force 
         body: { plan_name: "TIER1", quantity: 0, unit_price_usd: 0, effective_from },
       });
       assert.equal(dup.status, 409, `${effective_from}: ${dup.text}`);
-      assert.equal(dup.json.error.code, "SUBSCRIPTION_OVERLAP");
+      const code = effective_from === "2025-10-01" ? "SUBSCRIPTION_EXISTS" : "SUBSCRIPTION_OVERLAP";
+      assert.equal(dup.json.error.code, code, "a version starting the same day exists; one starting earlier overlaps");
     }
     const tier1 = (await tableRows(h, "org_alpha")).filter((r) => r.plan_name === "TIER1");
     assert.deepEqual(tier1.map((r) => [r.effective_from, r.effective_to]), [
