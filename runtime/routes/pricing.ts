@@ -20,7 +20,10 @@ import {
   pricesTable,
   priceUpdate,
   PricingError,
+  repairOverlaps,
+  type RepairResult,
   seedPricing,
+  subscriptionsTable,
   updateVersion,
   utcDay,
 } from "../../src/pricing/mod.ts";
@@ -70,6 +73,26 @@ export function pathParam(c: Context, name: string, schema: z.ZodType<string>): 
     throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
   }
   return r.data;
+}
+
+/**
+ * Start-up: repairs overlapping price and plan versions left by writes made before writes were serialised, where
+ * that is unambiguous, and logs a warning naming org and item for the rest (see src/pricing/repair.ts).
+ */
+export async function repairPricingOverlaps(
+  deps: Pick<AppDeps, "warehouse" | "logger" | "now">,
+): Promise<RepairResult[]> {
+  const tables = [TABLE, subscriptionsTable(pipelines["setup/bootstrap"].tables.org_openai_subscriptions)];
+  const results: RepairResult[] = [];
+  for (const t of tables) {
+    const r = await repairOverlaps(deps.warehouse, t, deps.now(), (msg, fields) => deps.logger.warn(msg, fields));
+    if (r.items) {
+      const { unresolved, ...counts } = r;
+      deps.logger.info("overlapping versions repaired", { table: t.schema.table, ...counts, left: unresolved.length });
+    }
+    results.push(r);
+  }
+  return results;
 }
 
 function pricedProvider(name: string): PricedProvider {

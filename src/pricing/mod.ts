@@ -27,6 +27,14 @@ export {
   updateVersion,
   withItemLock,
 } from "./dated_table.ts";
+export {
+  planRepair,
+  repairOverlaps,
+  type RepairPlan,
+  type RepairResult,
+  type RepairStep,
+  type Unresolved,
+} from "./repair.ts";
 export { LOCK_SCHEMA, lockedWrite, WRITE_ATTEMPTS } from "./lock.ts";
 export {
   CURRENCIES,
