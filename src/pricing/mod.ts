@@ -18,6 +18,7 @@ export {
   type DateRange,
   deleteItem,
   deleteVersions,
+  fullRow,
   type ItemKey,
   listVersions,
   lockScope,

@@ -73,7 +73,7 @@ export function planRepair(t: DatedTable, rows: readonly (Row & DateRange)[]): R
   return { steps };
 }
 
-const keyWhere = (t: DatedTable, key: ItemKey) => ["org_slug = @org_slug", ...t.keys.map((k) => `${k} = @key_${k}`)];
+const keyWhere = (t: DatedTable) => ["org_slug = @org_slug", ...t.keys.map((k) => `${k} = @key_${k}`)];
 const keyParams = (t: DatedTable, org: string, key: ItemKey) => ({
   org_slug: org,
   ...Object.fromEntries(t.keys.map((k) => [`key_${k}`, key[k]!])),
@@ -103,7 +103,7 @@ async function overlappingItems(wh: Warehouse, t: DatedTable): Promise<{ org: st
 
 async function applySteps(tx: WarehouseTx, t: DatedTable, org: string, key: ItemKey, steps: RepairStep[], now: Date) {
   const table = qualified(CENTRAL_DATASET, t.schema.table);
-  const where = [...keyWhere(t, key), "effective_from = CAST(@from AS DATE)"].join(" AND ");
+  const where = [...keyWhere(t), "effective_from = CAST(@from AS DATE)"].join(" AND ");
   for (const s of steps) {
     const params = { ...keyParams(t, org, key), from: s.effective_from };
     if (s.kind === "dedupe") {
@@ -140,7 +140,7 @@ export async function repairOverlaps(
     const plan = await withItemLock(wh, t, org, key, now, async (tx) => {
       const rows = await tx.query<Row & DateRange>(
         `SELECT ${t.schema.fields.map((f) => f.name).join(", ")} FROM ${qualified(CENTRAL_DATASET, t.schema.table)}
-         WHERE ${keyWhere(t, key).join(" AND ")}`,
+         WHERE ${keyWhere(t).join(" AND ")}`,
         keyParams(t, org, key),
       );
       const plan = planRepair(t, rows);
