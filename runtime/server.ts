@@ -16,6 +16,7 @@ import { RunExecutor } from "../src/pipeline/executor.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
+import { repairPricingOverlaps } from "./routes/pricing.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -133,6 +134,7 @@ export async function startServer(
   const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);
   await recoverAbandonedRuns(deps);
+  await repairPricingOverlaps(deps);
   if (await deps.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_execution_queue")) {
     await deps.scheduler.resume(deps.warehouse.kind === "duckdb");
   }

@@ -10,7 +10,7 @@ import { describeIssues } from "../../src/pipeline/run_sync.ts";
 import type { Row } from "../../src/warehouse/warehouse.ts";
 import {
   addVersion,
-  deleteVersions,
+  deleteItem,
   listVersions,
   modelId,
   priceCreate,
@@ -20,7 +20,10 @@ import {
   pricesTable,
   priceUpdate,
   PricingError,
+  repairOverlaps,
+  type RepairResult,
   seedPricing,
+  subscriptionsTable,
   updateVersion,
   utcDay,
 } from "../../src/pricing/mod.ts";
@@ -72,6 +75,26 @@ export function pathParam(c: Context, name: string, schema: z.ZodType<string>): 
   return r.data;
 }
 
+/**
+ * Start-up: repairs overlapping price and plan versions left by writes made before writes were serialised, where
+ * that is unambiguous, and logs a warning naming org and item for the rest (see src/pricing/repair.ts).
+ */
+export async function repairPricingOverlaps(
+  deps: Pick<AppDeps, "warehouse" | "logger" | "now">,
+): Promise<RepairResult[]> {
+  const tables = [TABLE, subscriptionsTable(pipelines["setup/bootstrap"].tables.org_openai_subscriptions)];
+  const results: RepairResult[] = [];
+  for (const t of tables) {
+    const r = await repairOverlaps(deps.warehouse, t, deps.now(), (msg, fields) => deps.logger.warn(msg, fields));
+    if (r.items) {
+      const { unresolved, ...counts } = r;
+      deps.logger.info("overlapping versions repaired", { table: t.schema.table, ...counts, left: unresolved.length });
+    }
+    results.push(r);
+  }
+  return results;
+}
+
 function pricedProvider(name: string): PricedProvider {
   if (!(PRICED_PROVIDERS as readonly string[]).includes(name)) {
     throw notFound(`Provider "${name}" has no model pricing; expected one of ${PRICED_PROVIDERS.join(", ")}`);
@@ -104,9 +127,9 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     await parseBody(c, RESET_BODY);
     const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
-    const r = await seedPricing(deps.warehouse, PRICING_SCHEMA, org, provider, rows, deps.now(), {
-      onlyIfEmpty: false,
-    });
+    const r = await orApiError(
+      seedPricing(deps.warehouse, PRICING_SCHEMA, org, provider, rows, deps.now(), { onlyIfEmpty: false }),
+    );
     log(c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
   });
@@ -135,7 +158,7 @@ export function mountPricingRoutes(
   app.delete(`${base}/:model_id`, guard("org"), async (c) => {
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
-    const deleted = await deleteVersions(deps.warehouse, TABLE, org, { provider, model_id });
+    const deleted = await orApiError(deleteItem(deps.warehouse, TABLE, org, { provider, model_id }, deps.now()));
     if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
     log(c, "price deleted", { provider, model_id, deleted });
     return c.json({ success: true, org_slug: org, provider, model_id, deleted });

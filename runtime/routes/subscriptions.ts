@@ -7,7 +7,7 @@ import { pipelines } from "../../generated/manifest.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import {
   addVersion,
-  deleteVersions,
+  deleteItem,
   listVersions,
   planName,
   seedSubscriptions,
@@ -54,9 +54,9 @@ export function mountSubscriptionRoutes(
     const org = c.req.param("org_slug");
     await parseBody(c, RESET_BODY);
     const rows = defaultRows("integrations/openai/setup", SUBSCRIPTIONS_SCHEMA.table);
-    const r = await seedSubscriptions(deps.warehouse, SUBSCRIPTIONS_SCHEMA, org, rows, deps.now(), {
-      onlyIfEmpty: false,
-    });
+    const r = await orApiError(
+      seedSubscriptions(deps.warehouse, SUBSCRIPTIONS_SCHEMA, org, rows, deps.now(), { onlyIfEmpty: false }),
+    );
     log(c.get("requestId"), org, "subscriptions reset", { deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider: "openai", deleted: r.deleted, inserted: r.inserted });
   });
@@ -83,7 +83,7 @@ export function mountSubscriptionRoutes(
   app.delete(`${base}/:plan_name`, guard("org"), async (c) => {
     const org = c.req.param("org_slug");
     const plan_name = pathParam(c, "plan_name", planName);
-    const deleted = await deleteVersions(deps.warehouse, TABLE, org, { plan_name });
+    const deleted = await orApiError(deleteItem(deps.warehouse, TABLE, org, { plan_name }, deps.now()));
     if (!deleted) throw notFound(`Plan "${plan_name}" does not exist for org "${org}"`);
     log(c.get("requestId"), org, "subscription deleted", { plan_name, deleted });
     return c.json({ success: true, org_slug: org, provider: "openai", plan_name, deleted });

@@ -1,21 +1,18 @@
 /**
  * An effective-dated, per-org central table (model prices, subscription plans): each item (e.g. one model of one
  * provider) has versions that apply from `effective_from` (inclusive) to `effective_to` (exclusive, null = open).
- * Versions of one item never overlap. Every statement filters by `org_slug = @org_slug`; values travel as
- * parameters; column names come from the table schema only.
+ * Versions of one item never overlap, also under concurrent writers: every write holds the writer lock of its
+ * (org, scope) ({@link lockedWrite}) and checks for overlaps inside that transaction. Every statement filters by
+ * `org_slug = @org_slug`; values travel as parameters; column names come from the table schema only.
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type QueryParams, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
 import { normaliseDecimal } from "./decimal.ts";
+import { PricingError } from "./errors.ts";
+import { lockedWrite } from "./lock.ts";
 
-/** A refusal meant for the API caller: a status, a stable code and a message naming the item or field. */
-export class PricingError extends Error {
-  constructor(readonly status: 400 | 404 | 409, readonly code: string, message: string) {
-    super(message);
-    this.name = "PricingError";
-  }
-}
+export { PricingError };
 
 /** Values of the identifying columns of one item, e.g. `{provider: "openai", model_id: "gpt-4o"}`. */
 export type ItemKey = Readonly<Record<string, string>>;
@@ -24,8 +21,15 @@ export interface DatedTable {
   readonly schema: TableSchema;
   /** Columns that, with org_slug, identify an item; `effective_from` tells its versions apart. */
   readonly keys: readonly string[];
+  /**
+   * The keys whose values name the writer lock (with the table): writes of items that differ in these never wait
+   * on each other. A subset of `keys`; every write and seed names all of them.
+   */
+  readonly lockKeys: readonly string[];
   /** Error code of an overlap between versions, e.g. `PRICE_OVERLAP`. */
   readonly overlapCode: string;
+  /** Error code of a new version starting the same day as an existing one, e.g. `PRICE_EXISTS`. */
+  readonly existsCode: string;
   /** The item in messages, e.g. `Model "gpt-4o" of openai`. */
   describe(key: ItemKey): string;
 }
@@ -65,6 +69,35 @@ function keyWhere(t: DatedTable, key: ItemKey, org: string): { sql: string; para
     sql: ["org_slug = @org_slug", ...names.map((k) => `${k} = @key_${k}`)].join(" AND "),
     params: { org_slug: org, ...Object.fromEntries(names.map((k) => [`key_${k}`, key[k]!])) },
   };
+}
+
+/**
+ * The writer lock guarding the items matching `key`: the table, then the values of `lockKeys`
+ * (`org_model_pricing/openai`).
+ * @throws {Error} when `key` misses one of the lock keys (a programming error)
+ */
+export function lockScope(t: DatedTable, key: ItemKey): string {
+  return [
+    t.schema.table,
+    ...t.lockKeys.map((k) => {
+      const v = key[k];
+      if (v === undefined) throw new Error(`A write of ${t.schema.table} must name "${k}"`);
+      return v;
+    }),
+  ].join("/");
+}
+
+/** Runs `fn` as one transaction holding the writer lock of the items matching `key`. */
+export function withItemLock<T>(
+  wh: Warehouse,
+  t: DatedTable,
+  org: string,
+  key: ItemKey,
+  now: Date,
+  fn: (tx: WarehouseTx) => Promise<T>,
+): Promise<T> {
+  const scope = lockScope(t, key);
+  return lockedWrite(wh, org, scope, `The rows of ${scope}`, now, fn);
 }
 
 /** A row as the API shows it: no org_slug, amounts as short decimal strings. */
@@ -111,12 +144,19 @@ function checkRange(r: DateRange): void {
 }
 
 const overlapError = (t: DatedTable, key: ItemKey, added: DateRange, other: DateRange) =>
-  new PricingError(
-    409,
-    t.overlapCode,
-    `${t.describe(key)} already has a version from ${other.effective_from} to ${other.effective_to ?? "open end"} ` +
-      `that overlaps ${added.effective_from} to ${added.effective_to ?? "open end"}`,
-  );
+  other.effective_from === added.effective_from
+    ? new PricingError(
+      409,
+      t.existsCode,
+      `${t.describe(key)} already has a version from ${other.effective_from}; change it with PUT or choose another ` +
+        `effective_from`,
+    )
+    : new PricingError(
+      409,
+      t.overlapCode,
+      `${t.describe(key)} already has a version from ${other.effective_from} to ${other.effective_to ?? "open end"} ` +
+        `that overlaps ${added.effective_from} to ${added.effective_to ?? "open end"}`,
+    );
 
 /** The org's versions matching `filter` (any subset of the keys), optionally only those in force on `asOf`. */
 export async function listVersions(
@@ -150,7 +190,7 @@ export async function addVersion(
   now: Date,
 ): Promise<{ row: Row; closed: DateRange | null }> {
   checkRange(values);
-  return await wh.transaction(async (tx) => {
+  return await withItemLock(wh, t, org, key, now, async (tx) => {
     const plan = planAdd(await versions(tx, t, org, key), values);
     if (plan.conflict) throw overlapError(t, key, values, plan.conflict);
     const w = keyWhere(t, key, org);
@@ -181,7 +221,7 @@ export async function updateVersion(
   patch: Row,
   now: Date,
 ): Promise<Row> {
-  return await wh.transaction(async (tx) => {
+  return await withItemLock(wh, t, org, key, now, async (tx) => {
     const all = await versions(tx, t, org, key);
     const target = all.find((r) => r.effective_to === null) ?? all.at(-1);
     if (!target) throw new PricingError(404, "NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
@@ -207,7 +247,18 @@ export async function updateVersion(
   });
 }
 
-/** Deletes every version of the items matching `filter` (any subset of the keys) and returns how many rows went. */
+/**
+ * Deletes every version of one item under its writer lock and returns how many rows went (0: it had none).
+ * @throws {PricingError} 409 `WRITE_CONFLICT` when concurrent writers kept winning
+ */
+export async function deleteItem(wh: Warehouse, t: DatedTable, org: string, key: ItemKey, now: Date): Promise<number> {
+  return await withItemLock(wh, t, org, key, now, (tx) => deleteVersions(tx, t, org, key));
+}
+
+/**
+ * Deletes every version of the items matching `filter` (any subset of the keys) and returns how many rows went.
+ * Inside a transaction that holds the writer lock ({@link withItemLock}); routes call {@link deleteItem}.
+ */
 export async function deleteVersions(db: WarehouseTx, t: DatedTable, org: string, filter: ItemKey): Promise<number> {
   const w = keyWhere(t, filter, org);
   return await db.execute(`DELETE FROM ${tableName(t)} WHERE ${w.sql}`, w.params);

@@ -16,14 +16,27 @@ export {
   countVersions,
   type DatedTable,
   type DateRange,
+  deleteItem,
   deleteVersions,
+  fullRow,
   type ItemKey,
   listVersions,
+  lockScope,
   overlaps,
   planAdd,
   PricingError,
   updateVersion,
+  withItemLock,
 } from "./dated_table.ts";
+export {
+  planRepair,
+  repairOverlaps,
+  type RepairPlan,
+  type RepairResult,
+  type RepairStep,
+  type Unresolved,
+} from "./repair.ts";
+export { LOCK_SCHEMA, lockedWrite, WRITE_ATTEMPTS } from "./lock.ts";
 export {
   CURRENCIES,
   MODEL_ID,

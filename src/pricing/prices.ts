@@ -51,12 +51,14 @@ export type PriceUpdate = z.output<typeof priceUpdate>;
 /** GET query: only this model, only the rows in force on this UTC day. */
 export const priceQuery = z.strictObject({ model_id: modelId.optional(), as_of: day.optional() });
 
-/** org_model_pricing as an effective-dated table: one item per (provider, model_id). */
+/** org_model_pricing as an effective-dated table: one item per (provider, model_id), one writer lock per provider. */
 export function pricesTable(schema: TableSchema): DatedTable {
   return {
     schema,
     keys: ["provider", "model_id"],
+    lockKeys: ["provider"],
     overlapCode: "PRICE_OVERLAP",
+    existsCode: "PRICE_EXISTS",
     describe: (k) => `Model "${k.model_id}" of ${k.provider}`,
   };
 }

@@ -1,13 +1,14 @@
 /**
  * Loading the default prices and plans compiled from configs/ (the seed rows of the integration setup pipelines)
  * into an org's rows. Shared by the `integrations.seed` processor (first setup: only where the org has none) and
- * the reset routes (replace what the org has).
+ * the reset routes (replace what the org has). Both hold the writer lock of the provider's prices (or the org's
+ * plans), so concurrent first setups seed once and a reset never interleaves with another write.
  */
 import type { TableSchema } from "../schema/table_schema.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Row, Warehouse } from "../warehouse/warehouse.ts";
 import { checkAmount } from "./decimal.ts";
-import { countVersions, type DatedTable, deleteVersions, fullRow } from "./dated_table.ts";
+import { countVersions, type DatedTable, deleteVersions, fullRow, withItemLock } from "./dated_table.ts";
 import { type PricedProvider, pricesTable } from "./prices.ts";
 import { MAX_FEE, subscriptionsTable } from "./subscriptions.ts";
 
@@ -47,7 +48,8 @@ async function seed(
   opts: SeedOptions,
 ): Promise<SeedResult> {
   const full = rows.map((r) => fullRow(t, orgSlug, { ...r, ...scope }, "seed", now));
-  return await wh.transaction(async (tx) => {
+  // Under the writer lock: of N concurrent first setups one seeds, the others find its rows and skip.
+  return await withItemLock(wh, t, orgSlug, scope, now, async (tx) => {
     if (opts.onlyIfEmpty && await countVersions(tx, t, orgSlug, scope) > 0) {
       return { deleted: 0, inserted: 0, skipped: true };
     }

@@ -46,12 +46,14 @@ export type SubscriptionUpdate = z.output<typeof subscriptionUpdate>;
 /** GET query: only this plan, only the rows in force on this UTC day. */
 export const subscriptionQuery = z.strictObject({ plan_name: planName.optional(), as_of: day.optional() });
 
-/** org_openai_subscriptions as an effective-dated table: one item per plan_name. */
+/** org_openai_subscriptions as an effective-dated table: one item per plan_name, one writer lock per org. */
 export function subscriptionsTable(schema: TableSchema): DatedTable {
   return {
     schema,
     keys: ["plan_name"],
+    lockKeys: [],
     overlapCode: "SUBSCRIPTION_OVERLAP",
+    existsCode: "SUBSCRIPTION_EXISTS",
     describe: (k) => `Plan "${k.plan_name}"`,
   };
 }

@@ -178,7 +178,7 @@ Deno.test("a new price closes the open one at its start and as_of picks the pric
         body: { model_id: "o3", input_per_1m: 1, output_per_1m: 1, ...range },
       });
       assert.equal(r.status, 409, `${JSON.stringify(range)}: ${r.text}`);
-      assert.equal(r.json.error.code, "PRICE_OVERLAP");
+      assert.equal(r.json.error.code, range.effective_from === "2025-09-01" ? "PRICE_EXISTS" : "PRICE_OVERLAP");
     }
     const history = await h.request("POST", url("org_alpha"), {
       key,

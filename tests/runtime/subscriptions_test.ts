@@ -129,7 +129,8 @@ Deno.test("a new plan version closes the open one and a duplicate plan in force 
         body: { plan_name: "TIER1", quantity: 0, unit_price_usd: 0, effective_from },
       });
       assert.equal(dup.status, 409, `${effective_from}: ${dup.text}`);
-      assert.equal(dup.json.error.code, "SUBSCRIPTION_OVERLAP");
+      const code = effective_from === "2025-10-01" ? "SUBSCRIPTION_EXISTS" : "SUBSCRIPTION_OVERLAP";
+      assert.equal(dup.json.error.code, code, "a version starting the same day exists; one starting earlier overlaps");
     }
     const tier1 = (await tableRows(h, "org_alpha")).filter((r) => r.plan_name === "TIER1");
     assert.deepEqual(tier1.map((r) => [r.effective_from, r.effective_to]), [
@@ -223,5 +224,41 @@ Deno.test("seedSubscriptions with onlyIfEmpty leaves an org's existing plans alo
     const second = await seedSubscriptions(h.deps.warehouse, schema, "org_alpha", seedRows(), now, opts);
     assert.deepEqual(second, { deleted: 0, inserted: 0, skipped: true });
     assert.equal((await tableRows(h, "org_beta")).length, 0);
+  });
+});
+
+Deno.test("two concurrent POSTs of a new plan answer one 201 and one 409 SUBSCRIPTION_EXISTS (10 races)", async () => {
+  await withOrgs(async (h, key) => {
+    for (let i = 0; i < 10; i++) {
+      const plan_name = `RACE_${i}`;
+      const post = (quantity: number) =>
+        h.request("POST", url("org_alpha"), { key, body: { plan_name, quantity, unit_price_usd: "10" } });
+      const [a, b] = await Promise.all([post(1), post(2)]);
+      assert.deepEqual([a.status, b.status].sort(), [201, 409], `race ${i}: ${a.text} / ${b.text}`);
+      const [winner, loser] = a.status === 201 ? [a, b] : [b, a];
+      assert.equal(loser.json.error.code, "SUBSCRIPTION_EXISTS");
+      const rows = (await tableRows(h, "org_alpha")).filter((r) => r.plan_name === plan_name);
+      assert.deepEqual(rows.map((r) => Number(r.quantity)), [winner.json.quantity], `race ${i}: the winner only`);
+    }
+  });
+});
+
+Deno.test("concurrent first seeds and resets of the plans never duplicate a plan", async () => {
+  await withOrgs(async (h, key) => {
+    const schema = pipelines["setup/bootstrap"].tables.org_openai_subscriptions;
+    const now = new Date("2025-11-20T08:00:00Z");
+    const seeds = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () => seedSubscriptions(h.deps.warehouse, schema, "org_alpha", seedRows(), now, { onlyIfEmpty: true }),
+      ),
+    );
+    assert.equal(seeds.filter((r) => !r.skipped).length, 1, JSON.stringify(seeds));
+    const resets = await Promise.all(
+      Array.from({ length: 4 }, () => h.request("POST", url("org_alpha", "/reset"), { key })),
+    );
+    for (const r of resets) assert.equal(r.status, 200, r.text);
+    const rows = await tableRows(h, "org_alpha");
+    assert.equal(rows.length, seedRows().length, "each reset replaced the rows; none added a second copy");
   });
 });

@@ -1015,6 +1015,44 @@ export const tables = {
     clustering: ["org_slug"],
     primary_key: ["org_slug"],
   },
+  org_reference_locks: {
+    table: "org_reference_locks",
+    description: "Writer locks of the per-org effective-dated reference tables (org_model_pricing per provider, org_openai_subscriptions). Every price or plan write is a transaction whose first statement updates the lock row of its (org_slug, scope), so two concurrent writers of one scope conflict and the loser retries or answers 409, on DuckDB and on BigQuery alike. Rows are created on first use; a duplicate row from a creation race is harmless (writers update every row of the scope).",
+    fields: [
+      {
+        name: "org_slug",
+        type: "STRING",
+        mode: "REQUIRED",
+        description: "Owning org",
+      },
+      {
+        name: "scope",
+        type: "STRING",
+        mode: "REQUIRED",
+        description: "What the lock guards: the table name, then the provider for org_model_pricing (org_model_pricing/openai)",
+      },
+      {
+        name: "version",
+        type: "INT64",
+        mode: "REQUIRED",
+        description: "Writes committed under this lock",
+      },
+      {
+        name: "created_at",
+        type: "TIMESTAMP",
+        mode: "REQUIRED",
+        description: "Row creation time (UTC)",
+      },
+      {
+        name: "updated_at",
+        type: "TIMESTAMP",
+        mode: "REQUIRED",
+        description: "Last write under the lock (UTC)",
+      },
+    ],
+    clustering: ["org_slug", "scope"],
+    primary_key: ["org_slug", "scope"],
+  },
   org_scheduled_pipeline_runs: {
     table: "org_scheduled_pipeline_runs",
     description: "One row per (org, pipeline, logical date) the scheduler decided to run. The primary key is what makes a scheduled run happen at most once per day however many instances or triggers fire.",
@@ -1330,6 +1368,7 @@ export const pipeline = {
       { table: "org_meta_dq_results", dataset: "central" },
       { table: "org_model_pricing", dataset: "central" },
       { table: "org_openai_subscriptions", dataset: "central" },
+      { table: "org_reference_locks", dataset: "central" },
     ],
     checks: [],
     config: { dataset: "organizations" } satisfies ProcessorConfig<"setup.initial.onetime_bootstrap">,
