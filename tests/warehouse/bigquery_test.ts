@@ -20,6 +20,23 @@ if (project) {
 }
 
 const TOKEN = "stand-in-token";
+
+Deno.test("BigQuery warehouse on the SQL-running stand-in passes the warehouse contract", async (t) => {
+  const s = startBigQueryStandIn();
+  try {
+    await warehouseContract(t, () =>
+      Promise.resolve(
+        new BigQueryWarehouse({
+          projectId: "test-project",
+          location: "EU",
+          apiEndpoint: s.url,
+          authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: `Bearer ${TOKEN}` })) },
+        }),
+      ));
+  } finally {
+    await s.close();
+  }
+});
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
 
