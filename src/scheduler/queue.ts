@@ -6,6 +6,7 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
+import { isWriteConflict } from "../warehouse/conflict.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
 import { pipelines } from "../../generated/manifest.ts";
 
@@ -36,8 +37,11 @@ export function dedupeKey(org: string, path: string, day: string): string {
   return `${org}|${path}|${day}`;
 }
 
-/** A promise chain that serialises enqueue transactions within this process. */
-let enqueueChain: Promise<unknown> = Promise.resolve();
+/** Enqueue transactions tried at most when another instance's enqueue wins the race. */
+const ENQUEUE_ATTEMPTS = 8;
+
+/** Per warehouse client, a promise chain that serialises its enqueue transactions (other clients race for real). */
+const enqueueChains = new WeakMap<Warehouse, Promise<unknown>>();
 
 export class ExecutionQueue {
   /** Queue and schedule-record updates of finished runs are group-committed with the runs' own bookkeeping. */
@@ -49,7 +53,7 @@ export class ExecutionQueue {
 
   /** Inserts the candidates whose key is not queued yet; returns how many were new. */
   enqueue(candidates: readonly Candidate[], trigger: string, maxAttempts: number, now: Date): Promise<number> {
-    const run = async () => {
+    const attemptOnce = async () => {
       if (!candidates.length) return 0;
       const days = [...new Set(candidates.map((c) => c.logical_date))];
       return await this.wh.transaction(async (tx) => {
@@ -100,11 +104,28 @@ export class ExecutionQueue {
             updated_at: ts,
           })),
         );
+        // INSERTs never conflict on BigQuery: updating the fresh rows makes this transaction a mutation of the
+        // queue table, so a concurrent enqueue of another instance (which read the same snapshot) is cancelled with
+        // a write conflict and retried below, then sees these rows.
+        await tx.execute(
+          `UPDATE ${Q} SET updated_at = CAST(@ts AS TIMESTAMP) WHERE dedupe_key IN (SELECT * FROM UNNEST(@keys))`,
+          { ts, keys: fresh.map((c) => dedupeKey(c.org_slug, c.pipeline_path, c.logical_date)) },
+        );
         return fresh.length;
       });
     };
-    const p = enqueueChain.then(run, run);
-    enqueueChain = p.catch(() => {});
+    const run = async () => {
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await attemptOnce();
+        } catch (e) {
+          if (!isWriteConflict(e) || attempt >= ENQUEUE_ATTEMPTS) throw e;
+          await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30 * attempt));
+        }
+      }
+    };
+    const p = (enqueueChains.get(this.wh) ?? Promise.resolve()).then(run, run);
+    enqueueChains.set(this.wh, p.catch(() => {}));
     return p;
   }
 
@@ -123,18 +144,25 @@ export class ExecutionQueue {
     if (!due.length) return [];
     const stamp = this.#claimStamp(now);
     const ids = due.map((d) => d.queue_id);
-    const n = await this.wh.execute(
-      `UPDATE ${Q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@stamp AS TIMESTAMP),
-       lease_expires_at = CAST(@lease AS TIMESTAMP), attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
-       WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'`,
-      {
-        worker: this.workerId,
-        stamp,
-        now: now.toISOString(),
-        lease: new Date(now.getTime() + leaseMs).toISOString(),
-        ids,
-      },
-    );
+    let n: number;
+    try {
+      n = await this.wh.execute(
+        `UPDATE ${Q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@stamp AS TIMESTAMP),
+         lease_expires_at = CAST(@lease AS TIMESTAMP), attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
+         WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'`,
+        {
+          worker: this.workerId,
+          stamp,
+          now: now.toISOString(),
+          lease: new Date(now.getTime() + leaseMs).toISOString(),
+          ids,
+        },
+      );
+    } catch (e) {
+      // BigQuery gave up re-running the compare-and-set against another instance's claims: this call lost the race.
+      if (isWriteConflict(e)) return [];
+      throw e;
+    }
     let claimed = due;
     if (n !== due.length) {
       const mine = new Set(

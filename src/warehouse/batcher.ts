@@ -9,8 +9,7 @@
  *   ...)`, as long as that keeps every row's updates in the order they were queued; other statements run in
  *   queue order.
  * - Every caller's promise settles once its own write is committed. A batch that fails is retried one write at a
- *   time (on BigQuery, whose transactions are not atomic, only the writes the batch had not done yet), so a bad
- *   write fails alone.
+ *   time (the batch's transaction was rolled back on either backend), so a bad write fails alone.
  */
 import type { ColumnType, TableSchema } from "../schema/table_schema.ts";
 import { assertIdentifier, qualified, type QueryParams, type Row, type Warehouse } from "./warehouse.ts";
@@ -146,10 +145,8 @@ export class WriteBatcher {
         }
       });
     } catch {
-      // Atomic (DuckDB): nothing was written, redo every write. Not atomic: redo only the writes not done.
-      const atomic = this.wh.kind === "duckdb";
+      // The transaction rolled back (DuckDB and BigQuery alike): nothing was written, redo every write.
       for (const op of batch) {
-        if (!atomic && done.has(op)) continue;
         done.delete(op);
         try {
           if (op.kind === "insert") await this.wh.insertRows(op.dataset, op.schema, op.rows);

@@ -18,6 +18,10 @@
  * price of a staging table and a query per call; this adapter prefers the
  * cheaper, per-partition atomic loads.
  *
+ * `transaction()` is a multi-statement transaction in a BigQuery session (`_bigquery_tx.ts`): atomic, with
+ * snapshot isolation; a concurrent mutation of the same table cancels it with an error `isWriteConflict`
+ * recognises.
+ *
  * Errors are rethrown as plain Errors carrying BigQuery's message only: the
  * client's error objects hold the request (and its bearer token) and are
  * never attached as a cause.
@@ -32,6 +36,7 @@ import {
   tableResource,
   toNdjson,
 } from "./_bigquery_values.ts";
+import { insertStatements, inSessionTransaction, SessionPool, type SessionRef } from "./_bigquery_tx.ts";
 import { KeyedLock } from "./_pool.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
 import { cellDay, normalizeForReplace } from "./_partitions.ts";
@@ -69,6 +74,7 @@ export class BigQueryWarehouse implements Warehouse {
   readonly #bq: BigQuery;
   readonly #location: string;
   readonly #loadConcurrency: number;
+  readonly #sessions = new SessionPool();
 
   /** @throws {Error} when projectId or location is missing */
   constructor(options: BigQueryOptions) {
@@ -177,29 +183,55 @@ export class BigQueryWarehouse implements Warehouse {
     return written;
   }
 
-  async query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
+  query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
+    return this.#query<T>(sql, params);
+  }
+
+  execute(sql: string, params?: QueryParams): Promise<number> {
+    return this.#execute(sql, params);
+  }
+
+  /**
+   * Runs `fn` in one multi-statement transaction (a BigQuery session): atomic, rolled back when `fn` throws.
+   * Calls made concurrently inside `fn` run one at a time (a session runs one query at a time).
+   * @throws {Error} the callback's error, or a write conflict (`isWriteConflict`) when a concurrent transaction or
+   *   DML statement mutated a table this one mutates; nothing of the transaction is kept then
+   */
+  transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
+    return inSessionTransaction(this.#runQuery.bind(this), this.#sessions, async (session) => {
+      const serial = new KeyedLock();
+      const tx: WarehouseTx = {
+        query: <R = Row>(sql: string, params?: QueryParams) =>
+          serial.run("tx", () => this.#query<R>(sql, params, session)),
+        execute: (sql, params) => serial.run("tx", () => this.#execute(sql, params, session)),
+        insertRows: (dataset, schema, rows) => {
+          const cells = normalizeRows(dataset, schema, rows);
+          return serial.run("tx", async () => {
+            for (const { sql, parameters } of insertStatements(dataset, schema, cells)) {
+              await this.#runQuery(`Cannot insert rows into "${dataset}.${schema.table}"`, sql, parameters, session);
+            }
+            return cells.length;
+          });
+        },
+      };
+      const result = await fn(tx);
+      await serial.run("tx", () => Promise.resolve()); // statements still queued finish before COMMIT
+      return result;
+    });
+  }
+
+  async #query<T>(sql: string, params: QueryParams | undefined, session?: SessionRef): Promise<T[]> {
     const { names } = scanParams(sql);
     const parameters = usedParams(names, params).map(([name, value]) => queryParameter(name, value));
-    const { rows } = await this.#runQuery("BigQuery query failed", sql, parameters);
+    const { rows } = await this.#runQuery("BigQuery query failed", sql, parameters, session);
     return rows as T[];
   }
 
-  async execute(sql: string, params?: QueryParams): Promise<number> {
+  async #execute(sql: string, params: QueryParams | undefined, session?: SessionRef): Promise<number> {
     const { names } = scanParams(sql);
     const parameters = usedParams(names, params).map(([name, value]) => queryParameter(name, value));
-    const { affected } = await this.#runQuery("BigQuery statement failed", sql, parameters);
+    const { affected } = await this.#runQuery("BigQuery statement failed", sql, parameters, session);
     return affected;
-  }
-
-  /** Runs the callback's calls one at a time; they are NOT atomic together on BigQuery. */
-  async transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
-    const serial = new KeyedLock();
-    const tx: WarehouseTx = {
-      query: <R = Row>(sql: string, params?: QueryParams) => serial.run("tx", () => this.query<R>(sql, params)),
-      execute: (sql, params) => serial.run("tx", () => this.execute(sql, params)),
-      insertRows: (dataset, schema, rows) => serial.run("tx", () => this.insertRows(dataset, schema, rows)),
-    };
-    return await fn(tx);
   }
 
   close(): Promise<void> {
@@ -210,14 +242,24 @@ export class BigQueryWarehouse implements Warehouse {
     return this.#bq.dataset(name, { location: this.#location });
   }
 
+  /** Runs one query job; in `session` when given (BigQuery creates it when it has no id yet). */
   async #runQuery(
     context: string,
     sql: string,
     parameters: ReturnType<typeof queryParameter>[],
+    session?: SessionRef,
   ): Promise<{ rows: Row[]; affected: number }> {
     const options: Record<string, unknown> = { query: sql, location: this.#location, useLegacySql: false };
     if (parameters.length > 0) Object.assign(options, { parameterMode: "NAMED", queryParameters: parameters });
+    if (session?.id) options.connectionProperties = [{ key: "session_id", value: session.id }];
+    else if (session) options.createSession = true;
     const [job] = await call(context, () => this.#bq.createQueryJob(options));
+    if (session && !session.id) {
+      const id = (job.metadata as { statistics?: { sessionInfo?: { sessionId?: string } } })?.statistics?.sessionInfo
+        ?.sessionId;
+      if (!id) throw new Error(`${context}: BigQuery created no session for the transaction`);
+      session.id = id;
+    }
     const rows: Row[] = [];
     let affected = 0;
     let page: Record<string, unknown> | null = { autoPaginate: false, skipParsing: true };

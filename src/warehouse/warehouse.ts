@@ -135,8 +135,12 @@ export interface Warehouse {
   /**
    * Runs `fn` with a handle whose calls form one unit.
    * DuckDB: a real BEGIN/COMMIT on a dedicated connection, rolled back when
-   * `fn` throws. BigQuery: the calls simply run in order; they are NOT
-   * atomic together there (each statement is atomic on its own).
+   * `fn` throws. BigQuery: a multi-statement transaction in a session, atomic
+   * too, with snapshot isolation. On both, a transaction that writes what a
+   * concurrent one writes (BigQuery: UPDATE/DELETE/MERGE on the same table)
+   * may fail with a write conflict (`isWriteConflict`): nothing of it is kept
+   * and the caller may retry. INSERTs never conflict on BigQuery, so a
+   * read-then-insert dedupe must also UPDATE the rows it depends on.
    * Inside `fn` use `tx`, not the warehouse itself: on DuckDB the
    * transaction holds one pooled connection for its whole duration.
    */

@@ -1,11 +1,38 @@
 /**
- * A local stand-in for the BigQuery REST API (v2), enough for the official
- * Node client: datasets get/insert/delete, tables get/insert, jobs insert
- * (query, and load through the multipart upload endpoint), jobs get,
- * jobs getQueryResults and jobs query. It records every request and keeps
- * datasets, tables and jobs in memory; it does not execute SQL: query
- * results come from `onQuery` (default: no rows).
+ * A local stand-in for the BigQuery REST API (v2), enough for the official Node client (`apiEndpoint`):
+ * datasets get/insert/delete, tables get/insert, jobs insert (query, and load through the multipart upload
+ * endpoint), jobs get, jobs getQueryResults and jobs query. It records every request.
+ *
+ * SQL runs for real on an in-memory DuckDB (`_bigquery_engine.ts`): datasets are schemas, tables are created from
+ * their REST resource (INT64, STRING, NUMERIC, ... columns), NAMED `queryParameters` are bound with their types,
+ * NDJSON load jobs append or truncate (a `table$YYYYMMDD` partition), and results come back as REST
+ * `schema.fields` and `{f: [{v}]}` rows in BigQuery's encodings (`_bigquery_sql.ts`). GoogleSQL is accepted as far
+ * as DuckDB shares it (the project's dialect, see `src/warehouse/warehouse.ts`), plus backtick identifiers and
+ * `IN UNNEST(@list)`. With `onQuery` (or `setQueryHandler`) queries are answered by the callback instead.
+ *
+ * Concurrency, as BigQuery documents it ("DML statements concurrency", "Multi-statement transactions"):
+ * - Each job is atomic. INSERT statements and load jobs never conflict with anything.
+ * - Sessions (`createSession`, then `connectionProperties` `session_id`) run their queries one at a time;
+ *   `BEGIN TRANSACTION` ... `COMMIT TRANSACTION` / `ROLLBACK TRANSACTION` across them is one transaction with
+ *   snapshot isolation (reads see the data as of BEGIN plus the transaction's own writes), committed atomically.
+ *   A script of several statements in one query is the same without a session; a script (or session query) that
+ *   fails inside a transaction rolls the transaction back, as does a script that ends without COMMIT.
+ * - A transaction that mutates a table (UPDATE, DELETE, MERGE, TRUNCATE) while another open transaction mutated it,
+ *   or a mutating statement outside a transaction is running on it, or after a mutation of it committed since the
+ *   transaction began, is cancelled and rolled back: "Transaction is aborted due to concurrent update against table
+ *   {project}:{dataset}.{table}. Transaction ID: ...". Conflicts are per table (BigQuery: per partition; the
+ *   project's bookkeeping tables are small), never per row.
+ * - A mutating statement outside a transaction waits (queued, up to `queueTimeoutMillis`) while a transaction that
+ *   mutated its table is open, then runs on a fresh snapshot. Two such statements on one table may run at once; the
+ *   one that would commit over the other's commit is re-run, up to `dmlRetries` times (BigQuery: 3), then fails
+ *   with "Could not serialize access to table {project}:{dataset}.{table} due to concurrent update".
+ *   `dmlRunMillis` makes each such statement hold its snapshot that long, so tests can force the overlap.
+ * Not modelled: quotas, PENDING queue limits, streaming inserts, DDL in transactions, job polling (jobs are DONE
+ * at once), per-partition conflict scope, and failed jobs are refused at jobs.insert (HTTP 400/404) rather than
+ * reported on the job resource.
  */
+import { BigQueryEngine, type EngineOptions } from "./_bigquery_engine.ts";
+import { BigQueryJobError } from "./_bigquery_sql.ts";
 
 /** A recorded request. */
 export interface RecordedRequest {
@@ -32,7 +59,8 @@ export interface QueryResult {
 }
 
 /** Options of {@link startBigQueryStandIn}. */
-export interface StandInOptions {
+export interface StandInOptions extends EngineOptions {
+  /** Answers queries instead of the SQL engine (load jobs and DDL still reach the engine). */
   onQuery?: (sql: string, queryParameters: unknown[]) => QueryResult;
 }
 
@@ -44,14 +72,16 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
   const datasets = new Map<string, Json>();
   const tables = new Map<string, Json>();
   const jobs = new Map<string, { resource: Json; result?: QueryResult }>();
-  const state: { onQuery: NonNullable<StandInOptions["onQuery"]> } = { onQuery: options.onQuery ?? (() => ({})) };
+  const state: { onQuery?: StandInOptions["onQuery"] } = { onQuery: options.onQuery };
+  let engine: Promise<BigQueryEngine> | undefined;
+  const engineFor = (project: string) => engine ??= BigQueryEngine.open(project, options);
 
   const json = (status: number, body: unknown) =>
     status === 204 ? new Response(null, { status }) : Response.json(body, { status });
   const apiError = (code: number, reason: string, message: string) =>
     json(code, { error: { code, message, errors: [{ reason, message, domain: "global" }], status: reason } });
 
-  function createJob(project: string, body: Json, data?: string): Response {
+  async function createJob(project: string, body: Json, data?: string): Promise<Response> {
     const ref = (body.jobReference ?? {}) as Json;
     const jobId = String(ref.jobId ?? crypto.randomUUID());
     const configuration = (body.configuration ?? {}) as Json;
@@ -66,10 +96,31 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
     let result: QueryResult | undefined;
     if (configuration.query) {
       const q = configuration.query as Json;
-      result = state.onQuery(String(q.query), (q.queryParameters as unknown[]) ?? []);
-      if (result.error) return apiError(400, "invalidQuery", result.error);
+      if (state.onQuery) {
+        result = state.onQuery(String(q.query), (q.queryParameters as unknown[]) ?? []);
+        if (result.error) return apiError(400, "invalidQuery", result.error);
+      } else {
+        const props = (q.connectionProperties ?? []) as Array<{ key: string; value: string }>;
+        let sessionId = props.find((p) => p.key === "session_id")?.value;
+        const e = await engineFor(project);
+        let sessionInfo: Json | undefined;
+        if (q.createSession === true && !sessionId) {
+          sessionId = e.createSession();
+          sessionInfo = { sessionId };
+        }
+        try {
+          result = await e.run(String(q.query), (q.queryParameters as unknown[]) ?? [], sessionId, true);
+        } catch (err) {
+          if (err instanceof BigQueryJobError) return apiError(err.status, err.reason, err.message);
+          throw err;
+        }
+        if (sessionInfo) resource.statistics = { ...(resource.statistics as Json), sessionInfo };
+      }
       if (result.numDmlAffectedRows !== undefined) {
-        resource.statistics = { query: { numDmlAffectedRows: String(result.numDmlAffectedRows) } };
+        resource.statistics = {
+          ...(resource.statistics as Json),
+          query: { numDmlAffectedRows: String(result.numDmlAffectedRows) },
+        };
       }
     } else if (configuration.load) {
       const dest = ((configuration.load as Json).destinationTable ?? {}) as Json;
@@ -82,7 +133,26 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
           errors: [{ reason: "notFound", message }],
         };
       } else {
-        const rows = (data ?? "").split("\n").filter((l) => l.trim() !== "").length;
+        const load = configuration.load as Json;
+        const e = await engineFor(project);
+        let rows = (data ?? "").split("\n").filter((l) => l.trim() !== "").length;
+        if (e.hasTable(key)) {
+          try {
+            rows = await e.load(
+              String(dest.datasetId),
+              String(dest.tableId),
+              String(load.writeDisposition),
+              data ?? "",
+            );
+          } catch (err) {
+            if (!(err instanceof BigQueryJobError)) throw err;
+            resource.status = {
+              state: "DONE",
+              errorResult: { reason: err.reason, message: err.message },
+              errors: [{ reason: err.reason, message: err.message }],
+            };
+          }
+        }
         resource.statistics = { load: { outputRows: String(rows) } };
       }
     }
@@ -143,6 +213,7 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
           ...body,
           datasetReference: { projectId: project, datasetId: id },
         };
+        await (await engineFor(project)).createDataset(id);
         datasets.set(id, resource);
         return json(200, resource);
       }
@@ -156,6 +227,7 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
           }
           own.forEach((k) => tables.delete(k));
           datasets.delete(ds);
+          await (await engineFor(project)).dropDataset(ds);
           return json(204, null);
         }
       }
@@ -168,6 +240,12 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
             return apiError(409, "duplicate", `Already Exists: Table ${project}:${ds}.${id}`);
           }
           const resource = { kind: "bigquery#table", id: `${project}:${ds}.${id}`, type: "TABLE", ...body };
+          try {
+            await (await engineFor(project)).createTable(ds, id, body);
+          } catch (err) {
+            if (err instanceof BigQueryJobError) return apiError(400, err.reason, err.message);
+            throw err;
+          }
           tables.set(`${ds}.${id}`, resource);
           return json(200, resource);
         }
@@ -187,8 +265,25 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
       return job ? json(200, queryResults(seg[1], job.result)) : apiError(404, "notFound", `Not found: Job ${seg[1]}`);
     }
     if (seg[0] === "queries" && req.method === "POST" && seg.length === 1) {
-      const result = state.onQuery(String(body.query), (body.queryParameters as unknown[]) ?? []);
-      if (result.error) return apiError(400, "invalidQuery", result.error);
+      let result: QueryResult;
+      if (state.onQuery) {
+        result = state.onQuery(String(body.query), (body.queryParameters as unknown[]) ?? []);
+        if (result.error) return apiError(400, "invalidQuery", result.error);
+      } else {
+        const props = (body.connectionProperties ?? []) as Array<{ key: string; value: string }>;
+        const int64 = ((body.formatOptions ?? {}) as Json).useInt64Timestamp === true;
+        try {
+          result = await (await engineFor(project)).run(
+            String(body.query),
+            (body.queryParameters as unknown[]) ?? [],
+            props.find((p) => p.key === "session_id")?.value,
+            int64,
+          );
+        } catch (err) {
+          if (err instanceof BigQueryJobError) return apiError(err.status, err.reason, err.message);
+          throw err;
+        }
+      }
       const jobId = crypto.randomUUID();
       jobs.set(jobId, { resource: { jobReference: { projectId: project, jobId } }, result });
       return json(200, { ...queryResults(jobId, result), kind: "bigquery#queryResponse" });
@@ -206,7 +301,10 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
     setQueryHandler(fn: NonNullable<StandInOptions["onQuery"]>) {
       state.onQuery = fn;
     },
-    close: () => server.shutdown(),
+    async close() {
+      await server.shutdown();
+      if (engine) await (await engine).close();
+    },
   };
 }
 

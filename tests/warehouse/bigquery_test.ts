@@ -9,6 +9,7 @@ import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
 import { type RecordedRequest, startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { COST_SCHEMA, warehouseContract } from "./contract.ts";
+import { isWriteConflict } from "../../src/warehouse/conflict.ts";
 
 const project = Deno.env.get("BIGQUERY_TEST_PROJECT");
 
@@ -20,11 +21,31 @@ if (project) {
 }
 
 const TOKEN = "stand-in-token";
+
+Deno.test("BigQuery warehouse on the SQL-running stand-in passes the warehouse contract", async (t) => {
+  const s = startBigQueryStandIn();
+  try {
+    await warehouseContract(t, () =>
+      Promise.resolve(
+        new BigQueryWarehouse({
+          projectId: "test-project",
+          location: "EU",
+          apiEndpoint: s.url,
+          authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: `Bearer ${TOKEN}` })) },
+        }),
+      ));
+  } finally {
+    await s.close();
+  }
+});
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;
 
-async function withStandIn(fn: (wh: BigQueryWarehouse, s: ReturnType<typeof startBigQueryStandIn>) => Promise<void>) {
-  const s = startBigQueryStandIn();
+async function withStandIn(
+  fn: (wh: BigQueryWarehouse, s: ReturnType<typeof startBigQueryStandIn>) => Promise<void>,
+  options: Parameters<typeof startBigQueryStandIn>[0] = {},
+) {
+  const s = startBigQueryStandIn(options);
   const wh = new BigQueryWarehouse({
     projectId: "test-project",
     location: "EU",
@@ -335,5 +356,87 @@ Deno.test("BigQuery errors become clear messages without credentials, and bad id
     assert.equal(drop.method, "DELETE");
     assert.equal(drop.path, "/datasets/never_created");
     assert.equal(drop.query.deleteContents, "true");
+  });
+});
+
+Deno.test("BigQuery stand-in: overlapping UPDATEs outside transactions fail with BigQuery's serialize error once re-runs run out", async () => {
+  await withStandIn(async (wh) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    await wh.insertRows("acme", COST_SCHEMA, [{ usage_date: "2024-05-01", org_slug: "acme", model: "m", cost: "1" }]);
+    const update = (c: string) =>
+      wh.execute("UPDATE acme.cost_daily SET cost = CAST(@c AS NUMERIC(38, 9)) WHERE TRUE", { c });
+    const outcomes = await Promise.allSettled([update("2"), update("3")]);
+    const lost = outcomes.filter((o) => o.status === "rejected") as PromiseRejectedResult[];
+    assert.equal(lost.length, 1, JSON.stringify(outcomes));
+    assert.match(
+      String(lost[0]!.reason),
+      /Could not serialize access to table test-project:acme\.cost_daily due to concurrent update \(HTTP 400\)/,
+    );
+    assert.ok(isWriteConflict(lost[0]!.reason));
+    // INSERTs never conflict.
+    const inserts = await Promise.all(
+      [1, 2].map((i) =>
+        wh.execute("INSERT INTO acme.cost_daily (usage_date, org_slug) VALUES (CAST(@d AS DATE), @o)", {
+          d: "2024-05-02",
+          o: `o${i}`,
+        })
+      ),
+    );
+    assert.deepEqual(inserts, [1, 1]);
+  }, { dmlRunMillis: 40, dmlRetries: 0 });
+});
+
+Deno.test("BigQuery stand-in: an UPDATE outside a transaction waits for the transaction that mutates its table", async () => {
+  await withStandIn(async (wh) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    await wh.insertRows("acme", COST_SCHEMA, [{ usage_date: "2024-05-01", org_slug: "acme", model: "m", cost: "1" }]);
+    const order: string[] = [];
+    let plain: Promise<number> | undefined;
+    await wh.transaction(async (tx) => {
+      await tx.execute("UPDATE acme.cost_daily SET cost = cost + 1 WHERE TRUE");
+      plain = wh.execute("UPDATE acme.cost_daily SET cost = cost * 10 WHERE TRUE").then((n) => {
+        order.push("plain");
+        return n;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      order.push("commit");
+    });
+    assert.equal(await plain, 1);
+    assert.deepEqual(order, ["commit", "plain"]);
+    const [row] = await wh.query<{ cost: string }>("SELECT cost FROM acme.cost_daily");
+    assert.equal(row!.cost, "20.000000000", "the queued UPDATE ran on the committed row");
+  });
+});
+
+Deno.test("BigQuery transaction() is one session: BEGIN creates it, every statement and COMMIT carry its id", async () => {
+  await withStandIn(async (wh, s) => {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    const before = s.requests.length;
+    await wh.transaction(async (tx) => {
+      await tx.insertRows("acme", COST_SCHEMA, [{
+        usage_date: "2024-05-01",
+        org_slug: "acme",
+        input_tokens: 2n ** 60n,
+      }]);
+      await tx.query("SELECT COUNT(*) AS n FROM acme.cost_daily");
+    });
+    const sent = queries(s.requests.slice(before)).map((b) => b.configuration.query);
+    assert.equal(sent[0].query, "BEGIN TRANSACTION");
+    assert.equal(sent[0].createSession, true);
+    assert.equal(sent.at(-1).query, "COMMIT TRANSACTION");
+    const ids = new Set(sent.slice(1).map((q) => q.connectionProperties?.[0]?.value));
+    assert.equal(ids.size, 1);
+    assert.match([...ids][0], /^session_/);
+    assert.ok(s.requests.slice(before).every((r) => !r.upload), "no load job inside a transaction");
+    const insert = sent.find((q) => q.query.startsWith("INSERT"));
+    assert.ok(insert.queryParameters.some((p: Json) =>
+      p.parameterType.type === "INT64" &&
+      p.parameterValue.value === "1152921504606846976"
+    ));
+    const [n] = await wh.query<{ n: number }>("SELECT COUNT(*) AS n FROM acme.cost_daily");
+    assert.equal(n!.n, 1);
   });
 });

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
+import { isWriteConflict } from "../../src/warehouse/conflict.ts";
 import { qualified, type Row, type Warehouse } from "../../src/warehouse/warehouse.ts";
 
 /** A partitioned cost table using every column type. */
@@ -301,6 +302,65 @@ export async function warehouseContract(
       assert.equal(result, "2.500000000");
       assert.equal(await count("model = @m", { m: "tx" }), 1);
     });
+
+    await t.step("transaction() that throws midway leaves nothing of what it wrote", async () => {
+      const before = await wh.query(`SELECT model, cost FROM ${table} ORDER BY model, cost`);
+      const boom = new Error("callback failed after two writes");
+      await assert.rejects(
+        wh.transaction(async (tx) => {
+          await tx.insertRows(ds, COST_SCHEMA, [row("2024-08-02", "half", "1"), row("2024-08-02", "half", "2")]);
+          await tx.execute(`UPDATE ${table} SET cost = CAST(@c AS NUMERIC(38, 9)) WHERE model = @m`, {
+            c: "9",
+            m: "tx",
+          });
+          assert.equal(
+            await tx.query(`SELECT model FROM ${table} WHERE model = @m`, { m: "half" }).then((r) => r.length),
+            2,
+          );
+          throw boom;
+        }),
+        (e) => e === boom,
+      );
+      assert.deepEqual(await wh.query(`SELECT model, cost FROM ${table} ORDER BY model, cost`), before);
+    });
+
+    await t.step(
+      "two concurrent transactions updating one row: one commits, the other is a write conflict",
+      async () => {
+        let arrived = 0;
+        let release!: () => void;
+        const bothTried = new Promise<void>((r) => (release = r));
+        const arrive = () => ++arrived === 2 && release();
+        const attempt = (name: string, cost: string) =>
+          wh.transaction(async (tx) => {
+            try {
+              await tx.execute(`UPDATE ${table} SET cost = CAST(@c AS NUMERIC(38, 9)) WHERE model = @m`, {
+                c: cost,
+                m: "tx",
+              });
+            } finally {
+              arrive();
+            }
+            await bothTried;
+            await tx.insertRows(ds, COST_SCHEMA, [row("2024-08-03", name, cost)]);
+            return name;
+          });
+        const outcomes = await Promise.allSettled([attempt("first", "10"), attempt("second", "20")]);
+        const won = outcomes.filter((o) => o.status === "fulfilled") as PromiseFulfilledResult<string>[];
+        const lost = outcomes.filter((o) => o.status === "rejected") as PromiseRejectedResult[];
+        assert.equal(won.length, 1, "exactly one transaction commits");
+        assert.equal(lost.length, 1);
+        assert.ok(isWriteConflict(lost[0]!.reason), `a write conflict, got: ${lost[0]!.reason}`);
+        const winner = won[0]!.value;
+        const [tx] = await wh.query<{ cost: string }>(`SELECT cost FROM ${table} WHERE model = @m`, { m: "tx" });
+        assert.equal(tx!.cost, winner === "first" ? "10.000000000" : "20.000000000");
+        const markers = await wh.query<{ model: string }>(
+          `SELECT model FROM ${table} WHERE usage_date = CAST(@d AS DATE)`,
+          { d: "2024-08-03" },
+        );
+        assert.deepEqual(markers.map((m) => m.model), [winner], "nothing of the losing transaction is visible");
+      },
+    );
 
     await t.step("dropDataset() removes the dataset and its tables, and tolerates a missing one", async () => {
       await wh.dropDataset(ds);

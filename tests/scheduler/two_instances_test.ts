@@ -1,0 +1,175 @@
+/**
+ * Two instances (Cloud Run scaled out) on one BigQuery warehouse: two scheduler + executor stacks, each with its own
+ * `BigQueryWarehouse` client, against the BigQuery stand-in that runs the SQL and rejects conflicting concurrent DML
+ * as BigQuery does. Triggered for the same day at once, each (org, pipeline, day) must run exactly once.
+ */
+import assert from "node:assert/strict";
+import { createApp } from "../../runtime/app.ts";
+import { loadSettings } from "../../runtime/config.ts";
+import { Logger } from "../../runtime/logger.ts";
+import { buildDeps } from "../../runtime/server.ts";
+import type { AppDeps } from "../../runtime/context.ts";
+import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
+import { utcDay } from "../../src/pipeline/template.ts";
+import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
+import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
+import { ROOT } from "../runtime/_harness.ts";
+
+const DAY = utcDay(new Date(), -1);
+const ORGS = ["twin_a", "twin_b", "twin_c"];
+
+/** One candidate per org for a made-up daily pipeline key of `day` (queue rows only, never run). */
+function candidatesFor(day: string) {
+  return ORGS.map((org) => ({
+    org_slug: org,
+    pipeline_path: "twin/race",
+    pipeline_id: "twin_race",
+    schedule: "daily",
+    logical_date: day,
+    params: {},
+  }));
+}
+
+function bigQuery(url: string): BigQueryWarehouse {
+  return new BigQueryWarehouse({
+    projectId: "twin-project",
+    location: "US",
+    apiEndpoint: url,
+    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: "Bearer twin" })) },
+  });
+}
+
+Deno.test("two instances on the BigQuery stand-in, triggered for the same day at once, run each (org, pipeline, day) once", async (t) => {
+  // Mutating DML holds its snapshot 5 ms, so the two instances' claims and bookkeeping really overlap.
+  const bq = startBigQueryStandIn({ dmlRunMillis: 5 });
+  const deepseek = startDeepSeekStandIn({ delayMs: 20 });
+  const dataDir = await Deno.makeTempDir({ prefix: "conv-twins-" });
+  const { settings, problems } = loadSettings({
+    DATA_DIR: dataDir, // one KEK for both instances, as one KMS key would be
+    CA_ROOT_API_KEY: ROOT,
+    DEEPSEEK_BASE_URL: deepseek.url,
+    SCHEDULER_CONCURRENCY: "2",
+    SCHEDULER_BACKOFF_SECONDS: "1",
+    RATE_LIMIT_ENABLED: "false",
+  });
+  assert.deepEqual(problems, []);
+  const logs: string[] = [];
+  const stacks: AppDeps[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      stacks.push(await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), bigQuery(bq.url)));
+    }
+    const [a, b] = stacks as [AppDeps, AppDeps];
+    assert.notEqual(a.executor.workerId, b.executor.workerId);
+    const app = await createApp(a);
+    const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
+      const res = await app.request(path, {
+        method,
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, json: await res.json().catch(() => null) };
+    };
+
+    await t.step("instance A bootstraps, onboards the orgs and sets up their DeepSeek integrations", async () => {
+      const boot = await call("POST", "/api/v1/admin/bootstrap", {}, { "X-CA-Root-Key": ROOT });
+      assert.equal(boot.status, 200, JSON.stringify(boot.json));
+      for (const org of ORGS) {
+        const r = await call("POST", "/api/v1/organizations/onboard", {
+          org_slug: org,
+          company_name: `${org} Inc`,
+          admin_email: `ops@${org.replaceAll("_", "-")}.test`,
+          subscription_plan: "SCALE",
+        }, { "X-CA-Root-Key": ROOT });
+        assert.equal(r.status, 201, JSON.stringify(r.json));
+        const setup = await call("POST", `/api/v1/integrations/${org}/deepseek/setup`, {
+          credential: DEEPSEEK_STANDIN_KEY,
+        }, { "X-API-Key": r.json.api_key });
+        assert.equal(setup.status, 200, JSON.stringify(setup.json));
+      }
+    });
+
+    let eligible = 0;
+    await t.step("both schedulers enqueue the same day at once: the keys are queued once between them", async () => {
+      const results = await Promise.all([
+        a.scheduler.enqueueDay(DAY, { trigger: "scheduler" }),
+        b.scheduler.enqueueDay(DAY, { trigger: "scheduler" }),
+      ]);
+      eligible = results[0].eligible;
+      assert.ok(eligible >= ORGS.length, `every org has a due DeepSeek pipeline (eligible ${eligible})`);
+      assert.equal(results[1].eligible, eligible);
+      assert.equal(results[0].enqueued + results[1].enqueued, eligible, JSON.stringify(results));
+      const dupes = await a.warehouse.query<{ dedupe_key: string; n: number }>(
+        `SELECT dedupe_key, COUNT(*) AS n FROM organizations.org_pipeline_execution_queue
+         WHERE logical_date = CAST(@d AS DATE) GROUP BY dedupe_key HAVING COUNT(*) > 1`,
+        { d: DAY },
+      );
+      assert.deepEqual(dupes, []);
+    });
+
+    await t.step("racing enqueues for ten more days never queue a key twice", async () => {
+      const days = Array.from({ length: 10 }, (_, i) => utcDay(new Date(), -2 - i));
+      const results = await Promise.all(days.flatMap((d) => [
+        a.scheduler.queue.enqueue(candidatesFor(d), "backfill", 3, new Date()),
+        b.scheduler.queue.enqueue(candidatesFor(d), "backfill", 3, new Date()),
+      ]));
+      assert.equal(results.reduce((x, y) => x + y, 0), days.length * ORGS.length, JSON.stringify(results));
+      const dupes = await a.warehouse.query<{ dedupe_key: string; n: number }>(
+        `SELECT dedupe_key, COUNT(*) AS n FROM organizations.org_pipeline_execution_queue
+         GROUP BY dedupe_key HAVING COUNT(*) > 1`,
+      );
+      assert.deepEqual(dupes, []);
+      await a.warehouse.execute(
+        `DELETE FROM organizations.org_pipeline_execution_queue WHERE logical_date <> CAST(@d AS DATE)`,
+        { d: DAY },
+      );
+      await a.warehouse.execute(
+        `DELETE FROM organizations.org_scheduled_pipeline_runs WHERE logical_date <> CAST(@d AS DATE)`,
+        { d: DAY },
+      );
+    });
+
+    await t.step(
+      "both instances drain the queue: each (org, pipeline, day) ran exactly once and completed",
+      async () => {
+        for (let round = 0; round < 3; round++) {
+          a.scheduler.kick();
+          b.scheduler.kick();
+          await Promise.all([a.scheduler.idle(), b.scheduler.idle()]);
+        }
+        const runs = await a.warehouse.query<{ org_slug: string; pipeline_path: string; n: number; done: number }>(
+          `SELECT org_slug, pipeline_path, COUNT(*) AS n, COUNTIF(status = 'COMPLETED') AS done
+         FROM organizations.org_meta_pipeline_runs
+         WHERE trigger = 'scheduler' AND logical_date = CAST(@d AS DATE)
+         GROUP BY org_slug, pipeline_path ORDER BY org_slug, pipeline_path`,
+          { d: DAY },
+        );
+        assert.equal(runs.length, eligible, JSON.stringify(runs));
+        for (const r of runs) {
+          assert.equal(Number(r.n), 1, `${r.org_slug} ${r.pipeline_path} ran ${r.n} times`);
+          assert.equal(Number(r.done), 1, `${r.org_slug} ${r.pipeline_path} completed`);
+        }
+        const queue = await a.warehouse.query<{ status: string; n: number }>(
+          `SELECT status, COUNT(*) AS n FROM organizations.org_pipeline_execution_queue
+         WHERE logical_date = CAST(@d AS DATE) GROUP BY status`,
+          { d: DAY },
+        );
+        assert.deepEqual(queue.map((q) => [q.status, Number(q.n)]), [["DONE", eligible]]);
+        const workers = await a.warehouse.query<{ worker_id: string }>(
+          `SELECT DISTINCT worker_id FROM organizations.org_meta_pipeline_runs WHERE logical_date = CAST(@d AS DATE)`,
+          { d: DAY },
+        );
+        assert.ok(workers.length >= 1);
+        assert.deepEqual(logs.filter((l) => l.includes("pump failed")), [], "no pump lost its loop to a conflict");
+      },
+    );
+  } finally {
+    for (const s of stacks) {
+      s.scheduler.stop?.();
+      await s.warehouse.close().catch(() => {});
+    }
+    await bq.close();
+    await deepseek.close();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
