@@ -1,12 +1,13 @@
 /**
- * `setup.organizations.onboarding`: all or nothing. The org dataset is created first (DDL cannot join a
- * transaction; idempotent), then one transaction clears whatever an earlier, failed onboard of the slug left
- * and writes the subscription, usage quotas, API key and, last, the profile (the row that marks an org as
- * onboarded, so a backend whose transaction is not atomic never shows a profile without its other rows). When
- * the transaction fails, the dataset is dropped again if this call created it. So after any failure the slug is
- * either untouched or half-onboarded (rows without dataset, or dataset without profile), and a re-onboard of a
- * half-onboarded slug repairs it; only a slug with both its profile and its dataset is 409 ORG_EXISTS. The key
- * is returned once; `dataset_created` says whether this call created the dataset.
+ * `setup.organizations.onboarding`: all or nothing. The profile is the row that marks an org as onboarded, and it
+ * never stands beside the dataset unless the whole onboard committed: a leftover profile (rows without dataset)
+ * is deleted first, the org dataset is created next (DDL cannot join a transaction; idempotent), then one
+ * transaction clears whatever an earlier, failed onboard of the slug left and writes the subscription, usage
+ * quotas, API key and, last, the profile (so a backend whose transaction is not atomic never shows a profile
+ * without its other rows). When the transaction fails, the dataset is dropped again if this call created it.
+ * After any failure the slug is untouched or half-onboarded (rows without dataset, or a dataset without
+ * profile), and onboarding it again repairs it; only a slug with both its profile and its dataset is 409
+ * ORG_EXISTS. The key is returned once; `dataset_created` says whether this call created the dataset.
  */
 import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { onboardingSpec } from "../specs.ts";
@@ -47,6 +48,13 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
     const ts = now.toISOString();
     // The key (a vault call, which can fail) before the dataset: nothing to undo when it fails.
     const key = await ctx.keys.issue(slug, config.api_key_random_chars, now);
+    if (hasProfile) {
+      // Rows without dataset: the old profile goes before the dataset comes, so no crash from here on can leave a
+      // profile beside a dataset (which would read as onboarded, with a key never returned).
+      await ctx.warehouse.execute(`DELETE FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug`, {
+        org_slug: slug,
+      });
+    }
     if (!datasetExisted) await ctx.warehouse.ensureDataset(dataset);
     const t = ctx.pipeline.tables;
     const schema = (name: string) => {
@@ -103,7 +111,7 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
       throw new Error(`Writing the rows of organization "${slug}" failed`, { cause: err });
     }
     // Keys of an earlier, half-done attempt were deleted: no cached lookup may keep them alive.
-    if (cleared) ctx.keys.forgetOrg(slug);
+    if (cleared || hasProfile) ctx.keys.forgetOrg(slug);
     ctx.logger.info(repair ? "organization onboarded (repaired a half-onboarded slug)" : "organization onboarded", {
       org_slug: slug,
       plan,
