@@ -105,7 +105,7 @@ export async function idempotent(
         await Promise.race([other, sleep(deadline - Date.now())]);
         continue;
       }
-      if (!other && Date.now() - Date.parse(row.created_at) > STALE_MS) {
+      if (!other && deps.now().getTime() - Date.parse(row.created_at) > STALE_MS) {
         await release(deps, scope, key, String(row.response?.claim_id ?? ""));
         continue;
       }
