@@ -5,7 +5,9 @@
  * stores its 2xx response (status and body) for 24 h; any one-time secret in the body (`api_key`) is stored only
  * as a vault ciphertext bound to the key (AAD `org_slug|IDEMPOTENCY_KEY:{scope}:{key}`). A repeat with the same
  * key and the same request (method, path, canonical JSON body) gets the stored response again, with header
- * `Idempotent-Replayed: true`; the same key with another request is 422 `IDEMPOTENCY_KEY_REUSED`. A request
+ * `Idempotent-Replayed: true`; the same key with another request is 422 `IDEMPOTENCY_KEY_REUSED`. A handler
+ * that writes in one transaction stores the response inside it (the {@link CommitHook}), so the answer commits
+ * with the writes and a crash right after the commit cannot lose the one-time key. A request
  * that fails (4xx or 5xx) stores nothing and frees the key: onboarding is all-or-nothing, so running it again is
  * safe. Two requests with one key never both run: in this process the second waits for the first (up to
  * {@link WAIT_MS}) and then replays its answer; across processes, or after that wait, it is 409
@@ -17,6 +19,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "./errors.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { CENTRAL_DATASET, sha256Hex } from "../src/orgs/api_keys.ts";
+import type { WarehouseTx } from "../src/warehouse/warehouse.ts";
 import { pipelines } from "../generated/manifest.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
@@ -24,8 +27,8 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 /** How long a second request with the key of a running one (same process) waits before 409. */
 export const WAIT_MS = 30_000;
-/** A pending claim older than this belongs to a process that died (onboarding times out after 5 minutes). */
-export const STALE_MS = 10 * 60_000;
+/** A pending claim older than this belongs to a process that died (the onboarding pipeline's `timeout_minutes`). */
+export const STALE_MS = 5 * 60_000;
 const KEY_SHAPE = /^[A-Za-z0-9._:-]{1,255}$/;
 /** Response fields holding a one-time secret: stored only encrypted. */
 const SECRET_FIELDS = ["api_key"] as const;
@@ -37,6 +40,18 @@ interface StoredRow {
   status_code: number | null;
   response: Record<string, unknown> | null;
   created_at: string;
+}
+
+/** A key this request holds (its pending row). */
+interface Held {
+  scope: string;
+  key: string;
+  claimId: string;
+  hash: string;
+  method: string;
+  path: string;
+  createdAt: string;
+  expiresAt: string;
 }
 
 /** Requests of this process holding a key right now, by `scope \n key`. */
@@ -71,14 +86,22 @@ export function requestHash(method: string, path: string, body: unknown): string
 }
 
 /**
+ * Stores the response inside the caller's own transaction, so it commits with the writes (or not at all):
+ * a process killed right after the commit still has the answer, and its one-time key, for the retry.
+ */
+export type CommitHook = (tx: WarehouseTx, response: Record<string, unknown>) => Promise<void>;
+
+/**
  * Runs `run` at most once per `Idempotency-Key` of the caller (see the module doc); without the header it just
- * runs. `body` is the parsed request body.
+ * runs. `body` is the parsed request body; `run` gets a {@link CommitHook} (absent without the header) to call
+ * inside its transaction with its response, which is then stored with `status`.
  */
 export async function idempotent(
   c: Context<AppEnv>,
   deps: AppDeps,
   body: unknown,
-  run: () => Promise<Response>,
+  status: number,
+  run: (hook?: CommitHook) => Promise<Response>,
 ): Promise<Response> {
   const key = readIdempotencyKey(c);
   const identity = c.get("auth");
@@ -119,26 +142,33 @@ export async function idempotent(
   let done!: () => void;
   running.set(local, new Promise<void>((resolve) => (done = resolve)));
   try {
-    const claimId = await claim(deps, scope, key, hash, c.req.method, c.req.path);
+    const held = await claim(deps, scope, key, hash, c.req.method, c.req.path);
+    let stored = false;
+    const hook: CommitHook = async (tx, response) => {
+      await store(tx, deps, held, status, response);
+      stored = true;
+    };
     let res: Response;
     try {
-      res = await run();
+      res = await run(hook);
     } catch (err) {
-      await release(deps, scope, key, claimId).catch(() => {});
+      await release(deps, scope, key, held.claimId).catch(() => {});
       throw err;
     }
     if (res.status >= 200 && res.status < 300) {
-      try {
-        await store(deps, scope, key, claimId, res.status, await res.clone().json());
-      } catch (err) {
-        // The work is done and its answer (maybe a one-time key) must reach the caller: log and answer anyway.
-        deps.logger.error("storing an idempotent response failed; a retry with its key runs again", {
-          request_id: c.get("requestId"),
-          error: err instanceof Error ? err.message : String(err),
-        });
-        await release(deps, scope, key, claimId).catch(() => {});
+      if (!stored) {
+        try {
+          await deps.warehouse.transaction((tx) => store(tx, deps, held, res.status, res.clone().json()));
+        } catch (err) {
+          // The work is done and its answer (maybe a one-time key) must reach the caller: log and answer anyway.
+          deps.logger.error("storing an idempotent response failed; a retry with its key runs again", {
+            request_id: c.get("requestId"),
+            error: err instanceof Error ? err.message : String(err),
+          });
+          await release(deps, scope, key, held.claimId).catch(() => {});
+        }
       }
-    } else await release(deps, scope, key, claimId).catch(() => {});
+    } else await release(deps, scope, key, held.claimId).catch(() => {});
     return res;
   } finally {
     running.delete(local);
@@ -166,7 +196,7 @@ async function find(deps: AppDeps, scope: string, key: string): Promise<StoredRo
 }
 
 /**
- * Writes a pending row and returns its claim id; 409 when another process claimed the key at the same time
+ * Writes a pending row and returns the hold; 409 when another process claimed the key at the same time
  * (the earliest claim wins, so of two racing claims exactly one goes on).
  */
 async function claim(
@@ -176,76 +206,79 @@ async function claim(
   hash: string,
   method: string,
   path: string,
-): Promise<string> {
+): Promise<Held> {
   const now = deps.now();
   // Claim ids sort by time, so a later claim never wins over one that already checked.
   const claimId = `${now.toISOString()}_${crypto.randomUUID()}`;
+  const held: Held = {
+    scope,
+    key,
+    claimId,
+    hash,
+    method,
+    path,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+  };
   await deps.warehouse.execute(`DELETE FROM ${TABLE} WHERE expires_at <= CAST(@now AS TIMESTAMP)`, {
     now: now.toISOString(),
   });
-  await deps.warehouse.insertRows(CENTRAL_DATASET, schema(), [{
-    org_slug: scope,
-    idempotency_key: key,
-    request_hash: hash,
-    method,
-    path,
-    status_code: null,
-    response: { claim_id: claimId },
-    created_at: now.toISOString(),
-    expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
-  }]);
-  const claims = await deps.warehouse.query<{ claim_id: string | null }>(
-    `SELECT ${claimOf(deps)} AS claim_id FROM ${TABLE}
-     WHERE org_slug = @scope AND idempotency_key = @key`,
-    { scope, key },
-  );
+  await deps.warehouse.insertRows(CENTRAL_DATASET, schema(), [row(held, null, { claim_id: claimId })]);
+  let claims: { claim_id: string | null }[];
+  try {
+    claims = await deps.warehouse.query<{ claim_id: string | null }>(
+      `SELECT ${claimOf(deps)} AS claim_id FROM ${TABLE}
+       WHERE org_slug = @scope AND idempotency_key = @key`,
+      { scope, key },
+    );
+  } catch (err) {
+    await release(deps, scope, key, claimId).catch(() => {});
+    throw err;
+  }
   const first = claims.map((r) => r.claim_id ?? "").sort()[0];
   if (first !== claimId) {
     await release(deps, scope, key, claimId);
     throw inProgress();
   }
-  return claimId;
+  return held;
 }
 
-/** Replaces the pending row by the response, its secrets sealed by the vault. */
+/** Replaces the pending row by the response (`body` may be a promise), its secrets sealed by the vault. */
 async function store(
+  tx: WarehouseTx,
   deps: AppDeps,
-  scope: string,
-  key: string,
-  claimId: string,
+  held: Held,
   status: number,
-  body: Record<string, unknown>,
+  body: Record<string, unknown> | Promise<Record<string, unknown>>,
 ): Promise<void> {
-  const sealed: Record<string, unknown> = { ...body };
+  const plain = await body;
+  const sealed: Record<string, unknown> = { ...plain };
   for (const field of SECRET_FIELDS) {
-    if (typeof body[field] === "string") {
-      sealed[field] = { vault: await deps.vault.encrypt(body[field], aad(scope, key, body)) };
+    const secret = plain[field];
+    if (typeof secret === "string") {
+      sealed[field] = { vault: await deps.vault.encrypt(secret, aad(held.scope, held.key, plain)) };
     }
   }
-  const now = deps.now();
-  const [pending] = await deps.warehouse.query<Record<string, unknown>>(
-    `SELECT method, path, request_hash, created_at, expires_at FROM ${TABLE}
-     WHERE org_slug = @scope AND idempotency_key = @key AND ${claimOf(deps)} = @claim`,
-    { scope, key, claim: claimId },
+  await tx.execute(
+    `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
+     AND ${claimOf(deps)} = @claim`,
+    { scope: held.scope, key: held.key, claim: held.claimId },
   );
-  await deps.warehouse.transaction(async (tx) => {
-    await tx.execute(
-      `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
-       AND ${claimOf(deps)} = @claim`,
-      { scope, key, claim: claimId },
-    );
-    await tx.insertRows(CENTRAL_DATASET, schema(), [{
-      org_slug: scope,
-      idempotency_key: key,
-      method: pending?.method ?? "POST",
-      path: pending?.path ?? "",
-      request_hash: pending?.request_hash ?? "",
-      status_code: status,
-      response: sealed,
-      created_at: pending?.created_at ?? now.toISOString(),
-      expires_at: pending?.expires_at ?? new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
-    }]);
-  });
+  await tx.insertRows(CENTRAL_DATASET, schema(), [row(held, status, sealed)]);
+}
+
+function row(held: Held, status: number | null, response: Record<string, unknown>): Record<string, unknown> {
+  return {
+    org_slug: held.scope,
+    idempotency_key: held.key,
+    request_hash: held.hash,
+    method: held.method,
+    path: held.path,
+    status_code: status,
+    response,
+    created_at: held.createdAt,
+    expires_at: held.expiresAt,
+  };
 }
 
 async function release(deps: AppDeps, scope: string, key: string, claimId: string): Promise<void> {

@@ -10,7 +10,7 @@ import { pipelines } from "../../generated/manifest.ts";
 import { notFound } from "../errors.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
-import { idempotent } from "../idempotency.ts";
+import { type CommitHook, idempotent } from "../idempotency.ts";
 
 const rotateBody = z.strictObject({ reason: z.string().max(200).optional() });
 
@@ -23,10 +23,15 @@ export function mountOrganizationRoutes(
   app.post("/api/v1/organizations/:org_slug/api-key/rotate", guard("root_or_org"), async (c) => {
     const slug = c.req.param("org_slug");
     const body = await parseBody(c, rotateBody);
-    return await idempotent(c, deps, body, () => rotate(c, slug, body.reason));
+    return await idempotent(c, deps, body, 200, (hook) => rotate(c, slug, body.reason, hook));
   });
 
-  async function rotate(c: Context<AppEnv>, slug: string, reason: string | undefined): Promise<Response> {
+  async function rotate(
+    c: Context<AppEnv>,
+    slug: string,
+    reason: string | undefined,
+    hook?: CommitHook,
+  ): Promise<Response> {
     const exists = await deps.warehouse.query(
       `SELECT org_slug FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug LIMIT 1`,
       { org_slug: slug },
@@ -34,6 +39,13 @@ export function mountOrganizationRoutes(
     if (!exists.length) throw notFound(`Organization "${slug}" does not exist`);
     const now = deps.now();
     const key = await deps.keys.issue(slug, 24, now);
+    const answer = (revoked: number) => ({
+      org_slug: slug,
+      api_key: key.apiKey,
+      api_key_fingerprint: key.fingerprint,
+      revoked_keys: revoked,
+      message: "Store the new API key now: it is shown once; the previous key no longer works",
+    });
     let revoked = 0;
     await deps.warehouse.transaction(async (tx) => {
       revoked = await tx.execute(
@@ -42,15 +54,10 @@ export function mountOrganizationRoutes(
         { org_slug: slug, now: now.toISOString(), reason: reason ?? "rotated" },
       );
       await tx.insertRows(CENTRAL_DATASET, keysTable, [key.row]);
+      await hook?.(tx, answer(revoked));
     });
     deps.keys.forgetOrg(slug);
     deps.logger.info("org api key rotated", { request_id: c.get("requestId"), org_slug: slug, revoked });
-    return c.json({
-      org_slug: slug,
-      api_key: key.apiKey,
-      api_key_fingerprint: key.fingerprint,
-      revoked_keys: revoked,
-      message: "Store the new API key now: it is shown once; the previous key no longer works",
-    });
+    return c.json(answer(revoked));
   }
 }

@@ -9,7 +9,7 @@ import { jsonBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { idempotent, takesIdempotencyKey } from "../idempotency.ts";
+import { type CommitHook, idempotent, takesIdempotencyKey } from "../idempotency.ts";
 
 /** Turns `{org_slug}` placeholders into Hono's `:org_slug`. */
 export function honoPath(path: string): string {
@@ -111,9 +111,13 @@ export function mountPipelineRoutes(
         pipeline: pipeline.path,
         ...(orgSlug ? { org_slug: orgSlug } : {}),
       });
-      const exec = async () => {
+      const exec = async (commitHook?: CommitHook) => {
         try {
-          const result = await runSync(deps, pipeline, body, { ...(org ? { org } : {}), logger });
+          const result = await runSync(deps, pipeline, body, {
+            ...(org ? { org } : {}),
+            logger,
+            ...(commitHook ? { commitHook } : {}),
+          });
           return c.json(result, route.status as 200);
         } catch (err) {
           pipelineError(err);
@@ -121,7 +125,9 @@ export function mountPipelineRoutes(
           if (org && pipeline.kind === "integration") onIntegrationChange(org.slug);
         }
       };
-      return takesIdempotencyKey(route.method, route.path) ? await idempotent(c, deps, body, exec) : await exec();
+      return takesIdempotencyKey(route.method, route.path)
+        ? await idempotent(c, deps, body, route.status, exec)
+        : await exec();
     });
   }
 }

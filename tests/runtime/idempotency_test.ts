@@ -130,7 +130,7 @@ Deno.test("Idempotency-Key on onboard and key rotation", async (t) => {
       assert.equal(held.json.error.code, "IDEMPOTENCY_IN_PROGRESS");
       assert.equal(held.headers.get("Retry-After"), "1");
       assert.equal(await count(h, "org_profiles", "idem_held"), 0);
-      await claim("onb-stale", 11);
+      await claim("onb-stale", 6);
       const stale = await onboard(h, "onb-stale", body("idem_held"));
       assert.equal(stale.status, 201, stale.text);
     });

@@ -16,13 +16,15 @@ class Faults {
   count = 0;
   dead = false;
   arm(n: number, die: boolean) {
-    Object.assign(this, { failAt: n, die, count: 0, dead: false });
+    Object.assign(this, { failAt: n, die, count: 0, dead: false, names: [] });
   }
   disarm() {
     Object.assign(this, { failAt: 0, die: false, dead: false });
   }
+  names: string[] = [];
   tick(name: string) {
     this.count++;
+    this.names[this.count] = name;
     if (this.dead) throw new Error(`injected: process is dead (${name})`);
     if (this.count === this.failAt) {
       if (this.die) this.dead = true;
@@ -72,8 +74,12 @@ const body = (slug: string) => ({
   admin_email: "ops@example.test",
   subscription_plan: "STARTER",
 });
-const onboard = (h: Harness, slug: string) =>
-  h.request("POST", "/api/v1/organizations/onboard", { root: true, body: body(slug) });
+const onboard = (h: Harness, slug: string, idempotencyKey?: string) =>
+  h.request("POST", "/api/v1/organizations/onboard", {
+    root: true,
+    body: body(slug),
+    ...(idempotencyKey ? { headers: { "Idempotency-Key": idempotencyKey } } : {}),
+  });
 
 async function rowCounts(h: Harness, slug: string): Promise<number[]> {
   const out: number[] = [];
@@ -95,11 +101,21 @@ async function assertOnboarded(h: Harness, slug: string, key: string, label: str
   assert.equal(r.status, 200, `${label}: the returned key works`);
 }
 
-/** A fault at every statement of an onboard (from the state `prepare` leaves), then a clean retry. */
-async function everyStatement(h: Harness, f: Faults, name: string, prepare: (slug: string) => Promise<void>) {
+/**
+ * A fault at every statement of an onboard (from the state `prepare` leaves), then a clean retry; with `idem`
+ * every request carries one Idempotency-Key, whose statements are counted too.
+ */
+async function everyStatement(
+  h: Harness,
+  f: Faults,
+  name: string,
+  prepare: (slug: string) => Promise<void>,
+  idem = false,
+) {
+  const keyOf = (slug: string) => (idem ? `k-${slug}` : undefined);
   await prepare(`${name}_probe`);
   f.arm(0, false);
-  const probe = await onboard(h, `${name}_probe`);
+  const probe = await onboard(h, `${name}_probe`, keyOf(`${name}_probe`));
   assert.equal(probe.status, 201, probe.text);
   const total = f.count;
   assert.ok(total >= 10, `an onboard makes ${total} statements`);
@@ -109,20 +125,35 @@ async function everyStatement(h: Harness, f: Faults, name: string, prepare: (slu
       const label = `${die ? "killed" : "failed"} at statement ${n} of ${total}`;
       await prepare(slug);
       f.arm(n, die);
-      const failed = await onboard(h, slug);
+      const failed = await onboard(h, slug, keyOf(slug));
       f.disarm();
       assert.ok(failed.status >= 500, `${label}: ${failed.status} ${failed.text}`);
       assert.ok(!failed.text.includes(`${slug}_api_`), `${label}: no key in the error`);
       const [profiles] = await rowCounts(h, slug);
       const dataset = await h.deps.warehouse.datasetExists(`${slug}_local`);
       assert.ok(!(profiles && dataset), `${label}: never an onboarded org whose key was not returned`);
-      const retry = await onboard(h, slug);
+      let retry = await onboard(h, slug, keyOf(slug));
+      if (idem && die && retry.status === 409) {
+        // The killed request's claim outlives it until it is stale; then the retry takes it over.
+        assert.equal(retry.json.error.code, "IDEMPOTENCY_IN_PROGRESS", label);
+        await h.deps.warehouse.execute(
+          `UPDATE organizations.org_idempotency_keys SET created_at = created_at - INTERVAL 6 MINUTE
+           WHERE idempotency_key = @k`,
+          { k: keyOf(slug)! },
+        );
+        retry = await onboard(h, slug, keyOf(slug));
+      }
       assert.equal(retry.status, 201, `${label}: retry ${retry.text}`);
       assert.equal(retry.json.dataset_created, !dataset, `${label}: dataset_created`);
       await assertOnboarded(h, slug, retry.json.api_key, label);
-      const again = await onboard(h, slug);
-      assert.equal(again.status, 409, `${label}: a fully onboarded slug stays 409`);
-      assert.equal(again.json.error.code, "ORG_EXISTS");
+      const again = await onboard(h, slug, keyOf(slug));
+      if (idem) {
+        assert.equal(again.status, 201, `${label}: the same key replays`);
+        assert.equal(again.json.api_key, retry.json.api_key, `${label}: the same api_key`);
+      } else {
+        assert.equal(again.status, 409, `${label}: a fully onboarded slug stays 409`);
+        assert.equal(again.json.error.code, "ORG_EXISTS");
+      }
     }
   }
 }
@@ -167,6 +198,29 @@ Deno.test("onboarding is all or nothing and a retry repairs any half-onboarded s
         await assertOnboarded(h, "halfrows", again.json.api_key, "repaired");
         const old = await h.request("GET", "/api/v1/integrations/halfrows", { key: first.json.api_key });
         assert.equal(old.status, 401, "the earlier attempt's key is gone");
+      },
+    );
+
+    await t.step(
+      "with an Idempotency-Key, a fault at any statement leaves a key whose retry onboards once",
+      async () => {
+        await everyStatement(h, f, "idem", async () => {}, true);
+      },
+    );
+
+    await t.step(
+      "killed right after the commit, the retry with its Idempotency-Key gets the key it never saw",
+      async () => {
+        f.arm(0, false);
+        assert.equal((await onboard(h, "postcommit_probe", "k-postcommit_probe")).status, 201);
+        const commit = f.names.indexOf("commit"); // the onboarding's own transaction (the first)
+        assert.ok(commit > 0, "the onboard commits a transaction");
+        f.arm(commit + 1, true);
+        await onboard(h, "postcommit", "k-postcommit"); // the answer never reaches the client
+        f.disarm();
+        const retry = await onboard(h, "postcommit", "k-postcommit");
+        assert.equal(retry.status, 201, retry.text);
+        await assertOnboarded(h, "postcommit", retry.json.api_key, "after the kill");
       },
     );
 

@@ -62,6 +62,22 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
       if (!s) throw new Error(`Onboarding needs the schema of "${name}" in its generated module`);
       return s;
     };
+    const response: Record<string, unknown> = {
+      status: "SUCCESS",
+      org_slug: slug,
+      api_key: key.apiKey,
+      api_key_fingerprint: key.fingerprint,
+      dataset_id: dataset,
+      dataset_created: !datasetExisted,
+      repaired: repair,
+      subscription_plan: plan,
+      limits: {
+        max_pipelines_per_day: limits.max_pipelines_per_day,
+        max_pipelines_per_month: limits.max_pipelines_per_month,
+        max_concurrent_pipelines: limits.max_concurrent_pipelines,
+      },
+      message: "Store the API key now: it is shown once and cannot be retrieved",
+    };
     let cleared = 0;
     try {
       await ctx.warehouse.transaction(async (tx) => {
@@ -105,6 +121,7 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
           created_at: ts,
           updated_at: ts,
         }]);
+        await ctx.commitHook?.(tx, response);
       });
     } catch (err) {
       if (!datasetExisted) await dropQuietly(ctx, dataset);
@@ -119,25 +136,7 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
       dataset_created: !datasetExisted,
       ...(repair ? { leftover_rows_cleared: cleared } : {}),
     });
-    return {
-      rowsWritten: ONBOARDING_TABLES.length,
-      response: {
-        status: "SUCCESS",
-        org_slug: slug,
-        api_key: key.apiKey,
-        api_key_fingerprint: key.fingerprint,
-        dataset_id: dataset,
-        dataset_created: !datasetExisted,
-        repaired: repair || cleared > 0,
-        subscription_plan: plan,
-        limits: {
-          max_pipelines_per_day: limits.max_pipelines_per_day,
-          max_pipelines_per_month: limits.max_pipelines_per_month,
-          max_concurrent_pipelines: limits.max_concurrent_pipelines,
-        },
-        message: "Store the API key now: it is shown once and cannot be retrieved",
-      },
-    };
+    return { rowsWritten: ONBOARDING_TABLES.length, response };
   } finally {
     inFlight.delete(slug);
   }
