@@ -1,5 +1,8 @@
-/** Org key rotation: a new key, every older key of the org revoked at once (cache included). */
-import type { Hono, MiddlewareHandler } from "hono";
+/**
+ * Org key rotation: a new key, every older key of the org revoked at once (cache included). Honours
+ * `Idempotency-Key` (runtime/idempotency.ts): a retried rotation returns the same new key instead of revoking it.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
@@ -7,6 +10,7 @@ import { pipelines } from "../../generated/manifest.ts";
 import { notFound } from "../errors.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
+import { type CommitHook, idempotent } from "../idempotency.ts";
 
 const rotateBody = z.strictObject({ reason: z.string().max(200).optional() });
 
@@ -19,6 +23,15 @@ export function mountOrganizationRoutes(
   app.post("/api/v1/organizations/:org_slug/api-key/rotate", guard("root_or_org"), async (c) => {
     const slug = c.req.param("org_slug");
     const body = await parseBody(c, rotateBody);
+    return await idempotent(c, deps, body, 200, (hook) => rotate(c, slug, body.reason, hook));
+  });
+
+  async function rotate(
+    c: Context<AppEnv>,
+    slug: string,
+    reason: string | undefined,
+    hook?: CommitHook,
+  ): Promise<Response> {
     const exists = await deps.warehouse.query(
       `SELECT org_slug FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug LIMIT 1`,
       { org_slug: slug },
@@ -26,23 +39,25 @@ export function mountOrganizationRoutes(
     if (!exists.length) throw notFound(`Organization "${slug}" does not exist`);
     const now = deps.now();
     const key = await deps.keys.issue(slug, 24, now);
-    let revoked = 0;
-    await deps.warehouse.transaction(async (tx) => {
-      revoked = await tx.execute(
-        `UPDATE ${CENTRAL_DATASET}.org_api_keys SET is_active = FALSE, revoked_at = CAST(@now AS TIMESTAMP), revocation_reason = @reason
-         WHERE org_slug = @org_slug AND is_active = TRUE`,
-        { org_slug: slug, now: now.toISOString(), reason: body.reason ?? "rotated" },
-      );
-      await tx.insertRows(CENTRAL_DATASET, keysTable, [key.row]);
-    });
-    deps.keys.forgetOrg(slug);
-    deps.logger.info("org api key rotated", { request_id: c.get("requestId"), org_slug: slug, revoked });
-    return c.json({
+    const answer = (revoked: number) => ({
       org_slug: slug,
       api_key: key.apiKey,
       api_key_fingerprint: key.fingerprint,
       revoked_keys: revoked,
       message: "Store the new API key now: it is shown once; the previous key no longer works",
     });
-  });
+    let revoked = 0;
+    await deps.warehouse.transaction(async (tx) => {
+      revoked = await tx.execute(
+        `UPDATE ${CENTRAL_DATASET}.org_api_keys SET is_active = FALSE, revoked_at = CAST(@now AS TIMESTAMP), revocation_reason = @reason
+         WHERE org_slug = @org_slug AND is_active = TRUE`,
+        { org_slug: slug, now: now.toISOString(), reason: reason ?? "rotated" },
+      );
+      await tx.insertRows(CENTRAL_DATASET, keysTable, [key.row]);
+      await hook?.(tx, answer(revoked));
+    });
+    deps.keys.forgetOrg(slug);
+    deps.logger.info("org api key rotated", { request_id: c.get("requestId"), org_slug: slug, revoked });
+    return c.json(answer(revoked));
+  }
 }

@@ -9,6 +9,7 @@ import { jsonBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
+import { type CommitHook, idempotent, takesIdempotencyKey } from "../idempotency.ts";
 
 /** Turns `{org_slug}` placeholders into Hono's `:org_slug`. */
 export function honoPath(path: string): string {
@@ -110,14 +111,23 @@ export function mountPipelineRoutes(
         pipeline: pipeline.path,
         ...(orgSlug ? { org_slug: orgSlug } : {}),
       });
-      try {
-        const result = await runSync(deps, pipeline, body, { ...(org ? { org } : {}), logger });
-        return c.json(result, route.status as 200);
-      } catch (err) {
-        pipelineError(err);
-      } finally {
-        if (org && pipeline.kind === "integration") onIntegrationChange(org.slug);
-      }
+      const exec = async (commitHook?: CommitHook) => {
+        try {
+          const result = await runSync(deps, pipeline, body, {
+            ...(org ? { org } : {}),
+            logger,
+            ...(commitHook ? { commitHook } : {}),
+          });
+          return c.json(result, route.status as 200);
+        } catch (err) {
+          pipelineError(err);
+        } finally {
+          if (org && pipeline.kind === "integration") onIntegrationChange(org.slug);
+        }
+      };
+      return takesIdempotencyKey(route.method, route.path)
+        ? await idempotent(c, deps, body, route.status, exec)
+        : await exec();
     });
   }
 }

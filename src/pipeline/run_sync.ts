@@ -73,7 +73,11 @@ export async function runSync(
   deps: PipelineDeps,
   pipeline: PipelineModule,
   raw: unknown,
-  opts: { org?: { slug: string; dataset: string }; logger: ProcessorLogger },
+  opts: {
+    org?: { slug: string; dataset: string };
+    logger: ProcessorLogger;
+    commitHook?: ProcessorContext["commitHook"];
+  },
 ): Promise<Record<string, unknown>> {
   const params = resolveParams(pipeline, raw, deps.now());
   const vars = templateVars(pipeline, params, deps.env, opts.org);
@@ -99,6 +103,7 @@ export async function runSync(
         pipeline,
         step,
         ...(opts.org ? { org: opts.org } : {}),
+        ...(opts.commitHook ? { commitHook: opts.commitHook } : {}),
         params,
         state,
       };

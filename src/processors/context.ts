@@ -1,6 +1,6 @@
 /** What a processor receives: clients, the org, the run, resolved params and a tagged logger. */
 import type { PipelineModule, StepDef } from "../pipeline/module.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
+import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { ApiKeyStore } from "../orgs/api_keys.ts";
 
@@ -44,6 +44,12 @@ export interface ProcessorContext {
   readonly state: Map<string, unknown>;
   /** Aborted when the run times out or the process shuts down; pass it to provider calls. */
   readonly signal?: AbortSignal;
+  /**
+   * Set for a request with `Idempotency-Key` (runtime/idempotency.ts): a single-step pipeline that commits its
+   * writes in one transaction calls it inside that transaction with its response, so the stored answer (and
+   * the one-time key in it) commits with the writes.
+   */
+  readonly commitHook?: (tx: WarehouseTx, response: Record<string, unknown>) => Promise<void>;
 }
 
 /**

@@ -4,6 +4,9 @@ import { loadSettings } from "../../runtime/config.ts";
 import { Logger } from "../../runtime/logger.ts";
 import { buildDeps } from "../../runtime/server.ts";
 import type { AppDeps } from "../../runtime/context.ts";
+import { join } from "node:path";
+import { openWarehouse } from "../../src/warehouse/mod.ts";
+import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 
 export const ROOT = "test-root-key-0123456789abcdef0123456789";
 
@@ -24,13 +27,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/** `warehouse` wraps the DuckDB warehouse of the temp DATA_DIR (e.g. to inject faults). */
+export async function startHarness(
+  env: Record<string, string> = {},
+  opts: { warehouse?: (inner: Warehouse) => Warehouse } = {},
+): Promise<Harness> {
   // A given DATA_DIR reopens an earlier harness's files (close the earlier warehouse first).
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "conv-test-" });
   const { settings, problems } = loadSettings({ DATA_DIR: dataDir, CA_ROOT_API_KEY: ROOT, ...env });
   if (problems.length) throw new Error(problems.join("; "));
   const logs: string[] = [];
-  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }));
+  const wrapped = opts.warehouse
+    ? opts.warehouse(await openWarehouse({ kind: "duckdb", path: join(dataDir, "warehouse.duckdb") }))
+    : undefined;
+  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), wrapped);
   const app = await createApp(deps);
   const h: Harness = {
     deps,

@@ -1,4 +1,7 @@
-/** `setup.organizations.dryrun`: every check onboarding would make, and nothing created. */
+/**
+ * `setup.organizations.dryrun`: every check onboarding would make, and nothing created. A half-onboarded slug
+ * (profile without dataset, or dataset without profile) is ready: onboarding repairs it.
+ */
 import { dryrunSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { missingCentralTables, orgDataset, orgExists, planLimits } from "./_orgs.ts";
@@ -39,11 +42,23 @@ export const dryrunProcessor = defineProcessor(dryrunSpec, async (ctx, config) =
       `Bootstrap first: missing ${missing.join(", ")}`,
     );
   }
-  const exists = reachable && missing.length === 0 ? await orgExists(ctx, slug) : false;
-  add("org_slug_available", !exists, `Slug "${slug}" is free`, `Organization "${slug}" already exists`);
+  const hasProfile = reachable && missing.length === 0 ? await orgExists(ctx, slug) : false;
   const dataset = orgDataset(ctx, slug);
   const datasetTaken = reachable ? await ctx.warehouse.datasetExists(dataset) : false;
-  add("dataset_available", !datasetTaken, `Dataset "${dataset}" is free`, `Dataset "${dataset}" already exists`);
+  // Only a profile with its dataset is an onboarded org; either one alone is a failed onboard, which onboarding repairs.
+  const half = hasProfile !== datasetTaken;
+  add(
+    "org_slug_available",
+    !(hasProfile && datasetTaken),
+    half ? `Slug "${slug}" is half-onboarded; onboarding repairs it` : `Slug "${slug}" is free`,
+    `Organization "${slug}" already exists`,
+  );
+  add(
+    "dataset_available",
+    !(hasProfile && datasetTaken),
+    datasetTaken ? `Dataset "${dataset}" exists without an org; onboarding reuses it` : `Dataset "${dataset}" is free`,
+    `Dataset "${dataset}" already exists`,
+  );
   const ready = checks.every((c) => c.passed);
   return {
     response: {

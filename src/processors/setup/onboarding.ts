@@ -1,15 +1,25 @@
 /**
- * `setup.organizations.onboarding`: profile, subscription, usage quotas and API key rows in one
- * transaction, then the org dataset. The key is returned once; a second onboard of a slug is 409.
+ * `setup.organizations.onboarding`: all or nothing. The profile is the row that marks an org as onboarded, and it
+ * never stands beside the dataset unless the whole onboard committed: a leftover profile (rows without dataset)
+ * is deleted first, the org dataset is created next (DDL cannot join a transaction; idempotent), then one
+ * transaction clears whatever an earlier, failed onboard of the slug left and writes the subscription, usage
+ * quotas, API key and, last, the profile (so a backend whose transaction is not atomic never shows a profile
+ * without its other rows). When the transaction fails, the dataset is dropped again if this call created it.
+ * After any failure the slug is untouched or half-onboarded (rows without dataset, or a dataset without
+ * profile), and onboarding it again repairs it; only a slug with both its profile and its dataset is 409
+ * ORG_EXISTS. The key is returned once; `dataset_created` says whether this call created the dataset.
  */
 import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { onboardingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { ProcessorError } from "../context.ts";
-import { missingCentralTables, orgDataset, orgExists, planLimits } from "./_orgs.ts";
+import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { missingCentralTables, ONBOARDING_TABLES, orgDataset, orgExists, planLimits } from "./_orgs.ts";
 
 /** Slugs being onboarded by this process right now: two concurrent onboards of one slug cannot both pass the check. */
 const inFlight = new Set<string>();
+
+/** Rows of the earlier attempt are deleted in this order; the new rows are written in the reverse order. */
+const CLEAR_ORDER = ["org_profiles", "org_api_keys", "org_usage_quotas", "org_subscriptions"] as const;
 
 export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, config) => {
   const slug = String(ctx.params.org_slug);
@@ -27,87 +37,119 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
   if (inFlight.has(slug)) throw new ProcessorError(409, "ORG_EXISTS", `Organization "${slug}" is being onboarded`);
   inFlight.add(slug);
   try {
-    if (await orgExists(ctx, slug)) {
+    const dataset = orgDataset(ctx, slug);
+    const hasProfile = await orgExists(ctx, slug);
+    const datasetExisted = await ctx.warehouse.datasetExists(dataset);
+    if (hasProfile && datasetExisted) {
       throw new ProcessorError(409, "ORG_EXISTS", `Organization "${slug}" already exists`);
     }
+    const repair = hasProfile || datasetExisted;
     const now = ctx.now();
     const ts = now.toISOString();
-    const dataset = orgDataset(ctx, slug);
+    // The key (a vault call, which can fail) before the dataset: nothing to undo when it fails.
     const key = await ctx.keys.issue(slug, config.api_key_random_chars, now);
+    if (hasProfile) {
+      // Rows without dataset: the old profile goes before the dataset comes, so no crash from here on can leave a
+      // profile beside a dataset (which would read as onboarded, with a key never returned).
+      await ctx.warehouse.execute(`DELETE FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug`, {
+        org_slug: slug,
+      });
+    }
+    if (!datasetExisted) await ctx.warehouse.ensureDataset(dataset);
     const t = ctx.pipeline.tables;
     const schema = (name: string) => {
       const s = t[name];
       if (!s) throw new Error(`Onboarding needs the schema of "${name}" in its generated module`);
       return s;
     };
-    await ctx.warehouse.transaction(async (tx) => {
-      await tx.insertRows(CENTRAL_DATASET, schema("org_profiles"), [{
-        org_slug: slug,
-        company_name: ctx.params.company_name,
-        admin_email: ctx.params.admin_email,
-        status: "ACTIVE",
-        subscription_plan: plan,
-        org_dataset_id: dataset,
-        created_at: ts,
-        updated_at: ts,
-      }]);
-      await tx.insertRows(CENTRAL_DATASET, schema("org_subscriptions"), [{
-        ...limits,
-        subscription_id: crypto.randomUUID(),
-        org_slug: slug,
-        plan_name: plan,
-        status: "ACTIVE",
-        starts_at: ts,
-        created_at: ts,
-        updated_at: ts,
-      }]);
-      await tx.insertRows(CENTRAL_DATASET, schema("org_usage_quotas"), [{
-        usage_id: crypto.randomUUID(),
-        org_slug: slug,
-        usage_date: ts.slice(0, 10),
-        pipelines_run_today: 0,
-        pipelines_succeeded_today: 0,
-        pipelines_failed_today: 0,
-        pipelines_run_month: 0,
-        concurrent_pipelines_running: 0,
-        daily_limit: limits.max_pipelines_per_day,
-        monthly_limit: limits.max_pipelines_per_month,
-        concurrent_limit: limits.max_concurrent_pipelines,
-        last_updated: ts,
-      }]);
-      await tx.insertRows(CENTRAL_DATASET, schema("org_api_keys"), [key.row]);
-    });
-    try {
-      await ctx.warehouse.ensureDataset(dataset);
-    } catch (err) {
-      // Undo the rows so a retry starts clean: an org without its dataset must not exist.
-      for (const table of ["org_api_keys", "org_usage_quotas", "org_subscriptions", "org_profiles"]) {
-        await ctx.warehouse.execute(`DELETE FROM ${CENTRAL_DATASET}.${table} WHERE org_slug = @org_slug`, {
-          org_slug: slug,
-        });
-      }
-      throw new Error(`Creating dataset "${dataset}" failed`, { cause: err });
-    }
-    ctx.logger.info("organization onboarded", { org_slug: slug, plan, dataset });
-    return {
-      rowsWritten: 4,
-      response: {
-        status: "SUCCESS",
-        org_slug: slug,
-        api_key: key.apiKey,
-        api_key_fingerprint: key.fingerprint,
-        dataset_id: dataset,
-        dataset_created: true,
-        subscription_plan: plan,
-        limits: {
-          max_pipelines_per_day: limits.max_pipelines_per_day,
-          max_pipelines_per_month: limits.max_pipelines_per_month,
-          max_concurrent_pipelines: limits.max_concurrent_pipelines,
-        },
-        message: "Store the API key now: it is shown once and cannot be retrieved",
+    const response: Record<string, unknown> = {
+      status: "SUCCESS",
+      org_slug: slug,
+      api_key: key.apiKey,
+      api_key_fingerprint: key.fingerprint,
+      dataset_id: dataset,
+      dataset_created: !datasetExisted,
+      repaired: repair,
+      subscription_plan: plan,
+      limits: {
+        max_pipelines_per_day: limits.max_pipelines_per_day,
+        max_pipelines_per_month: limits.max_pipelines_per_month,
+        max_concurrent_pipelines: limits.max_concurrent_pipelines,
       },
+      message: "Store the API key now: it is shown once and cannot be retrieved",
     };
+    let cleared = 0;
+    try {
+      await ctx.warehouse.transaction(async (tx) => {
+        for (const table of CLEAR_ORDER) {
+          cleared += await tx.execute(`DELETE FROM ${CENTRAL_DATASET}.${table} WHERE org_slug = @org_slug`, {
+            org_slug: slug,
+          });
+        }
+        await tx.insertRows(CENTRAL_DATASET, schema("org_subscriptions"), [{
+          ...limits,
+          subscription_id: crypto.randomUUID(),
+          org_slug: slug,
+          plan_name: plan,
+          status: "ACTIVE",
+          starts_at: ts,
+          created_at: ts,
+          updated_at: ts,
+        }]);
+        await tx.insertRows(CENTRAL_DATASET, schema("org_usage_quotas"), [{
+          usage_id: crypto.randomUUID(),
+          org_slug: slug,
+          usage_date: ts.slice(0, 10),
+          pipelines_run_today: 0,
+          pipelines_succeeded_today: 0,
+          pipelines_failed_today: 0,
+          pipelines_run_month: 0,
+          concurrent_pipelines_running: 0,
+          daily_limit: limits.max_pipelines_per_day,
+          monthly_limit: limits.max_pipelines_per_month,
+          concurrent_limit: limits.max_concurrent_pipelines,
+          last_updated: ts,
+        }]);
+        await tx.insertRows(CENTRAL_DATASET, schema("org_api_keys"), [key.row]);
+        await tx.insertRows(CENTRAL_DATASET, schema("org_profiles"), [{
+          org_slug: slug,
+          company_name: ctx.params.company_name,
+          admin_email: ctx.params.admin_email,
+          status: "ACTIVE",
+          subscription_plan: plan,
+          org_dataset_id: dataset,
+          created_at: ts,
+          updated_at: ts,
+        }]);
+        await ctx.commitHook?.(tx, response);
+      });
+    } catch (err) {
+      if (!datasetExisted) await dropQuietly(ctx, dataset);
+      throw new Error(`Writing the rows of organization "${slug}" failed`, { cause: err });
+    }
+    // Keys of an earlier, half-done attempt were deleted: no cached lookup may keep them alive.
+    if (cleared || hasProfile) ctx.keys.forgetOrg(slug);
+    ctx.logger.info(repair ? "organization onboarded (repaired a half-onboarded slug)" : "organization onboarded", {
+      org_slug: slug,
+      plan,
+      dataset,
+      dataset_created: !datasetExisted,
+      ...(repair ? { leftover_rows_cleared: cleared } : {}),
+    });
+    return { rowsWritten: ONBOARDING_TABLES.length, response };
   } finally {
     inFlight.delete(slug);
   }
 });
+
+/** Undoes this call's dataset; a failure here leaves a dataset without rows, which the next onboard repairs. */
+async function dropQuietly(ctx: ProcessorContext, dataset: string): Promise<void> {
+  try {
+    await ctx.warehouse.dropDataset(dataset);
+  } catch (err) {
+    ctx.logger.warn("dropping the dataset of a failed onboard failed; a re-onboard repairs it", {
+      dataset,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * `Idempotency-Key` for mutating requests (the root key's POSTs under `/organizations/*`, onboarding first).
+ *
+ * The first request with a key claims it (a pending row in `organizations.org_idempotency_keys`), runs, and
+ * stores its 2xx response (status and body) for 24 h; any one-time secret in the body (`api_key`) is stored only
+ * as a vault ciphertext bound to the key (AAD `org_slug|IDEMPOTENCY_KEY:{scope}:{key}`). A repeat with the same
+ * key and the same request (method, path, canonical JSON body) gets the stored response again, with header
+ * `Idempotent-Replayed: true`; the same key with another request is 422 `IDEMPOTENCY_KEY_REUSED`. A handler
+ * that writes in one transaction stores the response inside it (the {@link CommitHook}), so the answer commits
+ * with the writes and a crash right after the commit cannot lose the one-time key. A request
+ * that fails (4xx or 5xx) stores nothing and frees the key: onboarding is all-or-nothing, so running it again is
+ * safe. Two requests with one key never both run: in this process the second waits for the first (up to
+ * {@link WAIT_MS}) and then replays its answer; across processes, or after that wait, it is 409
+ * `IDEMPOTENCY_IN_PROGRESS` with `Retry-After`. A pending claim older than {@link STALE_MS} (its process died)
+ * is taken over. Keys are scoped per caller (`_root` for the root key, else the org) and forgotten after 24 h.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError } from "./errors.ts";
+import type { AppDeps, AppEnv } from "./context.ts";
+import { CENTRAL_DATASET, sha256Hex } from "../src/orgs/api_keys.ts";
+import type { WarehouseTx } from "../src/warehouse/warehouse.ts";
+import { pipelines } from "../generated/manifest.ts";
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+/** How long a stored response is replayed. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** How long a second request with the key of a running one (same process) waits before 409. */
+export const WAIT_MS = 30_000;
+/** A pending claim older than this belongs to a process that died (the onboarding pipeline's `timeout_minutes`). */
+export const STALE_MS = 5 * 60_000;
+const KEY_SHAPE = /^[A-Za-z0-9._:-]{1,255}$/;
+/** Response fields holding a one-time secret: stored only encrypted. */
+const SECRET_FIELDS = ["api_key"] as const;
+const SLUG = /^[a-z][a-z0-9_]{2,49}$/;
+const TABLE = `${CENTRAL_DATASET}.org_idempotency_keys`;
+
+interface StoredRow {
+  request_hash: string;
+  status_code: number | null;
+  response: Record<string, unknown> | null;
+  created_at: string;
+}
+
+/** A key this request holds (its pending row). */
+interface Held {
+  scope: string;
+  key: string;
+  claimId: string;
+  hash: string;
+  method: string;
+  path: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Requests of this process holding a key right now, by `scope \n key`. */
+const running = new Map<string, Promise<void>>();
+
+/**
+ * The request's `Idempotency-Key`, or undefined when it has none.
+ * @throws {ApiError} 400 when the header is empty, longer than 255 characters or has other characters than
+ *   letters, digits, `.`, `_`, `:` and `-` (the value is never echoed)
+ */
+export function readIdempotencyKey(c: Context): string | undefined {
+  const value = c.req.header(IDEMPOTENCY_HEADER);
+  if (value === undefined) return undefined;
+  if (!KEY_SHAPE.test(value)) {
+    throw new ApiError(
+      400,
+      "VALIDATION_ERROR",
+      `Header "${IDEMPOTENCY_HEADER}": expected 1-255 letters, digits, ".", "_", ":" or "-" (e.g. a UUID)`,
+    );
+  }
+  return value;
+}
+
+/** Whether a route honours `Idempotency-Key`: the POSTs under `/api/v1/organizations/`. */
+export function takesIdempotencyKey(method: string, path: string): boolean {
+  return method.toUpperCase() === "POST" && path.startsWith("/api/v1/organizations/");
+}
+
+/** Hex SHA-256 of method, path and the body as canonical JSON (key order and whitespace do not matter). */
+export function requestHash(method: string, path: string, body: unknown): string {
+  return sha256Hex(JSON.stringify([method.toUpperCase(), path, canonical(body)]));
+}
+
+/**
+ * Stores the response inside the caller's own transaction, so it commits with the writes (or not at all):
+ * a process killed right after the commit still has the answer, and its one-time key, for the retry.
+ */
+export type CommitHook = (tx: WarehouseTx, response: Record<string, unknown>) => Promise<void>;
+
+/**
+ * Runs `run` at most once per `Idempotency-Key` of the caller (see the module doc); without the header it just
+ * runs. `body` is the parsed request body; `run` gets a {@link CommitHook} (absent without the header) to call
+ * inside its transaction with its response, which is then stored with `status`.
+ */
+export async function idempotent(
+  c: Context<AppEnv>,
+  deps: AppDeps,
+  body: unknown,
+  status: number,
+  run: (hook?: CommitHook) => Promise<Response>,
+): Promise<Response> {
+  const key = readIdempotencyKey(c);
+  const identity = c.get("auth");
+  if (key === undefined || !identity || identity.kind === "none") return await run();
+  // Before bootstrap there is no table to keep keys in (and the request itself is refused).
+  if (!(await deps.warehouse.tableExists(CENTRAL_DATASET, "org_idempotency_keys"))) return await run();
+  const scope = identity.kind === "root" ? "_root" : identity.orgSlug;
+  const hash = requestHash(c.req.method, c.req.path, body);
+  const local = `${scope}\n${key}`;
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const row = await find(deps, scope, key);
+    if (row) {
+      if (row.request_hash !== hash) {
+        throw new ApiError(
+          422,
+          "IDEMPOTENCY_KEY_REUSED",
+          `Header "${IDEMPOTENCY_HEADER}" was already used for a different request (method, path or body); use a new key`,
+        );
+      }
+      if (row.status_code !== null) return await replay(c, deps, scope, key, row);
+      const other = running.get(local);
+      if (other && Date.now() < deadline) {
+        await Promise.race([other, sleep(deadline - Date.now())]);
+        continue;
+      }
+      if (!other && deps.now().getTime() - Date.parse(row.created_at) > STALE_MS) {
+        await release(deps, scope, key, String(row.response?.claim_id ?? ""));
+        continue;
+      }
+      throw inProgress();
+    }
+    const other = running.get(local);
+    if (!other) break;
+    await Promise.race([other, sleep(Math.max(0, deadline - Date.now()))]);
+    if (Date.now() >= deadline) throw inProgress();
+  }
+  let done!: () => void;
+  running.set(local, new Promise<void>((resolve) => (done = resolve)));
+  try {
+    const held = await claim(deps, scope, key, hash, c.req.method, c.req.path);
+    let stored = false;
+    const hook: CommitHook = async (tx, response) => {
+      await store(tx, deps, held, status, response);
+      stored = true;
+    };
+    let res: Response;
+    try {
+      res = await run(hook);
+    } catch (err) {
+      await release(deps, scope, key, held.claimId).catch(() => {});
+      throw err;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      if (!stored) {
+        try {
+          await deps.warehouse.transaction((tx) => store(tx, deps, held, res.status, res.clone().json()));
+        } catch (err) {
+          // The work is done and its answer (maybe a one-time key) must reach the caller: log and answer anyway.
+          deps.logger.error("storing an idempotent response failed; a retry with its key runs again", {
+            request_id: c.get("requestId"),
+            error: err instanceof Error ? err.message : String(err),
+          });
+          await release(deps, scope, key, held.claimId).catch(() => {});
+        }
+      }
+    } else await release(deps, scope, key, held.claimId).catch(() => {});
+    return res;
+  } finally {
+    running.delete(local);
+    done();
+  }
+}
+
+function inProgress(): ApiError {
+  return new ApiError(
+    409,
+    "IDEMPOTENCY_IN_PROGRESS",
+    `A request with this "${IDEMPOTENCY_HEADER}" is still running; retry shortly to get its response`,
+    { "Retry-After": "1" },
+  );
+}
+
+async function find(deps: AppDeps, scope: string, key: string): Promise<StoredRow | undefined> {
+  const rows = await deps.warehouse.query<StoredRow>(
+    `SELECT request_hash, status_code, response, created_at FROM ${TABLE}
+     WHERE org_slug = @scope AND idempotency_key = @key AND expires_at > CAST(@now AS TIMESTAMP)
+     ORDER BY created_at, status_code NULLS LAST LIMIT 1`,
+    { scope, key, now: deps.now().toISOString() },
+  );
+  return rows[0];
+}
+
+/**
+ * Writes a pending row and returns the hold; 409 when another process claimed the key at the same time
+ * (the earliest claim wins, so of two racing claims exactly one goes on).
+ */
+async function claim(
+  deps: AppDeps,
+  scope: string,
+  key: string,
+  hash: string,
+  method: string,
+  path: string,
+): Promise<Held> {
+  const now = deps.now();
+  // Claim ids sort by time, so a later claim never wins over one that already checked.
+  const claimId = `${now.toISOString()}_${crypto.randomUUID()}`;
+  const held: Held = {
+    scope,
+    key,
+    claimId,
+    hash,
+    method,
+    path,
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+  };
+  await deps.warehouse.execute(`DELETE FROM ${TABLE} WHERE expires_at <= CAST(@now AS TIMESTAMP)`, {
+    now: now.toISOString(),
+  });
+  await deps.warehouse.insertRows(CENTRAL_DATASET, schema(), [row(held, null, { claim_id: claimId })]);
+  let claims: { claim_id: string | null }[];
+  try {
+    claims = await deps.warehouse.query<{ claim_id: string | null }>(
+      `SELECT ${claimOf(deps)} AS claim_id FROM ${TABLE}
+       WHERE org_slug = @scope AND idempotency_key = @key`,
+      { scope, key },
+    );
+  } catch (err) {
+    await release(deps, scope, key, claimId).catch(() => {});
+    throw err;
+  }
+  const first = claims.map((r) => r.claim_id ?? "").sort()[0];
+  if (first !== claimId) {
+    await release(deps, scope, key, claimId);
+    throw inProgress();
+  }
+  return held;
+}
+
+/** Replaces the pending row by the response (`body` may be a promise), its secrets sealed by the vault. */
+async function store(
+  tx: WarehouseTx,
+  deps: AppDeps,
+  held: Held,
+  status: number,
+  body: Record<string, unknown> | Promise<Record<string, unknown>>,
+): Promise<void> {
+  const plain = await body;
+  const sealed: Record<string, unknown> = { ...plain };
+  for (const field of SECRET_FIELDS) {
+    const secret = plain[field];
+    if (typeof secret === "string") {
+      sealed[field] = { vault: await deps.vault.encrypt(secret, aad(held.scope, held.key, plain)) };
+    }
+  }
+  await tx.execute(
+    `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
+     AND ${claimOf(deps)} = @claim`,
+    { scope: held.scope, key: held.key, claim: held.claimId },
+  );
+  await tx.insertRows(CENTRAL_DATASET, schema(), [row(held, status, sealed)]);
+}
+
+function row(held: Held, status: number | null, response: Record<string, unknown>): Record<string, unknown> {
+  return {
+    org_slug: held.scope,
+    idempotency_key: held.key,
+    request_hash: held.hash,
+    method: held.method,
+    path: held.path,
+    status_code: status,
+    response,
+    created_at: held.createdAt,
+    expires_at: held.expiresAt,
+  };
+}
+
+async function release(deps: AppDeps, scope: string, key: string, claimId: string): Promise<void> {
+  await deps.warehouse.execute(
+    `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
+     AND coalesce(${claimOf(deps)}, '') = @claim`,
+    { scope, key, claim: claimId },
+  );
+}
+
+async function replay(c: Context, deps: AppDeps, scope: string, key: string, row: StoredRow): Promise<Response> {
+  const body: Record<string, unknown> = { ...row.response };
+  for (const field of SECRET_FIELDS) {
+    const v = body[field] as { vault?: unknown } | undefined;
+    if (v && typeof v === "object" && typeof v.vault === "string") {
+      body[field] = await deps.vault.decrypt(v.vault, aad(scope, key, body));
+    }
+  }
+  c.header("Idempotent-Replayed", "true");
+  return c.json(body, row.status_code as ContentfulStatusCode);
+}
+
+/** The vault context of a stored secret: the org it belongs to and the idempotency key that keeps it. */
+function aad(scope: string, key: string, body: Record<string, unknown>) {
+  const org = typeof body.org_slug === "string" && SLUG.test(body.org_slug) ? body.org_slug : "idempotency";
+  return { org_slug: org, provider: `IDEMPOTENCY_KEY:${scope}:${key}` };
+}
+
+/** The pending row's claim id as SQL text: `json_extract_string` on DuckDB, `JSON_VALUE` on BigQuery. */
+function claimOf(deps: AppDeps): string {
+  return `${deps.warehouse.kind === "duckdb" ? "json_extract_string" : "JSON_VALUE"}(response, '$.claim_id')`;
+}
+
+function schema() {
+  const s = pipelines["setup/bootstrap"].tables.org_idempotency_keys;
+  if (!s) throw new Error("The bootstrap module has no org_idempotency_keys schema");
+  return s;
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    Deno.unrefTimer(t);
+  });
+}
