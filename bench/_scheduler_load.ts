@@ -8,7 +8,7 @@ import { startHarness } from "../tests/runtime/_harness.ts";
 import { DEEPSEEK_STANDIN_KEY } from "../tests/standins/deepseek.ts";
 import { OPENAI_STANDIN_KEY } from "../tests/standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY } from "../tests/standins/anthropic.ts";
-import { utcDay } from "../src/pipeline/template.ts";
+import { addDays, dayOf, isoDay } from "../src/time/day.ts";
 import { peakRssMb, RssSampler } from "./_rss.ts";
 import process from "node:process";
 
@@ -57,7 +57,7 @@ try {
   });
   const setupMs = performance.now() - t0;
   // Two scheduler days: the first creates every org's tables, the second is the steady state.
-  const days = [utcDay(new Date(), -2), utcDay(new Date(), -1)];
+  const days = [-2, -1].map((n) => isoDay(addDays(dayOf(new Date()), n)));
   const sampler = new RssSampler();
   const timings: { day: string; enqueued: number; enqueue_ms: number; actual_ms: number; cpu_ms: number }[] = [];
   for (const day of days) {

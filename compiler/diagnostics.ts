@@ -17,6 +17,7 @@ export type DiagnosticCode =
   | "E_TEMPLATE_SYNTAX"
   | "E_UNKNOWN_TEMPLATE_REF"
   | "E_PARAM_DEFAULT"
+  | "E_PARAM_ALIAS"
   | "E_OUTPUT_REQUIRED"
   | "E_PARTITION_FIELD"
   | "E_CHECK_COLUMN"

@@ -28,6 +28,14 @@ export const paramSpec = z.strictObject({
   minimum: z.number().optional(),
   maximum: z.number().optional(),
   secret: z.boolean().optional(),
+  /**
+   * Shorthand for other params of the same type: a request that gives this param gives each of them its value
+   * (`date` for `start_date` and `end_date`). Giving the shorthand and one of them is a 400; two shorthands of one
+   * param must agree. A shorthand has no default and no template may read it.
+   */
+  alias_of: z.array(snake).min(1).optional(),
+  /** Why shorthands of one param must agree, added to the 400 when they differ. */
+  alias_note: z.string().optional(),
 });
 export type ParamSpec = z.output<typeof paramSpec>;
 

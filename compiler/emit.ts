@@ -47,7 +47,8 @@ export function paramZod(p: ParamIR): string {
   let e: string;
   switch (p.type) {
     case "date":
-      e = "z.iso.date()";
+      // A string here: resolveParams checks every date once, with parseDay (src/time/day.ts), naming the field.
+      e = "z.string()";
       break;
     case "integer":
       e = "z.int()" + (c.minimum !== undefined ? `.min(${c.minimum})` : "") +

@@ -7,9 +7,22 @@ export function paramJsonSchema(p: ParamIR): JsonSchema {
   const c = p.constraints;
   const s: JsonSchema = {};
   if (p.description) s.description = p.description;
+  if (p.aliasOf) {
+    const names = p.aliasOf.map((n) => `"${n}"`).join(" and ");
+    s.description = [
+      p.description,
+      `Shorthand for ${names}, never given with ${p.aliasOf.length > 1 ? "them" : "it"}`,
+      p.aliasNote && `Shorthands of ${names} must agree: ${p.aliasNote}`,
+    ].filter(Boolean).join(". ");
+    s["x-alias-of"] = [...p.aliasOf];
+  }
   switch (p.type) {
     case "date":
-      Object.assign(s, { type: "string", format: "date" });
+      Object.assign(s, {
+        type: "string",
+        format: "date",
+        description: `${s.description ? `${s.description}. ` : ""}A UTC day from 2015-01-01 to today`,
+      });
       break;
     case "integer":
     case "number":

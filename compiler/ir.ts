@@ -5,7 +5,10 @@ import type { TableSchema } from "../src/schema/table_schema.ts";
 
 /** A param: what the runtime needs plus the constraints the params schema is built from. */
 export interface ParamIR extends ParamDef {
-  readonly constraints: Omit<ParamSpec, "type" | "description" | "required" | "default" | "secret">;
+  readonly constraints: Omit<
+    ParamSpec,
+    "type" | "description" | "required" | "default" | "secret" | "alias_of" | "alias_note"
+  >;
 }
 
 export interface PipelineIR extends Omit<PipelineModule, "paramsSchema" | "params"> {

@@ -96,7 +96,8 @@ function validatePipeline(
   const before = diagnostics.length;
   const params = checkParams(cfg, f.map, diagnostics);
   const route = checkRoute(cfg, path, f.map, diagnostics);
-  const paramNames = new Set(Object.keys(cfg.params));
+  // A shorthand param is gone once a request is resolved: templates read the params it stands for.
+  const paramNames = new Set(Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name));
   const { steps, tables: used } = checkSteps(cfg, f.map, specs, tables, paramNames, diagnostics);
   const notify = checkNotify(cfg, f.map, specs, paramNames, diagnostics);
   if (diagnostics.length > before || !route) return undefined;
@@ -167,20 +168,46 @@ function checkParams(cfg: PipelineConfig, map: SourceMap, diagnostics: Diagnosti
       }
     }
     if (p.enum && p.type !== "string") at(`only string params may have an enum`, "enum");
-    declared.push(name);
-    const { type, description, required, default: _d, secret, ...constraints } = p;
+    if (!p.alias_of) declared.push(name);
+    const { type, description, required, default: _d, secret, alias_of, alias_note, ...constraints } = p;
     out.push({
       name,
       type,
-      required: required ?? d === undefined,
+      required: alias_of ? false : required ?? d === undefined,
       ...(d !== undefined ? { default: d } : {}),
       ...(description !== undefined ? { description } : {}),
       secret: secret ?? false,
       ...(p.enum ? { enum: p.enum } : {}),
+      ...(alias_of ? { aliasOf: alias_of } : {}),
+      ...(alias_note !== undefined ? { aliasNote: alias_note } : {}),
       constraints,
     });
   }
+  checkAliases(cfg, map, diagnostics);
   return out;
+}
+
+/** `alias_of`: every target a declared param of the same type that is not itself a shorthand. */
+function checkAliases(cfg: PipelineConfig, map: SourceMap, diagnostics: Diagnostic[]): void {
+  for (const [name, p] of Object.entries(cfg.params)) {
+    const at = (message: string, key: string | number = "alias_of", ...rest: (string | number)[]) =>
+      diagnostics.push(map.diagnostic(["params", name, key, ...rest], message, "E_PARAM_ALIAS"));
+    if (!p.alias_of) {
+      if (p.alias_note !== undefined) at(`param "${name}" has an alias_note but no alias_of`, "alias_note");
+      continue;
+    }
+    if (p.default !== undefined) at(`shorthand param "${name}" cannot have a default`, "default");
+    if (p.required === true) at(`shorthand param "${name}" cannot be required`, "required");
+    p.alias_of.forEach((target, i) => {
+      const t = cfg.params[target];
+      if (target === name) at(`param "${name}" cannot be a shorthand for itself`, "alias_of", i);
+      else if (!t) at(`alias_of names "${target}", which is not a param of this pipeline`, "alias_of", i);
+      else if (t.alias_of) at(`alias_of names "${target}", which is itself a shorthand`, "alias_of", i);
+      else if (t.type !== p.type) {
+        at(`param "${name}" (${p.type}) cannot be a shorthand for "${target}" (${t.type})`, "alias_of", i);
+      }
+    });
+  }
 }
 
 function checkRoute(

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "./logger.ts";
 import { VaultError } from "../src/vault/vault.ts";
 import { isWriteConflict } from "../src/warehouse/conflict.ts";
+import { DayError } from "../src/time/day.ts";
 
 /** An error meant for the client: a status, a stable code and a message that names the field. */
 export class ApiError extends HTTPException {
@@ -83,6 +84,8 @@ export function onError(logger: Logger) {
         return errorBody(c, status, DEFAULT_CODES[status] ?? "BAD_REQUEST", err.message || "Bad request");
       }
     }
+    // A route may simply call parseDay/parseDayRange: a bad day is the client's 400, naming the field.
+    if (err instanceof DayError) return errorBody(c, 400, "VALIDATION_ERROR", err.message);
     if (isWriteConflict(err)) {
       logger.warn("write conflict with a concurrent request", { request_id: c.get("requestId"), path: c.req.path });
       c.header("Retry-After", "1");

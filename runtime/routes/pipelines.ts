@@ -52,11 +52,12 @@ export function catalogueEntry(p: PipelineModule) {
     schedule: p.schedule ?? null,
     method: p.route.method,
     route: `/api/v1${p.route.path}`,
-    params: p.params.map(({ name, type, required, description, enum: e, default: d, secret }) => ({
+    params: p.params.map(({ name, type, required, description, enum: e, default: d, secret, aliasOf }) => ({
       name,
       type,
       required,
       ...(d !== undefined ? { default: d } : {}),
+      ...(aliasOf ? { alias_of: aliasOf } : {}),
       ...(e ? { enum: e } : {}),
       ...(description ? { description } : {}),
       ...(secret ? { secret } : {}),

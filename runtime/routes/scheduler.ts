@@ -5,12 +5,13 @@ import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import { scheduledParams } from "../../src/scheduler/scheduler.ts";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
-import { utcDay } from "../../src/pipeline/template.ts";
+import { dayOf, eachDay, isoDay, parseDay, parseDayRange } from "../../src/time/day.ts";
 import { ApiError } from "../errors.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
-const day = z.iso.date();
+// Days are checked by parseDay/parseDayRange (src/time/day.ts), which name the field in the 400.
+const day = z.string();
 const triggerBody = z.strictObject({ date: day.optional(), wait: z.boolean().optional() });
 const backfillBody = z.strictObject({ pipeline: z.string().max(100), start_date: day, end_date: day });
 const MAX_BACKFILL_DAYS = 366;
@@ -22,10 +23,9 @@ export function mountSchedulerRoutes(
 ): void {
   app.post("/api/v1/scheduler/trigger", guard("root"), async (c) => {
     const body = await parseBody(c, triggerBody);
-    const date = body.date ?? deps.scheduler.defaultLogicalDate();
-    if (date > utcDay(deps.now())) {
-      throw new ApiError(400, "VALIDATION_ERROR", `Field "date": ${date} is in the future`);
-    }
+    const date = body.date === undefined
+      ? deps.scheduler.defaultLogicalDate()
+      : isoDay(parseDay(body.date, "date", { today: dayOf(deps.now()) }));
     const result = await deps.scheduler.enqueueDay(date, { trigger: body.date ? "backfill" : "api" });
     if (body.wait) await deps.scheduler.idle();
     return c.json({ ...result, queue: await deps.scheduler.queue.progress({}) });
@@ -42,17 +42,11 @@ export function mountSchedulerRoutes(
     if (!pipeline || pipeline.kind !== "data") {
       throw new ApiError(404, "NOT_FOUND", `No data pipeline "${body.pipeline}"`);
     }
-    if (body.start_date > body.end_date) {
-      throw new ApiError(400, "VALIDATION_ERROR", `Field "end_date" is before "start_date"`);
-    }
-    if (body.end_date > utcDay(deps.now())) {
-      throw new ApiError(400, "VALIDATION_ERROR", `Field "end_date" is in the future`);
-    }
-    const days: string[] = [];
-    for (let d = body.start_date; d <= body.end_date; d = utcDay(new Date(`${d}T00:00:00Z`), 1)) days.push(d);
-    if (days.length > MAX_BACKFILL_DAYS) {
-      throw new ApiError(400, "VALIDATION_ERROR", `A backfill covers at most ${MAX_BACKFILL_DAYS} days`);
-    }
+    const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
+      today: dayOf(deps.now()),
+      maxDays: MAX_BACKFILL_DAYS,
+    });
+    const days = eachDay(span.start, span.end).map(isoDay);
     const done = await deps.warehouse.query<{ d: string }>(
       `SELECT DISTINCT CAST(logical_date AS STRING) AS d FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
        WHERE org_slug = @org AND pipeline_path = @path AND status = 'COMPLETED'`,

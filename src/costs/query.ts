@@ -7,7 +7,8 @@
  * in any other currency (DeepSeek bills in CNY, a GCP billing account may bill in EUR) is summed per currency
  * under `other_currencies`, with the same grouping. No exchange rate is applied anywhere.
  */
-import { isDay, normaliseDecimal } from "../pricing/decimal.ts";
+import { normaliseDecimal } from "../pricing/decimal.ts";
+import { addDays, type Day, DayError, dayOf, EARLIEST_DAY, isoDay, parseDay, parseDayRange } from "../time/day.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { COST_PROVIDERS, COST_SOURCES, type CostProvider, toFocusRow, type UnifiedRow, unifiedSql } from "./unified.ts";
 
@@ -26,7 +27,6 @@ export const MAX_RANGE_DAYS = 366;
 export const FOCUS_LIMIT = { default: 10_000, max: 50_000 } as const;
 
 const PARAMS = new Set(["start", "end", "group_by", "provider", "currency", "format", "limit"]);
-const DAY_MS = 86_400_000;
 const ZERO = "0";
 /** Amounts as the rest of the API writes them: exact, without trailing zeros ("2.5"). */
 const money = (v: string | null | undefined) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
@@ -49,7 +49,21 @@ export interface CostsRequest {
   readonly limit: number;
 }
 
-const shiftDay = (day: string, days: number) => new Date(Date.parse(day) + days * DAY_MS).toISOString().slice(0, 10);
+/** `start`/`end` checked as every request day is (src/time/day.ts); `start` defaults to 29 days before `end`. */
+function costsRange(query: URLSearchParams, now: Date): { start: string; end: string } {
+  const today = dayOf(now);
+  try {
+    const end = query.get("end") ?? isoDay(today);
+    // The default start: 30 days up to `end`, never before the earliest day accepted.
+    const fallbackStart = () => isoDay(Math.max(EARLIEST_DAY, addDays(parseDay(end, "end", { today }), -29)) as Day);
+    const start = query.get("start") ?? fallbackStart();
+    const span = parseDayRange(start, end, { start: "start", end: "end" }, { today, maxDays: MAX_RANGE_DAYS });
+    return { start: isoDay(span.start), end: isoDay(span.end) };
+  } catch (err) {
+    if (err instanceof DayError) throw new CostsQueryError(err.field, err.message);
+    throw err;
+  }
+}
 
 /**
  * Checks the query: `start`/`end` (default the 30 days up to today UTC), `group_by` (comma-separated or repeated;
@@ -64,21 +78,7 @@ export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest
       throw new CostsQueryError(name, `Query parameter "${name}" is given more than once`);
     }
   }
-  const day = (name: "start" | "end", fallback: string) => {
-    const value = query.get(name) ?? fallback;
-    if (!isDay(value)) throw new CostsQueryError(name, `Query parameter "${name}" must be a date written YYYY-MM-DD`);
-    return value;
-  };
-  const end = day("end", now.toISOString().slice(0, 10));
-  const start = day("start", shiftDay(end, -29));
-  if (end < start) throw new CostsQueryError("end", `Query parameter "end" (${end}) is before "start" (${start})`);
-  const days = (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
-  if (days > MAX_RANGE_DAYS) {
-    throw new CostsQueryError(
-      "end",
-      `Query parameter "end": a request covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
-    );
-  }
+  const { start, end } = costsRange(query, now);
 
   const format = query.get("format") ?? "summary";
   if (format !== "summary" && format !== "focus") {

@@ -18,6 +18,7 @@ import {
   type StepResult,
 } from "../processors/context.ts";
 import { isRowStream } from "../warehouse/warehouse.ts";
+import { DayError } from "../time/day.ts";
 
 /** Credential row provider names by pipeline integration. */
 export const CREDENTIAL_PROVIDER = {
@@ -55,7 +56,6 @@ export interface StartedRun {
   readonly done: Promise<RunOutcome>;
 }
 
-const MAX_RANGE_DAYS = 366;
 /** How often a running run refreshes its heartbeat. */
 const HEARTBEAT_MS = 30_000;
 
@@ -68,21 +68,16 @@ function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string 
   return `${orgSlug}-${pipeline.id}-${stamp}-${rand}`;
 }
 
-/** Cross-param rules the DSL cannot state: start_date <= end_date and a bounded range. */
-export function checkDateRange(params: Record<string, unknown>): void {
-  const from = params.start_date;
-  const to = params.end_date;
-  if (typeof from !== "string" || typeof to !== "string") return;
-  if (from > to) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${to}) is before "start_date" (${from})`);
-  }
-  const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
-  if (days > MAX_RANGE_DAYS) {
-    throw new ProcessorError(
-      400,
-      "VALIDATION_ERROR",
-      `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
-    );
+/**
+ * The run's params resolved and checked (`resolveParams`: every date a real day 2015-01-01..today, start <= end,
+ * at most 366 days). A bad date is a 400 naming its field, raised before any run row exists.
+ */
+export function checkDateRange(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
+  try {
+    return resolveParams(pipeline, raw, now);
+  } catch (err) {
+    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
+    throw err;
   }
 }
 
@@ -115,8 +110,7 @@ export class RunExecutor {
   async start(pipeline: PipelineModule, orgSlug: string, raw: unknown, opts: StartOptions): Promise<StartedRun> {
     if (pipeline.kind !== "data") throw new Error(`Pipeline "${pipeline.path}" is not a data pipeline`);
     const now = this.deps.now();
-    const params = resolveParams(pipeline, raw, now);
-    checkDateRange(params);
+    const params = checkDateRange(pipeline, raw, now);
     const lockKey = `${orgSlug}|${pipeline.path}`;
     const inProgress = () =>
       new ProcessorError(409, "RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);

@@ -22,6 +22,10 @@ export interface ParamDef {
   readonly description?: string;
   readonly secret: boolean;
   readonly enum?: readonly string[];
+  /** Shorthand for these params: a request's value for this one is given to each (DSL `alias_of`). */
+  readonly aliasOf?: readonly string[];
+  /** Why shorthands of one param must agree (DSL `alias_note`). */
+  readonly aliasNote?: string;
 }
 
 export interface OutputDef {

@@ -3,7 +3,7 @@
  * order, each step's response merged into the answer. Data pipelines go through the run executor instead.
  */
 import type { z } from "zod";
-import type { PipelineModule } from "./module.ts";
+import type { ParamDef, PipelineModule } from "./module.ts";
 import { applyParamDefaults, renderTemplates } from "./template.ts";
 import type { ProcessorContext, ProcessorEnv, ProcessorLogger } from "../processors/context.ts";
 import { ProcessorError } from "../processors/context.ts";
@@ -11,6 +11,7 @@ import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { ApiKeyStore } from "../orgs/api_keys.ts";
+import { dayOf, parseDay, parseDayRange } from "../time/day.ts";
 
 export interface PipelineDeps {
   readonly warehouse: Warehouse;
@@ -21,10 +22,10 @@ export interface PipelineDeps {
   readonly now: () => Date;
 }
 
-/** Invalid params: carries zod's issues so the API can name the field. */
+/** Invalid params: carries zod's issues (none for a rule across params) so the API can name the field. */
 export class ParamsError extends Error {
-  constructor(readonly issues: z.core.$ZodIssue[]) {
-    super(describeIssues(issues));
+  constructor(readonly issues: z.core.$ZodIssue[], message = describeIssues(issues)) {
+    super(message);
     this.name = "ParamsError";
   }
 }
@@ -39,11 +40,76 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   }).join("; ");
 }
 
-/** Validates `raw` against the pipeline's params schema and fills defaults. */
+/**
+ * Validates `raw` against the pipeline's params schema, gives each shorthand's value to the params it stands for
+ * (DSL `alias_of`), fills defaults and checks every `date` param: a real day, 2015-01-01 to today (UTC), and
+ * `start_date..end_date` in order and at most 366 days.
+ * @throws ParamsError for the schema and shorthands; DayError naming the field for a date
+ */
 export function resolveParams(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
   const parsed = pipeline.paramsSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ParamsError(parsed.error.issues);
-  return applyParamDefaults(pipeline.params, parsed.data as Record<string, unknown>, now);
+  const given = parsed.data as Record<string, unknown>;
+  const today = dayOf(now);
+  checkDates(pipeline.params, given, today);
+  const params = applyParamDefaults(pipeline.params, expandAliases(pipeline.params, given), now);
+  checkDates(pipeline.params, params, today);
+  const start = pipeline.params.find((p) => p.name === "start_date" && p.type === "date" && !p.aliasOf);
+  const end = pipeline.params.find((p) => p.name === "end_date" && p.type === "date" && !p.aliasOf);
+  if (start && end && params.start_date !== undefined && params.end_date !== undefined) {
+    parseDayRange(params.start_date, params.end_date, { start: "start_date", end: "end_date" }, { today });
+  }
+  return params;
+}
+
+/** Every `date` param present in `values` parsed and bounded (2015-01-01 .. today). @throws DayError */
+function checkDates(
+  defs: readonly ParamDef[],
+  values: Readonly<Record<string, unknown>>,
+  today: ReturnType<typeof dayOf>,
+) {
+  for (const d of defs) {
+    if (d.type === "date" && values[d.name] !== undefined) parseDay(values[d.name], d.name, { today });
+  }
+}
+
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(" and ");
+
+/**
+ * Gives each shorthand param's value to the params it stands for and drops the shorthand. Giving a shorthand and
+ * one of its params is an error, and so is giving two shorthands of one param different values.
+ * @throws ParamsError naming the fields
+ */
+export function expandAliases(
+  defs: readonly ParamDef[],
+  given: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...given };
+  const setBy = new Map<string, string>();
+  for (const d of defs) {
+    const value = given[d.name];
+    if (!d.aliasOf || value === undefined) continue;
+    delete out[d.name];
+    for (const target of d.aliasOf) {
+      if (given[target] !== undefined) {
+        throw new ParamsError(
+          [],
+          `Fields "${d.name}" and "${target}" cannot both be given: "${d.name}" stands for ${quoted(d.aliasOf)}`,
+        );
+      }
+      const other = setBy.get(target);
+      if (other !== undefined && out[target] !== value) {
+        throw new ParamsError(
+          [],
+          `Fields "${other}" (${JSON.stringify(out[target])}) and "${d.name}" (${JSON.stringify(value)}) must be ` +
+            `equal: both stand for "${target}"${d.aliasNote ? `, and ${d.aliasNote}` : ""}`,
+        );
+      }
+      out[target] = value;
+      setBy.set(target, d.name);
+    }
+  }
+  return out;
 }
 
 export function templateVars(

@@ -1,5 +1,6 @@
 /** Resolves `{{ ref }}` templates and param defaults at run time (the compiler already checked every ref). */
 import type { ParamDef } from "./module.ts";
+import { addDays, dayOf, isoDay } from "../time/day.ts";
 
 const TEMPLATE = /\{\{\s*([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)\s*\}\}/g;
 
@@ -20,14 +21,6 @@ export function renderTemplates<T>(value: T, vars: Readonly<Record<string, unkno
   return value;
 }
 
-/** `YYYY-MM-DD` of a UTC day offset from `now`. */
-export function utcDay(now: Date, offsetDays = 0): string {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + offsetDays)).toISOString().slice(
-    0,
-    10,
-  );
-}
-
 /** Fills defaults in declaration order: `yesterday`/`today` are UTC days; templates see earlier params. */
 export function applyParamDefaults(
   defs: readonly ParamDef[],
@@ -38,8 +31,8 @@ export function applyParamDefaults(
   for (const d of defs) {
     let v = given[d.name];
     if (v === undefined && d.default !== undefined) {
-      if (d.type === "date" && d.default === "yesterday") v = utcDay(now, -1);
-      else if (d.type === "date" && d.default === "today") v = utcDay(now);
+      if (d.type === "date" && d.default === "yesterday") v = isoDay(addDays(dayOf(now), -1));
+      else if (d.type === "date" && d.default === "today") v = isoDay(dayOf(now));
       else if (typeof d.default === "string" && d.default.includes("{{")) {
         v = renderTemplates(d.default, Object.fromEntries(Object.entries(out).map(([k, x]) => [`params.${k}`, x])));
       } else v = d.default;

@@ -8,6 +8,18 @@ import type { ProviderHttpOptions } from "../providers/mod.ts";
 import { ProviderError } from "../providers/mod.ts";
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { type ProcessorContext, ProcessorError } from "./context.ts";
+import {
+  addDays,
+  type Day,
+  DayError,
+  dayFromIso,
+  dayOf,
+  daysInRange,
+  isoDay,
+  MAX_RANGE_DAYS,
+  parseIsoDay,
+  startOfDay,
+} from "../time/day.ts";
 
 // ---- exact decimals ----------------------------------------------------------------------------------------------
 
@@ -160,66 +172,138 @@ export function modelCandidates(model: string): string[] {
   return stripped && stripped !== model ? [model, stripped] : [model];
 }
 
+/** A price version with its effective days as values. */
+interface DatedPrice {
+  readonly price: ModelPrice;
+  readonly from: Day;
+  readonly to: Day | null;
+}
+
+/** A stored day (DATE read as text) as a value. @throws {Error} for anything but `YYYY-MM-DD` */
+function storedDay(text: string, what: string): Day {
+  const day = dayFromIso(String(text).slice(0, 10));
+  if (day === undefined) throw new Error(`${what} ${JSON.stringify(text)} is not a day written YYYY-MM-DD`);
+  return day;
+}
+
 /** Prices by model id; `find` answers the version in force on a day (`effective_from <= day < effective_to`). */
 export class PriceBook {
-  readonly #byModel = new Map<string, ModelPrice[]>();
+  readonly #byModel = new Map<string, DatedPrice[]>();
   readonly #candidates = new Map<string, string[]>();
+  #lastDay: { text: string; day: Day } | undefined;
 
   constructor(prices: readonly ModelPrice[]) {
     for (const p of prices) {
       const list = this.#byModel.get(p.model_id) ?? [];
-      list.push(p);
+      const what = `Price of "${p.model_id}": effective`;
+      const to = p.effective_to === null ? null : storedDay(p.effective_to, `${what}_to`);
+      list.push({ price: p, from: storedDay(p.effective_from, `${what}_from`), to });
       this.#byModel.set(p.model_id, list);
     }
   }
 
   /** The price of `model` on `day`: an exact-id version in force wins over the stripped id's; else undefined. */
-  find(model: string, day: string): ModelPrice | undefined {
+  find(model: string, day: string | Day): ModelPrice | undefined {
+    const at = typeof day === "number" ? day : this.#dayOf(day);
     let ids = this.#candidates.get(model);
     if (ids === undefined) this.#candidates.set(model, ids = modelCandidates(model));
     for (const id of ids) {
-      const hit = this.#byModel.get(id)?.find((p) =>
-        p.effective_from <= day && (p.effective_to === null || day < p.effective_to)
-      );
-      if (hit) return hit;
+      const hit = this.#byModel.get(id)?.find((p) => p.from <= at && (p.to === null || at < p.to));
+      if (hit) return hit.price;
     }
     return undefined;
+  }
+
+  /** Rows come grouped by day: the last day parsed is kept. */
+  #dayOf(text: string): Day {
+    if (this.#lastDay?.text !== text) this.#lastDay = { text, day: storedDay(text, "Usage day") };
+    return this.#lastDay.day;
   }
 }
 
 // ---- UTC days ----------------------------------------------------------------------------------------------------
 
-/** Inclusive UTC days `YYYY-MM-DD`. */
+/** Inclusive UTC days `YYYY-MM-DD`, the form steps return, log and bind in SQL. */
 export interface DayRange {
   readonly from: string;
   readonly to: string;
 }
 
-const DAY_MS = 86_400_000;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** A range checked by {@link dayRange}: the days also as values, for every comparison and loop. */
+export interface CheckedRange extends DayRange {
+  readonly first: Day;
+  readonly last: Day;
+}
 
-/** Milliseconds of `day` 00:00 UTC. */
-export const dayStartMs = (day: string): number => Date.parse(`${day}T00:00:00Z`);
-/** The UTC day of an instant in milliseconds. */
-export const utcDayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-/** `day` plus `n` days. */
-export const addDays = (day: string, n: number): string => utcDayOf(dayStartMs(day) + n * DAY_MS);
+/** The UTC day of an instant in milliseconds, `YYYY-MM-DD`. */
+export const utcDayOf = (ms: number): string => isoDay(dayOf(new Date(ms)));
+
+/** `day` parsed; a malformed day is a 400 naming `field`. */
+function dayValue(value: string, field: string): Day {
+  try {
+    return parseIsoDay(value, field);
+  } catch (err) {
+    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
+    throw err;
+  }
+}
 
 /**
  * Checks the step's `start_date`/`end_date` and returns them as a range.
- * @throws {ProcessorError} 400 for a malformed day or an end before the start
+ * @throws {ProcessorError} 400 for a malformed day, an end before the start or more than 366 days
  */
-export function dayRange(start: string, end: string): DayRange {
-  for (const [name, v] of [["start_date", start], ["end_date", end]] as const) {
-    if (!DAY_RE.test(v) || Number.isNaN(dayStartMs(v)) || utcDayOf(dayStartMs(v)) !== v) {
-      throw new ProcessorError(400, "VALIDATION_ERROR", `Field "${name}" must be a day written YYYY-MM-DD, not "${v}"`);
-    }
-  }
-  if (end < start) {
+export function dayRange(start: string, end: string): CheckedRange {
+  const first = dayValue(start, "start_date");
+  const last = dayValue(end, "end_date");
+  if (last < first) {
     throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
   }
-  return { from: start, to: end };
+  const days = daysInRange(first, last);
+  if (days > MAX_RANGE_DAYS) {
+    throw new ProcessorError(
+      400,
+      "VALIDATION_ERROR",
+      `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
+    );
+  }
+  return { from: isoDay(first), to: isoDay(last), first, last };
 }
+
+/** Whether `day` lies inside `range`. */
+export function inRange(day: Day, range: CheckedRange): boolean {
+  return day >= range.first && day <= range.last;
+}
+
+/** `range` cut into consecutive windows of at most `days` days, in order. */
+export function dayWindows(range: CheckedRange, days: number): CheckedRange[] {
+  if (!(Number.isInteger(days) && days > 0)) {
+    throw new RangeError(`A window covers a whole number of days, not ${days}`);
+  }
+  const out: CheckedRange[] = [];
+  for (let first = range.first; first <= range.last; first = addDays(first, days)) {
+    const last = addDays(first, days - 1) < range.last ? addDays(first, days - 1) : range.last;
+    out.push({ from: isoDay(first), to: isoDay(last), first, last });
+  }
+  return out;
+}
+
+/** The FOCUS charge period of a UTC day: `[day 00:00, next day 00:00)`. */
+export function chargePeriod(day: string): { charge_period_start: string; charge_period_end: string } {
+  if (lastPeriod?.day !== day) {
+    const value = dayValue(day, "usage_date");
+    lastPeriod = {
+      day,
+      period: {
+        charge_period_start: startOfDay(value).toISOString(),
+        charge_period_end: startOfDay(addDays(value, 1)).toISOString(),
+      },
+    };
+  }
+  return { ...lastPeriod.period };
+}
+
+/** The last day asked for (rows come grouped by day). */
+let lastPeriod: { day: string; period: { charge_period_start: string; charge_period_end: string } } | undefined;
 
 /**
  * `columns` of the rows of `dataset.table` whose `usage_date` lies in `range` (parameterised SQL);
@@ -250,34 +334,6 @@ export async function queryDays<T>(
     { from: range.from, to: range.to },
   );
 }
-
-/** `range` cut into consecutive windows of at most `days` days, in order. */
-export function dayWindows(range: DayRange, days: number): DayRange[] {
-  const out: DayRange[] = [];
-  for (let from = range.from; from <= range.to; from = addDays(from, days)) {
-    const to = addDays(from, days - 1);
-    out.push({ from, to: to < range.to ? to : range.to });
-  }
-  return out;
-}
-
-/** The FOCUS charge period of a UTC day: `[day 00:00, next day 00:00)`. */
-export function chargePeriod(day: string): { charge_period_start: string; charge_period_end: string } {
-  if (lastPeriod?.day !== day) {
-    const start = dayStartMs(day);
-    lastPeriod = {
-      day,
-      period: {
-        charge_period_start: new Date(start).toISOString(),
-        charge_period_end: new Date(start + DAY_MS).toISOString(),
-      },
-    };
-  }
-  return { ...lastPeriod.period };
-}
-
-/** The last day asked for (rows come grouped by day). */
-let lastPeriod: { day: string; period: { charge_period_start: string; charge_period_end: string } } | undefined;
 
 // ---- the run -----------------------------------------------------------------------------------------------------
 

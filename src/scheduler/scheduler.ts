@@ -10,7 +10,7 @@ import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
-import { utcDay } from "../pipeline/template.ts";
+import { addDays, dayOf, isoDay } from "../time/day.ts";
 
 export interface SchedulerOptions {
   /** Runs at once across this process (default 4). */
@@ -37,7 +37,8 @@ export function isDue(p: PipelineModule, logicalDate: string): boolean {
 
 /** The params of a scheduled run for its logical date, from the params the pipeline declares. */
 export function scheduledParams(p: PipelineModule, logicalDate: string): Record<string, unknown> {
-  const names = new Set(p.params.map((x) => x.name));
+  // A shorthand (`alias_of`) stands for params set here already: giving both would be refused.
+  const names = new Set(p.params.filter((x) => !x.aliasOf).map((x) => x.name));
   const out: Record<string, unknown> = {};
   if (names.has("start_date")) out.start_date = logicalDate;
   if (names.has("end_date")) out.end_date = logicalDate;
@@ -98,7 +99,7 @@ export class Scheduler {
 
   /** The logical date a tick at `now` covers: the UTC day before. */
   defaultLogicalDate(): string {
-    return utcDay(this.#now(), -1);
+    return isoDay(addDays(dayOf(this.#now()), -1));
   }
 
   /** Enqueues every due scheduled pipeline for every org whose integration is VALID. Idempotent per day. */

@@ -96,16 +96,29 @@ export interface DayBounds {
 }
 
 /**
+ * Parses a day stored or configured as text (a step's config, a warehouse cell): a string, a real calendar day
+ * `YYYY-MM-DD`, with no bounds. Request days go through {@link parseDay}.
+ * @throws DayError naming `field`
+ */
+export function parseIsoDay(value: unknown, field: string): Day {
+  if (typeof value !== "string") throw new DayError(field, `Field "${field}" must be a date written YYYY-MM-DD`);
+  const day = dayFromIso(value);
+  if (day === undefined) {
+    throw new DayError(
+      field,
+      `Field "${field}": ${JSON.stringify(value.slice(0, 40))} is not a calendar day written YYYY-MM-DD`,
+    );
+  }
+  return day;
+}
+
+/**
  * Parses and checks one request day: a string, a real calendar day `YYYY-MM-DD`, not before `earliest`
  * (2015-01-01) and not after `today` (UTC).
  * @throws DayError naming `field`
  */
 export function parseDay(value: unknown, field: string, bounds: DayBounds): Day {
-  if (typeof value !== "string") throw new DayError(field, `Field "${field}" must be a date written YYYY-MM-DD`);
-  const day = dayFromIso(value);
-  if (day === undefined) {
-    throw new DayError(field, `Field "${field}": "${value.slice(0, 40)}" is not a calendar day written YYYY-MM-DD`);
-  }
+  const day = parseIsoDay(value, field);
   const earliest = bounds.earliest ?? EARLIEST_DAY;
   if (day < earliest) {
     throw new DayError(field, `Field "${field}": ${value} is before ${isoDay(earliest)}, the earliest day accepted`);

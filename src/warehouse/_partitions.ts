@@ -4,9 +4,12 @@
  */
 import type { Column, TableSchema } from "../schema/table_schema.ts";
 import type { DayRange, Row } from "./warehouse.ts";
-import { type Cell, checkSchema, isDay, isoDay, normalizeColumns, normalizeRows } from "./_rows.ts";
+import { type Cell, checkSchema, normalizeColumns, normalizeRows } from "./_rows.ts";
+import { addDays, type Day, dayFromIso, daysInRange, eachDay, isoDay, MAX_RANGE_DAYS } from "../time/day.ts";
 
-const DAY_MS = 86_400_000;
+const MICROS_PER_DAY = 86_400_000_000n;
+/** The most days one partition replace may cover: a run's range, with room for MONTH-partitioned tables. */
+const MAX_REPLACE_DAYS = MAX_RANGE_DAYS + 31;
 
 /** The partition column of a table, or an error explaining it has none. */
 export function partitionColumn(dataset: string, schema: TableSchema): Column {
@@ -21,33 +24,56 @@ export function partitionColumn(dataset: string, schema: TableSchema): Column {
   return col;
 }
 
-/** The UTC day of a canonical DATE or TIMESTAMP cell. */
+/** The UTC day `"YYYY-MM-DD"` of a canonical DATE or TIMESTAMP cell. */
 export function cellDay(cell: Cell): string | null {
-  if (typeof cell === "string") return cell;
-  if (typeof cell === "bigint") return isoDay(Number(cell / 1000n - (cell % 1000n < 0n ? 1n : 0n)));
+  const day = cellDayValue(cell);
+  return day === null ? null : isoDay(day);
+}
+
+/** The UTC day of a canonical DATE (`"YYYY-MM-DD"`) or TIMESTAMP (epoch microseconds) cell, as a value. */
+export function cellDayValue(cell: Cell): Day | null {
+  if (typeof cell === "string") return dayFromIso(cell) ?? null;
+  if (typeof cell === "bigint") {
+    const days = cell / MICROS_PER_DAY - (cell % MICROS_PER_DAY < 0n ? 1n : 0n);
+    return Number(days) as Day;
+  }
   return null;
 }
 
+/** A cell's day as the error messages show it. */
+function showDay(cell: Cell): string {
+  const day = cellDayValue(cell);
+  return day === null ? String(cell ?? "null") : isoDay(day);
+}
+
+/** The range's days as values, checked: two real days `YYYY-MM-DD`, from <= to, at most a run's range long. */
+export function rangeSpan(where: string, range: DayRange): { from: Day; to: Day } {
+  const from = range ? dayFromIso(range.from) : undefined;
+  const to = range ? dayFromIso(range.to) : undefined;
+  if (from === undefined || to === undefined || to < from) {
+    throw new Error(`Cannot replace partitions of ${where}: range must be two "YYYY-MM-DD" days with from <= to`);
+  }
+  if (daysInRange(from, to) > MAX_REPLACE_DAYS) {
+    throw new Error(`Cannot replace partitions of ${where}: a range covers at most ${MAX_REPLACE_DAYS} days`);
+  }
+  return { from, to };
+}
+
 /**
- * Checks the range (real days, from <= to, whole months for MONTH
+ * Checks the range (real days, from <= to, bounded, whole months for MONTH
  * partitioning) and returns every day it holds.
  */
 export function rangeDays(dataset: string, schema: TableSchema, range: DayRange): string[] {
   const where = `"${dataset}.${schema.table}"`;
-  if (!range || !isDay(range.from) || !isDay(range.to) || range.from > range.to) {
-    throw new Error(`Cannot replace partitions of ${where}: range must be two "YYYY-MM-DD" days with from <= to`);
-  }
+  const { from, to } = rangeSpan(where, range);
   if (schema.partitioning?.type === "MONTH") {
-    const next = isoDay(Date.parse(`${range.to}T00:00:00Z`) + DAY_MS);
-    if (!range.from.endsWith("-01") || !next.endsWith("-01")) {
+    if (!isoDay(from).endsWith("-01") || !isoDay(addDays(to, 1)).endsWith("-01")) {
       throw new Error(
         `Cannot replace partitions of ${where}: it is partitioned by MONTH, so the range must cover whole months`,
       );
     }
   }
-  const days: string[] = [];
-  for (let ms = Date.parse(`${range.from}T00:00:00Z`); isoDay(ms) <= range.to; ms += DAY_MS) days.push(isoDay(ms));
-  return days;
+  return eachDay(from, to).map(isoDay);
 }
 
 /**
@@ -66,6 +92,7 @@ export function normalizeForReplace(
   checkSchema(dataset, schema);
   const col = partitionColumn(dataset, schema);
   const days = rangeDays(dataset, schema, range);
+  const span = rangeSpan(`"${dataset}.${schema.table}"`, range);
   const byColumn = layout === "columns";
   const cells = byColumn
     ? normalizeColumns(dataset, schema, rows, offset)
@@ -75,11 +102,11 @@ export function normalizeForReplace(
   for (let i = 0; i < rows.length; i++) {
     const cell = (byColumn ? cells[column]![i] : cells[i]![column]) ?? null;
     if (cell === lastDay && cell !== null) continue; // checked on the row before
-    const day = cellDay(cell);
-    if (day === null || day < range.from || day > range.to) {
+    const day = cellDayValue(cell);
+    if (day === null || day < span.from || day > span.to) {
       throw new Error(
         `Cannot replace partitions of "${dataset}.${schema.table}": row ${offset + i} has ${col.name} ${
-          day ?? "null"
+          showDay(cell)
         } outside ${range.from}..${range.to}`,
       );
     }

@@ -168,6 +168,38 @@ Deno.test("compile() checks param defaults", () => {
   ]);
 });
 
+Deno.test("compile() accepts a shorthand param and rejects one that names a missing, typed or aliased param", () => {
+  const ok = HEAD.replace("steps:", "  date: { type: date, alias_of: [start_date, end_date] }\nsteps:") + STEP;
+  assert.deepEqual(problems(ok), []);
+  const yaml = HEAD.replace(
+    "steps:",
+    [
+      "  date: { type: date, alias_of: [start_date, stop], default: today }",
+      "  n: { type: integer, alias_of: [start_date] }",
+      "  d2: { type: date, alias_of: [date] }",
+      "  e: { type: date, alias_note: why }",
+      "steps:",
+    ].join("\n"),
+  ) + STEP;
+  assert.deepEqual(problems(yaml), [
+    `configs/p/x.yml:7:46 alias_of names "stop", which is not a param of this pipeline at "params.date.alias_of[1]" (E_PARAM_ALIAS)`,
+    `configs/p/x.yml:7:62 shorthand param "date" cannot have a default at "params.date.default" (E_PARAM_ALIAS)`,
+    `configs/p/x.yml:8:34 param "n" (integer) cannot be a shorthand for "start_date" (date) at "params.n.alias_of[0]" (E_PARAM_ALIAS)`,
+    `configs/p/x.yml:9:32 alias_of names "date", which is itself a shorthand at "params.d2.alias_of[0]" (E_PARAM_ALIAS)`,
+    `configs/p/x.yml:10:32 param "e" has an alias_note but no alias_of at "params.e.alias_note" (E_PARAM_ALIAS)`,
+  ]);
+});
+
+Deno.test("compile() refuses a template that reads a shorthand param", () => {
+  const yaml = HEAD.replace("steps:", "  date: { type: date, alias_of: [start_date] }\nsteps:") +
+    STEP.replace("    output:", '    with: { start_date: "{{ params.date }}" }\n    output:');
+  assert.equal(problems(yaml).length, 1);
+  assert.match(
+    problems(yaml)[0]!,
+    /undeclared param "date" at "steps\[0\]\.with\.start_date" \(E_UNKNOWN_TEMPLATE_REF\)/,
+  );
+});
+
 Deno.test("compile() requires outputs, valid partition fields and existing check columns", () => {
   const yaml = HEAD + `  - id: extract
     ps_type: openai.usage

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { compileSources, readConfigSources } from "../../compiler/mod.ts";
 import { main } from "../../compiler/main.ts";
+import { resolveParams } from "../../src/pipeline/run_sync.ts";
+import { DayError } from "../../src/time/day.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const FIXTURE = `${here}fixtures/basic`;
@@ -33,7 +35,16 @@ Deno.test("the golden pipeline module type-checks and its params schema behaves"
     assert.equal(mod.pipeline.path, "demo/usage_cost");
     assert.deepEqual(mod.pipeline.steps.map((s: { id: string }) => s.id), ["extract_usage", "transform_cost"]);
     assert.equal(mod.paramsSchema.safeParse({ start_date: "2025-01-02" }).success, true);
-    assert.equal(mod.paramsSchema.safeParse({ start_date: "2025-13-02" }).success, false);
+    // The schema takes a date as a string; resolveParams checks it (one place: src/time/day.ts).
+    const now = new Date("2025-06-01T12:00:00Z");
+    assert.throws(
+      () => resolveParams(mod.pipeline, { start_date: "2025-13-02" }, now),
+      (e) => e instanceof DayError && e.field === "start_date",
+    );
+    assert.deepEqual(resolveParams(mod.pipeline, { date: "2025-01-02" }, now), {
+      start_date: "2025-01-02",
+      end_date: "2025-01-02",
+    });
     assert.equal(mod.paramsSchema.safeParse({ label: "UPPER" }).success, false);
     assert.equal(mod.paramsSchema.safeParse({ is_admin: true }).success, false, "unknown fields are rejected");
     const check = new Deno.Command(Deno.execPath(), {

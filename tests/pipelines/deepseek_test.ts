@@ -153,9 +153,13 @@ Deno.test("deepseek/usage_cost derives daily spend from balance snapshots, end t
       const old = await run(h, key, dayBefore(today, 10));
       assert.equal(old.status, "FAILED");
       assert.match(old.error, /Field "date".*10 days back/);
-      const future = await run(h, key, dayBefore(today, -1));
-      assert.equal(future.status, "FAILED");
-      assert.match(future.error, /Field "date".*after today/);
+      // A future day is refused with the request, before any run exists.
+      const future = await h.request("POST", `/api/v1/pipelines/run/${ORG}/deepseek/usage_cost?wait=true`, {
+        key,
+        body: { date: dayBefore(today, -1) },
+      });
+      assert.equal(future.status, 400, future.text);
+      assert.match(future.json.error.message, /Field "date".*after today/);
       assert.equal(await count(h, "deepseek_balance_daily"), 6);
     });
 

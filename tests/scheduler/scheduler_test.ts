@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { type Harness, ROOT, startHarness } from "../runtime/_harness.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
-import { utcDay } from "../../src/pipeline/template.ts";
+import { addDays, dayOf, isoDay } from "../../src/time/day.ts";
 
 /** A pass-through proxy in front of a stand-in that records the most calls it saw in flight at once. */
 function countingProxy(target: string) {
@@ -24,7 +24,7 @@ function countingProxy(target: string) {
 }
 
 // DeepSeek has no history API: a balance snapshot can only be recorded for recent days.
-const day = (offset: number) => utcDay(new Date(), offset);
+const day = (offset: number) => isoDay(addDays(dayOf(new Date()), offset));
 const DAY = day(-1);
 
 async function schedulerRuns(h: Harness, day = DAY) {

@@ -6,8 +6,9 @@ import type { PipelineModule, TableSchema } from "../../../src/pipeline/module.t
 import type { ProcessorConfig } from "../../../src/processors/specs.ts";
 /** Request params of `anthropic/usage_cost`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
-  start_date: z.iso.date().optional(),
-  end_date: z.iso.date().optional(),
+  start_date: z.string().optional(),
+  end_date: z.string().optional(),
+  date: z.string().optional(),
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
@@ -443,6 +444,14 @@ export const pipeline = {
       default: "{{ params.start_date }}",
       description: "Last UTC day to load (inclusive); defaults to start_date",
       secret: false,
+    },
+    {
+      name: "date",
+      type: "date",
+      required: false,
+      description: "One UTC day to load, as start_date = end_date",
+      secret: false,
+      aliasOf: ["start_date", "end_date"],
     },
   ],
   paramsSchema,

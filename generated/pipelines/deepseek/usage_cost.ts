@@ -6,7 +6,9 @@ import type { PipelineModule, TableSchema } from "../../../src/pipeline/module.t
 import type { ProcessorConfig } from "../../../src/processors/specs.ts";
 /** Request params of `deepseek/usage_cost`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
-  date: z.iso.date().optional(),
+  date: z.string().optional(),
+  start_date: z.string().optional(),
+  end_date: z.string().optional(),
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
@@ -218,6 +220,24 @@ export const pipeline = {
       default: "yesterday",
       description: "UTC day the snapshot and the derived spend are recorded for",
       secret: false,
+    },
+    {
+      name: "start_date",
+      type: "date",
+      required: false,
+      description: "Same as date (the range form the other daily pipelines take)",
+      secret: false,
+      aliasOf: ["date"],
+      aliasNote: "a balance snapshot covers one day",
+    },
+    {
+      name: "end_date",
+      type: "date",
+      required: false,
+      description: "Same as date (the range form the other daily pipelines take)",
+      secret: false,
+      aliasOf: ["date"],
+      aliasNote: "a balance snapshot covers one day",
     },
   ],
   paramsSchema,

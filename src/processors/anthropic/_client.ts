@@ -1,7 +1,8 @@
 /** The Anthropic client of a run and the RFC 3339 window of its UTC days. */
 import { AnthropicClient } from "../../providers/mod.ts";
 import type { ProcessorContext } from "../context.ts";
-import { addDays, type DayRange, providerOptions, runScope } from "../_cost.ts";
+import { type CheckedRange, providerOptions, runScope } from "../_cost.ts";
+import { addDays, isoDay } from "../../time/day.ts";
 
 /** A client for the run's decrypted Admin key, on the configured base URL, bound to the run's abort signal. */
 export function anthropicClient(ctx: ProcessorContext): AnthropicClient {
@@ -10,6 +11,6 @@ export function anthropicClient(ctx: ProcessorContext): AnthropicClient {
 }
 
 /** `starting_at` (first day 00:00Z, inclusive) and `ending_at` (the day after the last, exclusive). */
-export function rfc3339Window(range: DayRange): { startingAt: string; endingAt: string } {
-  return { startingAt: `${range.from}T00:00:00Z`, endingAt: `${addDays(range.to, 1)}T00:00:00Z` };
+export function rfc3339Window(range: CheckedRange): { startingAt: string; endingAt: string } {
+  return { startingAt: `${isoDay(range.first)}T00:00:00Z`, endingAt: `${isoDay(addDays(range.last, 1))}T00:00:00Z` };
 }

@@ -4,7 +4,8 @@
  */
 import { anthropicUsageSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { allPages, dayRange, utcDayOf } from "../_cost.ts";
+import { allPages, dayRange, inRange } from "../_cost.ts";
+import { dayOf, isoDay } from "../../time/day.ts";
 import { anthropicClient, rfc3339Window } from "./_client.ts";
 
 export const anthropicUsageProcessor = defineProcessor(anthropicUsageSpec, async (ctx, config) => {
@@ -23,9 +24,10 @@ export const anthropicUsageProcessor = defineProcessor(anthropicUsageSpec, async
   const rows = [];
   for (const bucket of pages.flatMap((p) => p.data)) {
     const start = Date.parse(bucket.starting_at);
-    const day = utcDayOf(start);
-    if (day < range.from || day > range.to) {
-      ctx.logger.warn("bucket outside the requested days skipped", { day, ...range });
+    const value = dayOf(new Date(start));
+    const day = isoDay(value);
+    if (!inRange(value, range)) {
+      ctx.logger.warn("bucket outside the requested days skipped", { day, from: range.from, to: range.to });
       continue;
     }
     for (const r of bucket.results) {

@@ -8,15 +8,13 @@
  * would invent history. A scheduled run for yesterday, even delayed or retried, falls inside the window.
  */
 import { DeepSeekClient } from "../../providers/deepseek.ts";
-import { isDay, utcDay } from "../../pricing/decimal.ts";
+import { DayError, dayOf, isoDay, parseIsoDay } from "../../time/day.ts";
 import { deepseekBalanceSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
 
 /** How many days back a snapshot may still be recorded for. */
 export const MAX_SNAPSHOT_LAG_DAYS = 2;
-
-const DAY_MS = 86_400_000;
 
 /** The credential the executor decrypted for this run. */
 export function deepseekKey(ctx: ProcessorContext): string {
@@ -30,9 +28,15 @@ export function deepseekKey(ctx: ProcessorContext): string {
  * @throws {ProcessorError} naming the `date` field
  */
 export function checkSnapshotDate(date: string, now: Date): void {
-  if (!isDay(date)) throw new ProcessorError(400, "VALIDATION_ERROR", `Field "date" must be a day written YYYY-MM-DD`);
-  const today = utcDay(now);
-  const lag = (Date.parse(today) - Date.parse(date)) / DAY_MS;
+  let day;
+  try {
+    day = parseIsoDay(date, "date");
+  } catch (err) {
+    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
+    throw err;
+  }
+  const today = isoDay(dayOf(now));
+  const lag = dayOf(now) - day;
   if (lag < 0) {
     throw new ProcessorError(
       400,

@@ -12,10 +12,9 @@
  * `previous_snapshot_date` shows how far back it reaches.
  */
 import { qualified } from "../../warehouse/warehouse.ts";
-import { isDay } from "../../pricing/decimal.ts";
+import { dayRange } from "../_cost.ts";
 import { deepseekCostSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { ProcessorError } from "../context.ts";
 
 interface SpendRow {
   usage_date: string;
@@ -53,15 +52,8 @@ function spendSql(source: string): string {
 
 export const deepseekCostProcessor = defineProcessor(deepseekCostSpec, async (ctx, config) => {
   if (!ctx.org) throw new Error(`Step "${ctx.step.id}" needs an org`);
-  for (const [field, value] of [["start_date", config.start_date], ["end_date", config.end_date]] as const) {
-    if (!isDay(value)) {
-      throw new ProcessorError(400, "VALIDATION_ERROR", `Field "${field}" must be a day written YYYY-MM-DD`);
-    }
-  }
-  if (config.start_date > config.end_date) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" is before "start_date"`);
-  }
-  const range = { from: config.start_date, to: config.end_date };
+  const { from, to } = dayRange(config.start_date, config.end_date);
+  const range = { from, to };
   if (!(await ctx.warehouse.tableExists(ctx.org.dataset, config.source_table))) return { rows: [], range };
   const found = await ctx.warehouse.query<SpendRow>(spendSql(qualified(ctx.org.dataset, config.source_table)), {
     start: config.start_date,

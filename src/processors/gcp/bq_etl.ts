@@ -9,37 +9,21 @@
  * export is queried with the org's service account.
  */
 import { mintAccessToken, parseServiceAccount } from "../../providers/gcp.ts";
-import { isDay } from "../../pricing/decimal.ts";
 import { gcpBillingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
 import { realImportPath } from "../integrations/billing_export.ts";
+import { dayRange } from "../_cost.ts";
 import { readExportFile } from "./_export_file.ts";
 import { readExportTable } from "./_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
-const MAX_DAYS = 366;
 
-/** Checks the rendered dates: real days, in order, at most {@link MAX_DAYS} of them. */
+/** Checks the rendered dates: real days, in order, at most 366 of them (as every cost step does). */
 export function checkRange(start: string, end: string): { from: string; to: string } {
-  for (const [field, value] of [["start_date", start], ["end_date", end]] as const) {
-    if (!isDay(value)) {
-      throw new ProcessorError(400, "VALIDATION_ERROR", `Field "${field}" must be a day written YYYY-MM-DD`);
-    }
-  }
-  if (start > end) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
-  }
-  const days = (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1;
-  if (days > MAX_DAYS) {
-    throw new ProcessorError(
-      400,
-      "VALIDATION_ERROR",
-      `Field "end_date": a run covers at most ${MAX_DAYS} days, not ${days}`,
-    );
-  }
-  return { from: start, to: end };
+  const { from, to } = dayRange(start, end);
+  return { from, to };
 }
 
 function exportTable(ctx: ProcessorContext): string {

@@ -6,7 +6,8 @@
 import { numberToDecimalString } from "../../providers/mod.ts";
 import { openaiCostsSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { dayRange, pageBatches, utcDayOf } from "../_cost.ts";
+import { dayRange, inRange, pageBatches } from "../_cost.ts";
+import { dayOf, isoDay } from "../../time/day.ts";
 import { openAIClient, unixWindow } from "./_client.ts";
 
 export const openaiCostsProcessor = defineProcessor(openaiCostsSpec, async (ctx, config) => {
@@ -21,9 +22,10 @@ export const openaiCostsProcessor = defineProcessor(openaiCostsSpec, async (ctx,
     (page) => {
       const out: Record<string, unknown>[] = [];
       for (const bucket of page.data) {
-        const day = utcDayOf(bucket.start_time * 1000);
-        if (day < range.from || day > range.to) {
-          ctx.logger.warn("bucket outside the requested days skipped", { day, ...range });
+        const value = dayOf(new Date(bucket.start_time * 1000));
+        const day = isoDay(value);
+        if (!inRange(value, range)) {
+          ctx.logger.warn("bucket outside the requested days skipped", { day, from: range.from, to: range.to });
           continue;
         }
         const bucketStart = new Date(bucket.start_time * 1000).toISOString();

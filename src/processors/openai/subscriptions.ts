@@ -11,10 +11,10 @@ import { qualified } from "../../warehouse/warehouse.ts";
 import { openaiSubscriptionsSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { ProcessorError } from "../context.ts";
-import { addDays, dayStartMs, formatScaled, int, orgOf, roundDiv, toScaled } from "../_cost.ts";
+import { formatScaled, int, orgOf, roundDiv, toScaled } from "../_cost.ts";
+import { addDays, type Day, dayFromIso, isoDay, nextMonthStart } from "../../time/day.ts";
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const DAY_MS = 86_400_000;
 
 export interface PlanRow {
   plan_name: string;
@@ -30,22 +30,33 @@ export interface PlanRow {
 
 /** First and last day of `YYYY-MM`, and the first day of the next month. */
 export function monthDays(month: string): { first: string; last: string; next: string } {
-  const m = MONTH.exec(month);
-  if (!m) throw new ProcessorError(400, "VALIDATION_ERROR", `Field "month" must be written YYYY-MM, not "${month}"`);
-  const first = `${month}-01`;
-  const next = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1)).toISOString().slice(0, 10);
-  return { first, last: addDays(next, -1), next };
+  const first = MONTH.test(month) ? dayFromIso(`${month}-01`) : undefined;
+  if (first === undefined) {
+    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "month" must be written YYYY-MM, not "${month}"`);
+  }
+  const next = nextMonthStart(first);
+  return { first: isoDay(first), last: isoDay(addDays(next, -1)), next: isoDay(next) };
+}
+
+/** A DATE read back as text, as a value. @throws {Error} for anything but `YYYY-MM-DD` */
+function storedDay(text: string, what: string): Day {
+  const day = dayFromIso(String(text).slice(0, 10));
+  if (day === undefined) {
+    throw new Error(`Subscription ${what} ${JSON.stringify(text)} is not a day written YYYY-MM-DD`);
+  }
+  return day;
 }
 
 /** The month's fee of one plan version: quantity x unit price (/12 when yearly) x days in force / days in month. */
 export function monthlyFee(plan: PlanRow, month: { first: string; next: string }): string {
-  const days = (a: string, b: string) => BigInt(Math.round((dayStartMs(b) - dayStartMs(a)) / DAY_MS));
-  const from = plan.effective_from > month.first ? plan.effective_from : month.first;
-  const to = plan.effective_to !== null && plan.effective_to < month.next ? plan.effective_to : month.next;
-  const inForce = days(from, to) > 0n ? days(from, to) : 0n;
+  const first = storedDay(month.first, "month start");
+  const next = storedDay(month.next, "next month start");
+  const from = Math.max(storedDay(plan.effective_from, "effective_from"), first);
+  const to = plan.effective_to === null ? next : Math.min(storedDay(plan.effective_to, "effective_to"), next);
+  const inForce = BigInt(Math.max(0, to - from));
   const periods = plan.billing_period === "yearly" ? 12n : 1n;
   const fee = int(plan.quantity) * toScaled(plan.unit_price_usd) * inForce;
-  return formatScaled(roundDiv(fee, periods * days(month.first, month.next)));
+  return formatScaled(roundDiv(fee, periods * BigInt(next - first)));
 }
 
 export const openaiSubscriptionsProcessor = defineProcessor(openaiSubscriptionsSpec, async (ctx, config) => {

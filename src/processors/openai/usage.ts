@@ -7,21 +7,23 @@ import type { OpenAIUsagePage } from "../../providers/mod.ts";
 import { openaiUsageSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import type { ProcessorLogger } from "../context.ts";
-import { type DayRange, dayRange, pageBatches, utcDayOf } from "../_cost.ts";
+import { type CheckedRange, dayRange, inRange, pageBatches } from "../_cost.ts";
+import { dayOf, isoDay } from "../../time/day.ts";
 import { openAIClient, unixWindow } from "./_client.ts";
 
 /** The openai_usage_daily_raw rows of one page; buckets outside `range` are skipped with a warning. */
 export function usagePageRows(
   page: OpenAIUsagePage,
-  range: DayRange,
+  range: CheckedRange,
   meta: { runId: string; ingestedAt: string },
   logger: ProcessorLogger,
 ): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const bucket of page.data) {
-    const day = utcDayOf(bucket.start_time * 1000);
-    if (day < range.from || day > range.to) {
-      logger.warn("bucket outside the requested days skipped", { day, ...range });
+    const value = dayOf(new Date(bucket.start_time * 1000));
+    const day = isoDay(value);
+    if (!inRange(value, range)) {
+      logger.warn("bucket outside the requested days skipped", { day, from: range.from, to: range.to });
       continue;
     }
     const start = new Date(bucket.start_time * 1000).toISOString();
