@@ -10,12 +10,12 @@ import { Logger } from "../../runtime/logger.ts";
 import { buildDeps } from "../../runtime/server.ts";
 import type { AppDeps } from "../../runtime/context.ts";
 import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
-import { utcDay } from "../../src/pipeline/template.ts";
+import { addDays, dayOf, isoDay } from "../../src/time/day.ts";
 import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
 import { ROOT } from "../runtime/_harness.ts";
 
-const DAY = utcDay(new Date(), -1);
+const DAY = isoDay(addDays(dayOf(new Date()), -1));
 const ORGS = ["twin_a", "twin_b", "twin_c"];
 
 /** One candidate per org for a made-up daily pipeline key of `day` (queue rows only, never run). */
@@ -108,7 +108,7 @@ Deno.test("two instances on the BigQuery stand-in, triggered for the same day at
     });
 
     await t.step("racing enqueues for ten more days never queue a key twice", async () => {
-      const days = Array.from({ length: 10 }, (_, i) => utcDay(new Date(), -2 - i));
+      const days = Array.from({ length: 10 }, (_, i) => isoDay(addDays(dayOf(new Date()), -2 - i)));
       const results = await Promise.all(days.flatMap((d) => [
         a.scheduler.queue.enqueue(candidatesFor(d), "backfill", 3, new Date()),
         b.scheduler.queue.enqueue(candidatesFor(d), "backfill", 3, new Date()),
