@@ -5,6 +5,7 @@
  * (org, scope) ({@link lockedWrite}) and checks for overlaps inside that transaction. Every statement filters by
  * `org_slug = @org_slug`; values travel as parameters; column names come from the table schema only.
  */
+import { type Day, parseIsoDay } from "../time/day.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type QueryParams, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
@@ -41,8 +42,13 @@ export interface DateRange {
 
 /** Whether two `[from, to)` day ranges share a day (a null end is open). */
 export function overlaps(a: DateRange, b: DateRange): boolean {
-  return (b.effective_to === null || a.effective_from < b.effective_to) &&
-    (a.effective_to === null || b.effective_from < a.effective_to);
+  return (b.effective_to === null || day(a.effective_from) < day(b.effective_to)) &&
+    (a.effective_to === null || day(b.effective_from) < day(a.effective_to));
+}
+
+/** A stored or requested `YYYY-MM-DD` as a {@link Day}, so ranges compare as days, never as strings. */
+export function day(text: string): Day {
+  return parseIsoDay(text, "effective_from");
 }
 
 /**
@@ -50,7 +56,7 @@ export function overlaps(a: DateRange, b: DateRange): boolean {
  * `added.effective_from`; any other overlap is a conflict.
  */
 export function planAdd<R extends DateRange>(existing: readonly R[], added: DateRange): { close?: R; conflict?: R } {
-  const close = existing.find((r) => r.effective_to === null && r.effective_from < added.effective_from);
+  const close = existing.find((r) => r.effective_to === null && day(r.effective_from) < day(added.effective_from));
   const conflict = existing.find((r) =>
     overlaps(r === close ? { effective_from: r.effective_from, effective_to: added.effective_from } : r, added)
   );
@@ -134,7 +140,7 @@ async function version(db: WarehouseTx, t: DatedTable, org: string, key: ItemKey
 }
 
 function checkRange(r: DateRange): void {
-  if (r.effective_to !== null && r.effective_to <= r.effective_from) {
+  if (r.effective_to !== null && day(r.effective_to) <= day(r.effective_from)) {
     throw new PricingError(
       400,
       "VALIDATION_ERROR",

@@ -2,6 +2,7 @@
  * Money and dates as the pricing tables take them: exact decimal strings (never binary floats on the way to the
  * warehouse) and UTC calendar days. Used by the pricing and subscription APIs and by the seed step.
  */
+import { dayFromIso, dayOf, isoDay } from "../time/day.ts";
 import { z } from "zod";
 
 /** Most decimals a price may carry (the warehouse stores NUMERIC(38, 9)). */
@@ -11,7 +12,8 @@ export const MAX_AMOUNT = "1000000";
 
 const PLAIN = /^(-?)(\d+)(?:\.(\d+))?$/;
 const EXPONENT = /^(-?)(\d+)(?:\.(\d+))?e([+-]?\d+)$/i;
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** The earliest effective day a price or plan may have. */
+const MIN_PRICE_DAY = dayFromIso("1900-01-01")!;
 
 /** `"005.500"` -> `"5.5"`, `"2.000000000"` -> `"2"`, `"-0"` -> `"0"`: the shortest exact form. */
 export function normaliseDecimal(value: string): string {
@@ -79,11 +81,8 @@ export function amount(max = MAX_AMOUNT) {
 
 /** True for a real calendar day written `YYYY-MM-DD` (between years 1900 and 9999). */
 export function isDay(value: string): boolean {
-  const m = DAY.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 1900 && t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+  const d = dayFromIso(value);
+  return d !== undefined && d >= MIN_PRICE_DAY;
 }
 
 /** A zod schema for a UTC day `YYYY-MM-DD`. */
@@ -91,5 +90,5 @@ export const day = z.string().refine(isDay, { message: "must be a date written Y
 
 /** The UTC day of `now`, `YYYY-MM-DD`. */
 export function utcDay(now: Date): string {
-  return now.toISOString().slice(0, 10);
+  return isoDay(dayOf(now));
 }

@@ -11,7 +11,7 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import { qualified, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
-import { type DatedTable, type DateRange, type ItemKey, overlaps, withItemLock } from "./dated_table.ts";
+import { type DatedTable, type DateRange, day, type ItemKey, overlaps, withItemLock } from "./dated_table.ts";
 
 /** One change of {@link planRepair}. */
 export type RepairStep =
@@ -51,7 +51,7 @@ export function planRepair(t: DatedTable, rows: readonly (Row & DateRange)[]): R
   const byFrom = new Map<string, (Row & DateRange)[]>();
   for (const r of rows) byFrom.set(r.effective_from, [...(byFrom.get(r.effective_from) ?? []), r]);
   const versions: { effective_from: string; effective_to: string | null }[] = [];
-  for (const [from, group] of [...byFrom].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+  for (const [from, group] of [...byFrom].sort(([a], [b]) => day(a) - day(b))) {
     const sameValues = (r: Row) =>
       JSON.stringify(t.schema.fields.filter((f) => !SYSTEM.has(f.name)).map((f) => r[f.name] ?? null));
     if (new Set(group.map(sameValues)).size > 1) {
@@ -65,7 +65,7 @@ export function planRepair(t: DatedTable, rows: readonly (Row & DateRange)[]): R
     const [older, newer] = [versions[i]!, versions[i + 1]!];
     if (!overlaps(older, newer)) continue;
     const reachesFurther = newer.effective_to === null ||
-      (older.effective_to !== null && newer.effective_to >= older.effective_to);
+      (older.effective_to !== null && day(newer.effective_to) >= day(older.effective_to));
     if (!reachesFurther) return { ambiguous: `the version ${span(newer)} lies inside ${span(older)}` };
     steps.push({ kind: "close", effective_from: older.effective_from, effective_to: newer.effective_from });
     older.effective_to = newer.effective_from;
