@@ -101,7 +101,8 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
   const scheduler = new Scheduler(wh, executor, logger, {
     concurrency: settings.scheduler.concurrency,
     maxAttempts: settings.scheduler.maxAttempts,
-    backoffMs: settings.scheduler.backoffSeconds * 1000,
+    catchupDays: settings.scheduler.catchupDays,
+    now: base.now,
   });
   return { ...base, executor, scheduler };
 }
