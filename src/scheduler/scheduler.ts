@@ -250,8 +250,9 @@ export class Scheduler {
       const free = this.#concurrency - this.#running;
       const items = await this.queue.claim(Math.max(free, batch), this.#now(), this.#leaseMs);
       if (!items.length) {
-        if (this.#running === 0) break;
-        await this.#slotFreed();
+        // Nothing running: the held items can start now (their org's slot freed during the claim), or none is left.
+        if (this.#running === 0 && !ready.some((i) => this.#startable(i))) break;
+        if (this.#running > 0) await this.#slotFreed();
         continue;
       }
       await this.#loadLimits(items);
@@ -276,16 +277,28 @@ export class Scheduler {
       const n = (this.#orgRunning.get(item.org_slug) ?? 1) - 1;
       if (n > 0) this.#orgRunning.set(item.org_slug, n);
       else this.#orgRunning.delete(item.org_slug);
-      this.#wake?.();
+      this.#notifyFreed();
     });
   }
 
-  /** Resolves when a running item ends. */
+  /** Resolves when a running item ends (at once when one ended since the last call: a wake-up is never lost). */
   #slotFreed(): Promise<void> {
+    if (this.#freed) {
+      this.#freed = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => (this.#wake = () => {
       this.#wake = undefined;
       resolve();
     }));
+  }
+
+  /** An item ended while the pump was not waiting for one. */
+  #freed = false;
+
+  #notifyFreed(): void {
+    if (this.#wake) this.#wake();
+    else this.#freed = true;
   }
 
   /** Tracks a write of the queue's records; `idle()` waits for it. */
