@@ -135,7 +135,7 @@ export async function startServer(
   const deps = await buildDeps(settings, logger);
   await recoverAbandonedRuns(deps);
   if (await deps.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_execution_queue")) {
-    await deps.scheduler.resume(deps.warehouse.kind === "duckdb");
+    await deps.scheduler.resume(deps.warehouse.kind === "duckdb", { catchUp: settings.schedulerEnabled });
   }
   if (settings.schedulerEnabled) registerCron(deps);
   const app = await createApp(deps);

@@ -382,11 +382,16 @@ export class Scheduler {
     this.#track(this.queue.finish(item, "FAILED", null, message, now));
   }
 
-  /** Start-up: release claims of dead workers, enqueue the ticks missed while down, and drain what is queued. */
-  async resume(allWorkers: boolean): Promise<void> {
+  /**
+   * Start-up: release claims of dead workers, enqueue the ticks missed while down (`catchUp`, default true: the
+   * in-process schedule's job, so off with SCHEDULER_ENABLED=false), and drain what is queued.
+   */
+  async resume(allWorkers: boolean, opts: { catchUp?: boolean } = {}): Promise<void> {
     const released = await this.queue.releaseExpired(this.#now(), allWorkers);
     if (released) this.logger.warn("released queue items claimed by a previous process", { items: released });
-    await this.catchUp().catch((err) => this.logger.error("schedule catch-up failed", { error: err }));
+    if (opts.catchUp ?? true) {
+      await this.catchUp().catch((err) => this.logger.error("schedule catch-up failed", { error: err }));
+    }
     this.kick();
   }
 
