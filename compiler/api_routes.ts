@@ -23,6 +23,8 @@ const provider = { type: "string", enum: ["openai", "anthropic", "deepseek", "gc
 const pricedProvider = { type: "string", enum: ["openai", "anthropic", "deepseek"] };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 const int = (description?: string) => ({ type: "integer", minimum: 0, ...(description ? { description } : {}) });
+/** Queue items by status (QUEUED, CLAIMED, DEFERRED, DONE, FAILED); absent statuses are left out. */
+const QUEUE_COUNTS = { type: "object", additionalProperties: { type: "integer", minimum: 0 } };
 
 /** An amount in a request: a decimal string (exact) or a JSON number; no sign, at most 9 decimals, at most `max`. */
 const amountIn = (max: number): JsonSchema => ({
@@ -390,15 +392,27 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "POST",
     path: "/api/v1/scheduler/trigger",
     auth: "root",
-    summary: "Enqueue the daily schedule now; idempotent per day",
+    summary:
+      "Enqueue the daily schedule now (idempotent per day); with a date, that day's FAILED items are queued again",
     tag: "scheduler",
     status: 200,
     body: {
       type: "object",
       additionalProperties: false,
       properties: {
-        date: { ...date, description: "Logical date (default yesterday, UTC)" },
-        wait: { type: "boolean" },
+        date: { ...date, description: "Logical date (default yesterday, UTC); re-queues the day's FAILED items" },
+        wait: { type: "boolean", description: "Answer once the queue is drained" },
+      },
+    },
+    response: {
+      type: "object",
+      properties: {
+        logical_date: date,
+        enqueued: int(),
+        already_queued: int(),
+        requeued: int("FAILED items of the day queued again"),
+        eligible: int(),
+        queue: QUEUE_COUNTS,
       },
     },
   },
@@ -406,15 +420,36 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/api/v1/scheduler/status",
     auth: "root",
-    summary: "Execution queue counts by status",
+    summary: "Execution queue counts by status, in total and per org",
     tag: "scheduler",
     status: 200,
+    query: { org: { type: "string", description: "Only this org" } },
+    response: {
+      type: "object",
+      properties: {
+        org_slug: str,
+        queue: QUEUE_COUNTS,
+        orgs: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: {
+              org_slug: str,
+              queue: QUEUE_COUNTS,
+              running_here: int("Items of the org running in this instance"),
+            },
+          },
+        },
+      },
+    },
   },
   {
     method: "POST",
     path: "/api/v1/pipelines/backfill/{org_slug}",
     auth: "org",
-    summary: "Queue one run per day of the range that has no completed run",
+    summary: "Queue the range's days that no completed run or live item covers (one run per chunk of up to 31 " +
+      "days; a monthly pipeline: one per month) and re-queue its FAILED items; 422 BACKFILL_EXCEEDS_PLAN when " +
+      "the runs needed exceed the runs left this month, 422 BACKFILL_NOT_SUPPORTED for deepseek/usage_cost",
     tag: "runs",
     status: 202,
     body: {
@@ -423,15 +458,70 @@ export const API_ROUTES: readonly ApiRoute[] = [
       required: ["pipeline", "start_date", "end_date"],
       properties: { pipeline: { type: "string", maxLength: 100 }, start_date: date, end_date: date },
     },
+    response: {
+      type: "object",
+      properties: {
+        org_slug: str,
+        pipeline: str,
+        start_date: date,
+        end_date: date,
+        days: int("Days of the range (months for a monthly pipeline)"),
+        missing: int("Days (months) not covered"),
+        enqueued: int("Items queued (one run each)"),
+        requeued: int("FAILED items queued again"),
+        runs_needed: int(),
+        runs_left_this_month: int(),
+      },
+    },
   },
   {
     method: "GET",
     path: "/api/v1/pipelines/backfill/{org_slug}",
     auth: "org",
-    summary: "Backfill progress: queue counts by status",
+    summary: "The org's queue items (scheduled and backfill), newest first, with counts by status",
     tag: "runs",
     status: 200,
-    query: { pipeline: { type: "string" } },
+    query: {
+      pipeline: { type: "string" },
+      status: { type: "string", enum: ["QUEUED", "CLAIMED", "DEFERRED", "DONE", "FAILED"] },
+      limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+    },
+    response: {
+      type: "object",
+      properties: {
+        org_slug: str,
+        pipeline: str,
+        queue: QUEUE_COUNTS,
+        limit: int(),
+        items: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: {
+              queue_id: str,
+              pipeline: str,
+              logical_date: date,
+              start_date: nullable(date),
+              end_date: nullable(date),
+              status: {
+                type: "string",
+                enum: ["QUEUED", "CLAIMED", "DEFERRED", "DONE", "FAILED"],
+                description: "DEFERRED: waiting for a daily or monthly plan limit to reset (see last_error)",
+              },
+              attempts: int("Claims; a wait for a free slot or a deferral does not count"),
+              last_error: nullable({
+                type: "string",
+                description: 'The run\'s error, "waiting: ..." (no free run slot) or "deferred: ... until <instant>"',
+              }),
+              run_id: nullable(str),
+              not_before: nullable({ type: "string", format: "date-time" }),
+              created_at: nullable({ type: "string", format: "date-time" }),
+              updated_at: nullable({ type: "string", format: "date-time" }),
+            },
+          },
+        },
+      },
+    },
   },
 ];
 

@@ -28,8 +28,16 @@ export interface Settings {
   readonly deepseekBaseUrl: string;
   readonly gcpTokenUri?: string;
   readonly schedulerEnabled: boolean;
-  /** Scheduled runs at once in this process, attempts per item, first retry delay. */
-  readonly scheduler: { readonly concurrency: number; readonly maxAttempts: number; readonly backoffSeconds: number };
+  /**
+   * Scheduled runs at once in this process, claims per item when its start keeps breaking, first retry delay, and
+   * how many days back start-up enqueues the schedule's missed ticks.
+   */
+  readonly scheduler: {
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly backoffSeconds: number;
+    readonly catchupDays: number;
+  };
   readonly maxBodyBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -121,6 +129,7 @@ export const SETTINGS_ENV = [
   "SCHEDULER_CONCURRENCY",
   "SCHEDULER_MAX_ATTEMPTS",
   "SCHEDULER_BACKOFF_SECONDS",
+  "SCHEDULER_CATCHUP_DAYS",
   "LOG_LEVEL",
 ] as const;
 
@@ -217,6 +226,7 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
       concurrency: int(env, "SCHEDULER_CONCURRENCY", 4, 1, 256, problems),
       maxAttempts: int(env, "SCHEDULER_MAX_ATTEMPTS", 3, 1, 10, problems),
       backoffSeconds: int(env, "SCHEDULER_BACKOFF_SECONDS", 60, 1, 86_400, problems),
+      catchupDays: int(env, "SCHEDULER_CATCHUP_DAYS", 3, 0, 31, problems),
     },
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, problems),
     logLevel: logLevel(env.LOG_LEVEL, problems),

@@ -1,14 +1,16 @@
 /**
  * Registers one Deno.cron job per distinct schedule in the manifest. A tick only enqueues (idempotent per
- * org, pipeline and logical date), so several instances ticking at once still make one run each.
+ * org, pipeline and logical date), so several instances ticking at once still make one run each. A daily tick
+ * covers the day before; a monthly tick (the 1st) covers its month, logical date the 1st.
  */
 import type { AppDeps } from "./context.ts";
 import { scheduledPipelines } from "../src/scheduler/scheduler.ts";
+import { DAILY_TICK_HOUR, MONTHLY_TICK_HOUR, tickLogicalDay } from "../src/scheduler/calendar.ts";
 
 /** Cron expression (UTC) of a schedule: daily at 02:00, monthly on the 1st at 03:00, or the expression itself. */
 export function cronOf(schedule: string): string {
-  if (schedule === "daily") return "0 2 * * *";
-  if (schedule === "monthly") return "0 3 1 * *";
+  if (schedule === "daily") return `0 ${DAILY_TICK_HOUR} * * *`;
+  if (schedule === "monthly") return `0 ${MONTHLY_TICK_HOUR} 1 * *`;
   return schedule;
 }
 
@@ -20,7 +22,7 @@ export function registerCron(deps: AppDeps): string[] {
     const name = `convergence-${schedule.replace(/[^a-z0-9]+/gi, "-")}`;
     Deno.cron(name, cronOf(schedule), async () => {
       try {
-        await deps.scheduler.enqueueDay(deps.scheduler.defaultLogicalDate(), { trigger: "cron", paths });
+        await deps.scheduler.enqueueDay(tickLogicalDay(schedule, deps.now()), { trigger: "cron", paths });
       } catch (err) {
         deps.logger.error("scheduled enqueue failed", { schedule, error: err });
       }

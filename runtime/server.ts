@@ -102,7 +102,8 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
   const scheduler = new Scheduler(wh, executor, logger, {
     concurrency: settings.scheduler.concurrency,
     maxAttempts: settings.scheduler.maxAttempts,
-    backoffMs: settings.scheduler.backoffSeconds * 1000,
+    catchupDays: settings.scheduler.catchupDays,
+    now: base.now,
   });
   return { ...base, executor, scheduler };
 }
@@ -136,7 +137,7 @@ export async function startServer(
   await recoverAbandonedRuns(deps);
   await repairPricingOverlaps(deps);
   if (await deps.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_execution_queue")) {
-    await deps.scheduler.resume(deps.warehouse.kind === "duckdb");
+    await deps.scheduler.resume(deps.warehouse.kind === "duckdb", { catchUp: settings.schedulerEnabled });
   }
   if (settings.schedulerEnabled) registerCron(deps);
   const app = await createApp(deps);

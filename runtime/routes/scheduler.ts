@@ -1,20 +1,43 @@
-/** The schedule's HTTP side: trigger a day (root; for Cloud Scheduler and backfills), status, org backfills. */
+/**
+ * The schedule's HTTP side: trigger a day (root; for Cloud Scheduler, re-queues the day's FAILED items when the
+ * date is given), queue status per org (root), and an org's backfills: queue a range, list its items.
+ */
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
 import { pipelines } from "../../generated/manifest.ts";
-import { scheduledParams } from "../../src/scheduler/scheduler.ts";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
-import { dayOf, eachDay, isoDay, parseDay, parseDayRange } from "../../src/time/day.ts";
+import { ProcessorError } from "../../src/processors/context.ts";
+import { backfill } from "../../src/scheduler/backfill.ts";
+import { listQueueItems, MAX_LIST_ITEMS } from "../../src/scheduler/queue_view.ts";
+import { DayError, dayOf, parseDay, parseDayRange } from "../../src/time/day.ts";
 import { ApiError } from "../errors.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
-// Days are checked by parseDay/parseDayRange (src/time/day.ts), which name the field in the 400.
-const day = z.string();
-const triggerBody = z.strictObject({ date: day.optional(), wait: z.boolean().optional() });
-const backfillBody = z.strictObject({ pipeline: z.string().max(100), start_date: day, end_date: day });
-const MAX_BACKFILL_DAYS = 366;
+const triggerBody = z.strictObject({ date: z.string().max(40).optional(), wait: z.boolean().optional() });
+const backfillBody = z.strictObject({
+  pipeline: z.string().max(100),
+  start_date: z.string().max(40),
+  end_date: z.string().max(40),
+});
+const STATES = ["QUEUED", "CLAIMED", "DEFERRED", "DONE", "FAILED"];
+const SLUG = /^[a-z0-9_]{3,50}$/;
+
+/** A DayError or a ProcessorError as the API error it stands for. */
+function apiError(err: unknown): unknown {
+  if (err instanceof DayError) return new ApiError(400, "VALIDATION_ERROR", err.message);
+  if (err instanceof ProcessorError) return new ApiError(err.status, err.code, err.message, {}, err.details);
+  return err;
+}
+
+function limitParam(raw: string | undefined): number {
+  if (raw === undefined) return 50;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_LIST_ITEMS) {
+    throw new ApiError(400, "VALIDATION_ERROR", `Query "limit" must be an integer from 1 to ${MAX_LIST_ITEMS}`);
+  }
+  return n;
+}
 
 export function mountSchedulerRoutes(
   app: Hono<AppEnv>,
@@ -23,16 +46,40 @@ export function mountSchedulerRoutes(
 ): void {
   app.post("/api/v1/scheduler/trigger", guard("root"), async (c) => {
     const body = await parseBody(c, triggerBody);
-    const date = body.date === undefined
-      ? deps.scheduler.defaultLogicalDate()
-      : isoDay(parseDay(body.date, "date", { today: dayOf(deps.now()) }));
-    const result = await deps.scheduler.enqueueDay(date, { trigger: body.date ? "backfill" : "api" });
+    let day;
+    try {
+      day = body.date === undefined ? undefined : parseDay(body.date, "date", { today: dayOf(deps.now()) });
+    } catch (err) {
+      throw apiError(err);
+    }
+    const result = await deps.scheduler.enqueueDay(day ?? deps.scheduler.defaultLogicalDate(), {
+      trigger: day === undefined ? "api" : "backfill",
+      requeueFailed: day !== undefined,
+    });
     if (body.wait) await deps.scheduler.idle();
-    return c.json({ ...result, queue: await deps.scheduler.queue.progress({}) });
+    return c.json({ ...result, queue: await deps.scheduler.queue.progress({}, deps.now()) });
   });
 
   app.get("/api/v1/scheduler/status", guard("root"), async (c) => {
-    return c.json({ queue: await deps.scheduler.queue.progress({}) });
+    const org = c.req.query("org");
+    if (org !== undefined && !SLUG.test(org)) {
+      throw new ApiError(400, "VALIDATION_ERROR", `Query "org" must be an org slug (3-50 of a-z, 0-9, _)`);
+    }
+    const orgs = await deps.scheduler.queue.progressByOrg(org ? { org } : {}, deps.now());
+    const queue: Record<string, number> = {};
+    for (const counts of Object.values(orgs)) {
+      for (const [k, n] of Object.entries(counts)) queue[k] = (queue[k] ?? 0) + n;
+    }
+    const running = deps.scheduler.running();
+    return c.json({
+      ...(org ? { org_slug: org } : {}),
+      queue,
+      orgs: Object.entries(orgs).map(([slug, counts]) => ({
+        org_slug: slug,
+        queue: counts,
+        running_here: running[slug] ?? 0,
+      })),
+    });
   });
 
   app.post("/api/v1/pipelines/backfill/:org_slug", guard("org"), async (c) => {
@@ -40,47 +87,33 @@ export function mountSchedulerRoutes(
     const body = await parseBody(c, backfillBody);
     const pipeline = (pipelines as Record<string, PipelineModule>)[body.pipeline];
     if (!pipeline || pipeline.kind !== "data") {
-      throw new ApiError(404, "NOT_FOUND", `No data pipeline "${body.pipeline}"`);
+      throw new ApiError(404, "NOT_FOUND", `No data pipeline "${body.pipeline}" (GET /api/v1/pipelines lists them)`);
     }
-    const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
-      today: dayOf(deps.now()),
-      maxDays: MAX_BACKFILL_DAYS,
-    });
-    const days = eachDay(span.start, span.end).map(isoDay);
-    const done = await deps.warehouse.query<{ d: string }>(
-      `SELECT DISTINCT CAST(logical_date AS STRING) AS d FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
-       WHERE org_slug = @org AND pipeline_path = @path AND status = 'COMPLETED'`,
-      { org, path: pipeline.path },
-    );
-    const have = new Set(done.map((r) => String(r.d).slice(0, 10)));
-    const missing = days.filter((d) => !have.has(d));
-    const enqueued = await deps.scheduler.queue.enqueue(
-      missing.map((d) => ({
-        org_slug: org,
-        pipeline_path: pipeline.path,
-        pipeline_id: pipeline.id,
-        schedule: pipeline.schedule ?? "adhoc",
-        logical_date: d,
-        params: scheduledParams(pipeline, d),
-      })),
-      "backfill",
-      deps.settings.scheduler.maxAttempts,
-      deps.now(),
-    );
-    deps.scheduler.kick();
-    return c.json(
-      { org_slug: org, pipeline: pipeline.path, days: days.length, missing: missing.length, enqueued },
-      202,
-    );
+    try {
+      const now = deps.now();
+      const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
+        today: dayOf(now),
+      });
+      return c.json(await backfill(deps.warehouse, deps.scheduler, pipeline, org, span, now), 202);
+    } catch (err) {
+      throw apiError(err);
+    }
   });
 
   app.get("/api/v1/pipelines/backfill/:org_slug", guard("org"), async (c) => {
     const org = c.req.param("org_slug");
     const path = c.req.query("pipeline");
-    return c.json({
-      org_slug: org,
-      ...(path ? { pipeline: path } : {}),
-      queue: await deps.scheduler.queue.progress({ org, ...(path ? { path } : {}) }),
-    });
+    const status = c.req.query("status");
+    if (status !== undefined && !STATES.includes(status)) {
+      throw new ApiError(400, "VALIDATION_ERROR", `Query "status" must be one of ${STATES.join(", ")}`);
+    }
+    const limit = limitParam(c.req.query("limit"));
+    const now = deps.now();
+    const filter = { org, ...(path ? { path } : {}) };
+    const [queue, items] = await Promise.all([
+      deps.scheduler.queue.progress(filter, now),
+      listQueueItems(deps.warehouse, { ...filter, ...(status ? { status } : {}), limit }, now),
+    ]);
+    return c.json({ org_slug: org, ...(path ? { pipeline: path } : {}), queue, items, limit });
   });
 }

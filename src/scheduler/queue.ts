@@ -9,6 +9,7 @@ import type { Warehouse } from "../warehouse/warehouse.ts";
 import { isWriteConflict } from "../warehouse/conflict.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
 import { pipelines } from "../../generated/manifest.ts";
+import { type Day, isoDay } from "../time/day.ts";
 
 const T = pipelines["setup/bootstrap"].tables;
 const Q = `${CENTRAL_DATASET}.org_pipeline_execution_queue`;
@@ -22,6 +23,16 @@ export interface QueueItem {
   params: Record<string, unknown>;
   attempts: number;
   max_attempts: number;
+}
+
+/** A FAILED queue item, as re-queueing reads it. */
+export interface FailedItem {
+  queue_id: string;
+  org_slug: string;
+  pipeline_path: string;
+  logical_date: string;
+  params: unknown;
+  last_error: string | null;
 }
 
 export interface Candidate {
@@ -222,22 +233,67 @@ export class ExecutionQueue {
     ]);
   }
 
-  /** Puts an item back for another attempt after `delayMs`. */
-  async retry(item: QueueItem, runId: string | null, error: string, delayMs: number, now: Date): Promise<void> {
+  /**
+   * Puts a claimed item back in the queue without counting its claim as an attempt: it waits for a free run slot
+   * (short `notBefore`) or is deferred to when a plan limit resets (`deferred`, reason "deferred: ... until ...").
+   */
+  async requeue(item: QueueItem, notBefore: Date, reason: string, deferred: boolean, now: Date): Promise<void> {
     const ts = now.toISOString();
+    const back = { ...item, attempts: Math.max(0, item.attempts - 1) };
     await Promise.all([
       this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
         queue_id: item.queue_id,
         status: "QUEUED",
-        run_id: runId,
-        last_error: error,
-        not_before: new Date(now.getTime() + delayMs).toISOString(),
+        attempts: back.attempts,
+        last_error: reason,
+        not_before: notBefore.toISOString(),
         claimed_by: null,
         lease_expires_at: null,
         updated_at: ts,
       }),
-      this.#record(item, "RETRYING", runId, error, ts),
+      this.#record(back, deferred ? "DEFERRED" : "QUEUED", null, reason, ts),
     ]);
+  }
+
+  /**
+   * Queues FAILED items again (not_before now, attempts from 0; last_error keeps the failure until the next
+   * outcome). Only rows still FAILED change; returns the items re-queued.
+   */
+  async requeueFailed(items: readonly FailedItem[], now: Date): Promise<FailedItem[]> {
+    if (!items.length) return [];
+    const ts = now.toISOString();
+    const ids = items.map((i) => i.queue_id);
+    await this.wh.execute(
+      `UPDATE ${Q} SET status = 'QUEUED', attempts = 0, not_before = CAST(@now AS TIMESTAMP), claimed_by = NULL,
+       lease_expires_at = NULL, updated_at = CAST(@now AS TIMESTAMP)
+       WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'FAILED'`,
+      { now: ts, ids },
+    );
+    const back = await this.wh.query<{ queue_id: string }>(
+      `SELECT queue_id FROM ${Q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'
+       AND updated_at = CAST(@now AS TIMESTAMP)`,
+      { now: ts, ids },
+    );
+    const mine = new Set(back.map((r) => r.queue_id));
+    const done = items.filter((i) => mine.has(i.queue_id));
+    await Promise.all(
+      done.map((i) =>
+        this.#record({ ...i, params: {}, attempts: 0, max_attempts: 0 }, "QUEUED", null, i.last_error, ts)
+      ),
+    );
+    return done;
+  }
+
+  /** FAILED items of an org (or every org), optionally of one pipeline, whose logical day is in `from..to`. */
+  async failed(filter: { org?: string; path?: string; from: Day; to: Day }): Promise<FailedItem[]> {
+    const rows = await this.wh.query<FailedItem>(
+      `SELECT queue_id, org_slug, pipeline_path, CAST(logical_date AS STRING) AS logical_date, params, last_error
+       FROM ${Q} WHERE status = 'FAILED' AND (@org IS NULL OR org_slug = @org)
+       AND (@path IS NULL OR pipeline_path = @path)
+       AND logical_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE)`,
+      { org: filter.org ?? null, path: filter.path ?? null, from: isoDay(filter.from), to: isoDay(filter.to) },
+    );
+    return rows.map((r) => ({ ...r, logical_date: String(r.logical_date).slice(0, 10) }));
   }
 
   /** Records the run of a claimed item on its queue row and schedule record. */
@@ -299,13 +355,37 @@ export class ExecutionQueue {
     );
   }
 
-  /** Queue counts by status, optionally for one org and pipeline. */
-  async progress(filter: { org?: string; path?: string }): Promise<Record<string, number>> {
-    const rows = await this.wh.query<{ status: string; n: number }>(
-      `SELECT status, COUNT(*) AS n FROM ${Q} WHERE (@org IS NULL OR org_slug = @org) AND (@path IS NULL OR pipeline_path = @path)
-       GROUP BY status`,
-      { org: filter.org ?? null, path: filter.path ?? null },
+  /**
+   * Queue counts by status, optionally for one org and pipeline. QUEUED items deferred to a plan-limit reset
+   * (last_error "deferred: ...", not_before still ahead of `now`) count as DEFERRED.
+   */
+  async progress(filter: { org?: string; path?: string }, now = new Date()): Promise<Record<string, number>> {
+    const byOrg = await this.progressByOrg(filter, now);
+    const out: Record<string, number> = {};
+    for (const counts of Object.values(byOrg)) {
+      for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+    }
+    return out;
+  }
+
+  /** Queue counts by org and status (DEFERRED as in {@link progress}). */
+  async progressByOrg(
+    filter: { org?: string; path?: string },
+    now = new Date(),
+  ): Promise<Record<string, Record<string, number>>> {
+    const rows = await this.wh.query<{ org_slug: string; status: string; n: number }>(
+      `SELECT org_slug, ${STATE_SQL} AS status, COUNT(*) AS n FROM ${Q}
+       WHERE (@org IS NULL OR org_slug = @org) AND (@path IS NULL OR pipeline_path = @path)
+       GROUP BY org_slug, ${STATE_SQL} ORDER BY org_slug`,
+      { org: filter.org ?? null, path: filter.path ?? null, now: now.toISOString() },
     );
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of rows) (out[r.org_slug] ??= {})[r.status] = Number(r.n);
+    return out;
   }
 }
+
+/** A queue row's state as shown: its status, or DEFERRED for a QUEUED item waiting for a plan-limit reset. */
+export const STATE_SQL =
+  `CASE WHEN status = 'QUEUED' AND last_error LIKE 'deferred:%' AND not_before > CAST(@now AS TIMESTAMP)
+  THEN 'DEFERRED' ELSE status END`;

@@ -1,7 +1,10 @@
 /**
- * The scheduler: a tick (Deno.cron or POST /scheduler/trigger) only ENQUEUES one item per (org, pipeline,
- * logical date) for every org whose integration is VALID; a bounded pool of workers drains the queue through
- * the run executor, retrying failed scheduled runs a bounded number of times with backoff.
+ * The scheduler: a tick (Deno.cron, POST /scheduler/trigger, or start-up catch-up) only ENQUEUES one item per
+ * (org, pipeline, logical date) for every org whose integration is VALID; a bounded pool of workers drains the
+ * queue through the run executor. An org never has more items running here than its plan's concurrent runs; an
+ * item refused for a busy slot (429 concurrent, 409 RUN_IN_PROGRESS) goes back to the queue without using an
+ * attempt, and one refused at a daily or monthly limit is deferred, visibly, to when the limit resets. The
+ * executor owns whole-run retries: an item whose run FAILED is FAILED, with the run's error.
  */
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../pipeline/module.ts";
@@ -10,17 +13,21 @@ import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
-import { addDays, dayOf, isoDay } from "../time/day.ts";
+import { type Day, dayFromIso, isoDay } from "../time/day.ts";
+import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
+import { waitReason } from "./limits.ts";
+
+export { isDue, scheduledParams };
 
 export interface SchedulerOptions {
   /** Runs at once across this process (default 4). */
   readonly concurrency?: number;
-  /** Attempts per scheduled item, the first included (default 3). */
+  /** Claims per item before it is FAILED for good when its start keeps failing (default 3). */
   readonly maxAttempts?: number;
-  /** First retry delay; doubles each attempt (default 60 s). */
-  readonly backoffMs?: number;
   /** How long a claim holds before another worker may take it over (default 2 h). */
   readonly leaseMs?: number;
+  /** Days back start-up looks for missed ticks (default 3; 0: no catch-up). */
+  readonly catchupDays?: number;
   readonly now?: () => Date;
 }
 
@@ -29,32 +36,16 @@ export function scheduledPipelines(): PipelineModule[] {
   return Object.values(pipelines as Record<string, PipelineModule>).filter((p) => p.kind === "data" && p.schedule);
 }
 
-/** Whether a pipeline is due for a logical date: daily always; monthly on the first day of a month; cron daily. */
-export function isDue(p: PipelineModule, logicalDate: string): boolean {
-  if (p.schedule === "monthly") return logicalDate.endsWith("-01");
-  return true;
-}
+/** Pipelines whose past days cannot be loaded again (a snapshot of the present): no backfill, catch-up of one day. */
+export const NOT_BACKFILLABLE: Readonly<Record<string, string>> = {
+  "deepseek/usage_cost": "DeepSeek reports only the account balance as it is now (it has no usage history API), " +
+    "so a past day's snapshot cannot be taken again; its scheduled daily runs record each day as it ends",
+};
 
-/** The params of a scheduled run for its logical date, from the params the pipeline declares. */
-export function scheduledParams(p: PipelineModule, logicalDate: string): Record<string, unknown> {
-  // A shorthand (`alias_of`) stands for params set here already: giving both would be refused.
-  const names = new Set(p.params.filter((x) => !x.aliasOf).map((x) => x.name));
-  const out: Record<string, unknown> = {};
-  if (names.has("start_date")) out.start_date = logicalDate;
-  if (names.has("end_date")) out.end_date = logicalDate;
-  if (names.has("date")) out.date = logicalDate;
-  if (names.has("month")) out.month = logicalDate.slice(0, 7);
-  return out;
-}
-
-/** Failures a retry cannot fix: the item fails at once. */
-const PERMANENT = new Set([
-  "VALIDATION_ERROR",
-  "INTEGRATION_NOT_READY",
-  "DQ_CHECK_FAILED",
-  "CREDENTIAL_INVALID",
-  "NOT_IMPLEMENTED",
-]);
+/** How long an item refused for a busy slot waits before it is claimed again (unless a run here frees one first). */
+const SLOT_WAIT_MS = 5_000;
+/** How long an org's plan concurrency is cached. */
+const LIMIT_TTL_MS = 60_000;
 
 const runKey = (item: QueueItem) => `${item.org_slug}|${item.pipeline_path}`;
 
@@ -62,6 +53,8 @@ export interface EnqueueResult {
   readonly logical_date: string;
   readonly enqueued: number;
   readonly already_queued: number;
+  /** FAILED items of the day queued again. */
+  readonly requeued: number;
   readonly eligible: number;
 }
 
@@ -69,14 +62,18 @@ export class Scheduler {
   readonly queue: ExecutionQueue;
   readonly #concurrency: number;
   readonly #maxAttempts: number;
-  readonly #backoffMs: number;
   readonly #leaseMs: number;
+  readonly #catchupDays: number;
   readonly #now: () => Date;
   #running = 0;
   #pumping = false;
   #wake: (() => void) | undefined;
   /** Org and pipeline of every running item. */
   readonly #busy = new Set<string>();
+  /** Items running here, per org. */
+  readonly #orgRunning = new Map<string, number>();
+  /** Plan concurrency per org, with when it was read. */
+  readonly #orgLimit = new Map<string, { max: number; at: number }>();
   /** Queue record writes in flight (the slot of their run is already free). */
   readonly #writes = new Set<Promise<void>>();
   #stopped = false;
@@ -92,24 +89,32 @@ export class Scheduler {
     this.queue = new ExecutionQueue(wh, executor.workerId);
     this.#concurrency = opts.concurrency ?? 4;
     this.#maxAttempts = opts.maxAttempts ?? 3;
-    this.#backoffMs = opts.backoffMs ?? 60_000;
     this.#leaseMs = opts.leaseMs ?? 2 * 3600_000;
+    this.#catchupDays = opts.catchupDays ?? 3;
     this.#now = opts.now ?? (() => new Date());
+  }
+
+  get maxAttempts(): number {
+    return this.#maxAttempts;
   }
 
   /** The logical date a tick at `now` covers: the UTC day before. */
   defaultLogicalDate(): string {
-    return isoDay(addDays(dayOf(this.#now()), -1));
+    return isoDay(tickLogicalDay("daily", this.#now()));
   }
 
-  /** Enqueues every due scheduled pipeline for every org whose integration is VALID. Idempotent per day. */
+  /**
+   * Enqueues every due scheduled pipeline for every org whose integration is VALID (idempotent per day), and
+   * queues the day's FAILED items again when `requeueFailed`.
+   */
   async enqueueDay(
-    logicalDate: string,
-    opts: { trigger: string; orgs?: string[]; paths?: string[] } = { trigger: "scheduler" },
+    logicalDate: string | Day,
+    opts: { trigger: string; orgs?: string[]; paths?: string[]; requeueFailed?: boolean } = { trigger: "scheduler" },
   ): Promise<EnqueueResult> {
-    const due = scheduledPipelines().filter((p) =>
-      isDue(p, logicalDate) && (!opts.paths || opts.paths.includes(p.path))
-    );
+    const day = typeof logicalDate === "number" ? logicalDate : dayFromIso(logicalDate);
+    if (day === undefined) throw new Error(`Logical date "${logicalDate}" is not a day written YYYY-MM-DD`);
+    const iso = isoDay(day);
+    const due = scheduledPipelines().filter((p) => isDue(p, day) && (!opts.paths || opts.paths.includes(p.path)));
     const valid = await this.wh.query<{ org_slug: string; provider: string }>(
       `SELECT c.org_slug, c.provider FROM ${CENTRAL_DATASET}.org_integration_credentials c
        JOIN ${CENTRAL_DATASET}.org_profiles p ON p.org_slug = c.org_slug
@@ -128,20 +133,52 @@ export class Scheduler {
           pipeline_path: p.path,
           pipeline_id: p.id,
           schedule: p.schedule!,
-          logical_date: logicalDate,
-          params: scheduledParams(p, logicalDate),
+          logical_date: iso,
+          params: scheduledParams(p, day),
         });
       }
     }
+    let requeued = 0;
+    if (opts.requeueFailed) {
+      const failed = (await this.queue.failed({ from: day, to: day })).filter((f) =>
+        (!opts.orgs || opts.orgs.includes(f.org_slug)) && (!opts.paths || opts.paths.includes(f.pipeline_path))
+      );
+      requeued = (await this.queue.requeueFailed(failed, this.#now())).length;
+    }
     const enqueued = await this.queue.enqueue(candidates, opts.trigger, this.#maxAttempts, this.#now());
-    this.logger.info("schedule enqueued", { logical_date: logicalDate, eligible: candidates.length, enqueued });
+    this.logger.info("schedule enqueued", { logical_date: iso, eligible: candidates.length, enqueued, requeued });
     this.kick();
     return {
-      logical_date: logicalDate,
+      logical_date: iso,
       enqueued,
       already_queued: candidates.length - enqueued,
+      requeued,
       eligible: candidates.length,
     };
+  }
+
+  /**
+   * Enqueues the logical days of the ticks missed in the last `catchupDays` days (idempotent: days already
+   * queued are skipped by the queue's dedupe). A pipeline that cannot load a past day gets only the latest.
+   */
+  async catchUp(): Promise<{ logical_date: string; enqueued: number }[]> {
+    const now = this.#now();
+    const bySchedule = new Map<string, PipelineModule[]>();
+    for (const p of scheduledPipelines()) bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p]);
+    const out: { logical_date: string; enqueued: number }[] = [];
+    for (const [schedule, ps] of bySchedule) {
+      const days = missedLogicalDays(schedule, now, this.#catchupDays);
+      for (const [i, day] of days.entries()) {
+        const latest = i === days.length - 1;
+        const paths = ps.filter((p) => latest || !(p.path in NOT_BACKFILLABLE)).map((p) => p.path);
+        if (!paths.length) continue;
+        const r = await this.enqueueDay(day, { trigger: "catchup", paths });
+        out.push({ logical_date: r.logical_date, enqueued: r.enqueued });
+      }
+    }
+    const enqueued = out.reduce((n, r) => n + r.enqueued, 0);
+    if (enqueued) this.logger.info("missed schedule ticks enqueued", { items: enqueued, days: out.length });
+    return out;
   }
 
   /** Starts draining the queue in the background (no-op when already draining). */
@@ -161,58 +198,107 @@ export class Scheduler {
     return new Promise((r) => this.#idle.push(r));
   }
 
+  /** Items running in this process, per org. */
+  running(): Record<string, number> {
+    return Object.fromEntries(this.#orgRunning);
+  }
+
+  /** Whether an item may start now: its org and pipeline is not running here and its org has a free slot. */
+  #startable(item: QueueItem): boolean {
+    if (this.#busy.has(runKey(item))) return false;
+    const max = this.#orgLimit.get(item.org_slug)?.max ?? 1;
+    return (this.#orgRunning.get(item.org_slug) ?? 0) < max;
+  }
+
+  /** Reads the plan concurrency of the orgs not cached (or cached too long ago). */
+  async #loadLimits(items: readonly QueueItem[]): Promise<void> {
+    const at = Date.now();
+    const orgs = [...new Set(items.map((i) => i.org_slug))].filter((o) =>
+      at - (this.#orgLimit.get(o)?.at ?? -Infinity) > LIMIT_TTL_MS
+    );
+    if (!orgs.length) return;
+    const rows = await this.wh.query<{ org_slug: string; max_concurrent_pipelines: number }>(
+      `SELECT org_slug, max_concurrent_pipelines FROM ${CENTRAL_DATASET}.org_subscriptions
+       WHERE org_slug IN (SELECT * FROM UNNEST(@orgs)) AND status = 'ACTIVE' ORDER BY created_at DESC`,
+      { orgs },
+    );
+    for (const org of orgs) {
+      const row = rows.find((r) => r.org_slug === org);
+      this.#orgLimit.set(org, { max: Math.max(1, Number(row?.max_concurrent_pipelines ?? 1)), at });
+    }
+  }
+
   /**
    * Claims due items in batches (a quarter of the pool at least, so one claim feeds several runs) and starts
-   * them as slots free up; a finished run wakes the pump at once. Two items of the same org and pipeline (e.g.
-   * two days of a backfill) never run at once: the second waits for the first (a run of a pipeline that is
-   * already running would be refused with 409).
+   * them as slots free up; a finished run wakes the pump at once. An item waits in memory while its org has as
+   * many items running here as its plan allows, or its pipeline is already running for the org (a second run
+   * would be refused with 409); other orgs' items are claimed past it, up to a bounded number held.
    */
   async #pump(): Promise<void> {
     const ready: QueueItem[] = [];
     const batch = Math.max(1, Math.ceil(this.#concurrency / 4));
+    const hold = Math.max(16, this.#concurrency * 4);
     while (!this.#stopped) {
       for (let i = 0; i < ready.length && this.#running < this.#concurrency;) {
-        if (this.#busy.has(runKey(ready[i]!))) i++;
-        else this.#start(ready.splice(i, 1)[0]!);
+        if (this.#startable(ready[i]!)) this.#start(ready.splice(i, 1)[0]!);
+        else i++;
       }
-      if (this.#running >= this.#concurrency || ready.length >= this.#concurrency) {
+      if (this.#running >= this.#concurrency || ready.length >= hold) {
         await this.#slotFreed();
         continue;
       }
       const free = this.#concurrency - this.#running;
       const items = await this.queue.claim(Math.max(free, batch), this.#now(), this.#leaseMs);
       if (!items.length) {
-        if (this.#running === 0) break;
-        await this.#slotFreed();
+        // Nothing running: the held items can start now (their org's slot freed during the claim), or none is left.
+        if (this.#running === 0 && !ready.some((i) => this.#startable(i))) break;
+        if (this.#running > 0) await this.#slotFreed();
         continue;
       }
+      await this.#loadLimits(items);
       ready.push(...items);
     }
     // Stopped with claimed items not started: hand them back.
     if (ready.length) await this.queue.release(ready.splice(0), this.#now()).catch(() => {});
     while (this.#running > 0) await this.#slotFreed();
-    // Retries are written by then, so the wake-up sees their time.
+    // Put-back items are written by then, so the wake-up sees their time.
     await Promise.allSettled([...this.#writes]);
-    this.#scheduleRetryWake();
+    this.#scheduleWake();
   }
 
   #start(item: QueueItem): void {
     const key = runKey(item);
     this.#running++;
     this.#busy.add(key);
+    this.#orgRunning.set(item.org_slug, (this.#orgRunning.get(item.org_slug) ?? 0) + 1);
     this.#work(item).catch((err) => this.logger.error("scheduled item failed", { error: err })).finally(() => {
       this.#running--;
       this.#busy.delete(key);
-      this.#wake?.();
+      const n = (this.#orgRunning.get(item.org_slug) ?? 1) - 1;
+      if (n > 0) this.#orgRunning.set(item.org_slug, n);
+      else this.#orgRunning.delete(item.org_slug);
+      this.#notifyFreed();
     });
   }
 
-  /** Resolves when a running item ends. */
+  /** Resolves when a running item ends (at once when one ended since the last call: a wake-up is never lost). */
   #slotFreed(): Promise<void> {
+    if (this.#freed) {
+      this.#freed = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => (this.#wake = () => {
       this.#wake = undefined;
       resolve();
     }));
+  }
+
+  /** An item ended while the pump was not waiting for one. */
+  #freed = false;
+
+  #notifyFreed(): void {
+    if (this.#wake) this.#wake();
+    else this.#freed = true;
   }
 
   /** Tracks a write of the queue's records; `idle()` waits for it. */
@@ -222,8 +308,8 @@ export class Scheduler {
     this.#writes.add(tracked);
   }
 
-  /** Wakes the pump when the earliest retry becomes due. */
-  #scheduleRetryWake(): void {
+  /** Wakes the pump when the earliest queued item becomes due (a put-back item or a deferred one). */
+  #scheduleWake(): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
     // Tracked like the record writes, so idle() (and a shutdown after it) never races this query.
@@ -231,7 +317,7 @@ export class Scheduler {
       `SELECT MIN(not_before) AS t FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue WHERE status = 'QUEUED'`,
     ).then(([row]) => {
       if (!row?.t || this.#stopped) return;
-      const wait = Math.max(50, Date.parse(row.t) - this.#now().getTime());
+      const wait = Math.max(50, new Date(row.t).getTime() - this.#now().getTime());
       const timer = setTimeout(() => this.kick(), Math.min(wait, 3600_000));
       Deno.unrefTimer(timer as unknown as number);
       this.#timer = timer;
@@ -240,48 +326,72 @@ export class Scheduler {
   }
 
   async #work(item: QueueItem): Promise<void> {
+    const now = () => this.#now();
     const pipeline = (pipelines as Record<string, PipelineModule>)[item.pipeline_path];
     if (!pipeline) {
       return this.#track(
-        this.queue.finish(item, "FAILED", null, `Pipeline "${item.pipeline_path}" no longer exists`, this.#now()),
+        this.queue.finish(item, "FAILED", null, `Pipeline "${item.pipeline_path}" no longer exists`, now()),
       );
     }
-    let runId: string | null = null;
+    let started;
     try {
-      const started = await this.executor.start(pipeline, item.org_slug, item.params, {
+      started = await this.executor.start(pipeline, item.org_slug, item.params, {
         trigger: "scheduler",
         requestedBy: "scheduler",
-        logicalDate: item.logical_date,
+        logicalDate: String(item.logical_date).slice(0, 10),
       });
-      runId = started.runId;
-      const outcome = await started.done;
-      if (outcome.status === "COMPLETED") return this.#track(this.queue.finish(item, "DONE", runId, null, this.#now()));
-      this.#failOrRetry(item, runId, outcome.error ?? "Run failed", !PERMANENT.has(outcome.errorCode ?? ""));
     } catch (err) {
-      const retryable = !(err instanceof ProcessorError) || err.status === 409 || err.status >= 500;
-      this.#failOrRetry(item, runId, err instanceof Error ? err.message : String(err), retryable);
+      return this.#refused(item, err);
     }
+    this.#track(this.queue.markRunning(item, started.runId, now()));
+    const outcome = await started.done;
+    if (outcome.status === "COMPLETED") {
+      return this.#track(this.queue.finish(item, "DONE", started.runId, null, now()));
+    }
+    this.#track(this.queue.finish(item, "FAILED", started.runId, outcome.error ?? "Run failed", now()));
   }
 
-  /** Records a failed item as retried later or failed for good (the write is tracked, not waited for). */
-  #failOrRetry(item: QueueItem, runId: string | null, error: string, retryable: boolean): void {
-    if (retryable && item.attempts < item.max_attempts) {
-      const delay = this.#backoffMs * 2 ** (item.attempts - 1);
-      this.logger.warn("scheduled run will be retried", {
+  /**
+   * An item the executor would not start: back to the queue when the slot was busy (no attempt used), deferred
+   * to the reset at a daily or monthly limit, tried again later when the start itself broke (an infrastructure
+   * error, counted against `max_attempts`), FAILED for good otherwise (params, integration, no plan).
+   */
+  #refused(item: QueueItem, err: unknown): void {
+    const now = this.#now();
+    const wait = waitReason(err, now);
+    if (wait) {
+      const notBefore = wait.until ?? new Date(now.getTime() + (wait.retryAfterMs ?? SLOT_WAIT_MS));
+      if (wait.until) {
+        this.logger.warn("scheduled item deferred", { org_slug: item.org_slug, pipeline: item.pipeline_path });
+      }
+      return this.#track(this.queue.requeue(item, notBefore, wait.reason, wait.until !== undefined, now));
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    const broken = !(err instanceof ProcessorError) || err.status >= 500;
+    if (broken && item.attempts < item.max_attempts) {
+      this.logger.warn("scheduled item could not start; will try again", {
         org_slug: item.org_slug,
         pipeline: item.pipeline_path,
         attempt: item.attempts,
-        delay_ms: delay,
       });
-      return this.#track(this.queue.retry(item, runId, error, delay, this.#now()));
+      const back = { ...item, attempts: item.attempts + 1 }; // requeue() gives the attempt back; this one counts
+      return this.#track(
+        this.queue.requeue(back, new Date(now.getTime() + 30_000 * item.attempts), message, false, now),
+      );
     }
-    this.#track(this.queue.finish(item, "FAILED", runId, error, this.#now()));
+    this.#track(this.queue.finish(item, "FAILED", null, message, now));
   }
 
-  /** Start-up: release claims of dead workers and drain what is queued. */
-  async resume(allWorkers: boolean): Promise<void> {
+  /**
+   * Start-up: release claims of dead workers, enqueue the ticks missed while down (`catchUp`, default true: the
+   * in-process schedule's job, so off with SCHEDULER_ENABLED=false), and drain what is queued.
+   */
+  async resume(allWorkers: boolean, opts: { catchUp?: boolean } = {}): Promise<void> {
     const released = await this.queue.releaseExpired(this.#now(), allWorkers);
     if (released) this.logger.warn("released queue items claimed by a previous process", { items: released });
+    if (opts.catchUp ?? true) {
+      await this.catchUp().catch((err) => this.logger.error("schedule catch-up failed", { error: err }));
+    }
     this.kick();
   }
 

@@ -1,4 +1,4 @@
-/** The scheduler: exactly one run per (org, pipeline, day) however many triggers fire, bounded concurrency, retries, restarts. */
+/** The scheduler: exactly one run per (org, pipeline, day) however many triggers fire, bounded concurrency, one claim per outcome, restarts. */
 import assert from "node:assert/strict";
 import { type Harness, ROOT, startHarness } from "../runtime/_harness.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
@@ -41,7 +41,6 @@ Deno.test("scheduler: duplicate triggers and a cron tick give exactly one run pe
   const h = await startHarness({
     DEEPSEEK_BASE_URL: proxy.url,
     SCHEDULER_CONCURRENCY: "2",
-    SCHEDULER_BACKOFF_SECONDS: "1",
     RATE_LIMIT_ENABLED: "false",
   });
   try {
@@ -97,26 +96,31 @@ Deno.test("scheduler: duplicate triggers and a cron tick give exactly one run pe
       assert.ok(proxy.stats.max <= 2, `max in flight ${proxy.stats.max}`);
       assert.ok(proxy.stats.max >= 2, `the pool ran in parallel (max in flight ${proxy.stats.max})`);
     });
-    await t.step("a failed scheduled run is retried with backoff, a bounded number of times", async () => {
-      deepseek.faults.fail5xx = 5; // one run's provider calls exhaust their retries, the retry succeeds
-      const r = await h.deps.scheduler.enqueueDay(day(0), { trigger: "cron", orgs: ["sched_a"] });
-      assert.equal(r.enqueued, 1);
-      const deadline = Date.now() + 20_000;
-      let q: { status: string; attempts: number }[] = [];
-      while (Date.now() < deadline) {
+    await t.step(
+      "a scheduled item is claimed once: its outcome is its run's (the executor owns run retries)",
+      async () => {
+        deepseek.faults.fail5xx = 5; // the provider calls of one run attempt exhaust their retries
+        const r = await h.deps.scheduler.enqueueDay(day(0), { trigger: "cron", orgs: ["sched_a"] });
+        assert.equal(r.enqueued, 1);
         await h.deps.scheduler.idle();
-        q = await h.deps.warehouse.query(
-          "SELECT status, attempts FROM organizations.org_pipeline_execution_queue WHERE org_slug = 'sched_a' AND logical_date = CAST(@d AS DATE)",
+        const [q] = await h.deps.warehouse.query<
+          { status: string; attempts: number; last_error: string | null; run_id: string }
+        >(
+          "SELECT status, attempts, last_error, run_id FROM organizations.org_pipeline_execution_queue WHERE org_slug = 'sched_a' AND logical_date = CAST(@d AS DATE)",
           { d: day(0) },
         );
-        if (q[0]?.status === "DONE" || q[0]?.status === "FAILED") break;
-        await new Promise((res) => setTimeout(res, 200));
-      }
-      assert.equal(q[0]?.status, "DONE", JSON.stringify(q));
-      assert.equal(Number(q[0]?.attempts), 2, "failed once, succeeded on the retry");
-      const runs = await schedulerRuns(h, day(0));
-      assert.deepEqual(runs.map((x) => x.status).sort(), ["COMPLETED", "FAILED"]);
-    });
+        assert.equal(Number(q?.attempts), 1, "one claim, however the run went");
+        const [run] = await h.deps.warehouse.query<{ status: string; error_message: string | null }>(
+          "SELECT status, error_message FROM organizations.org_meta_pipeline_runs WHERE run_id = @id",
+          { id: q!.run_id },
+        );
+        assert.equal(q?.status, run?.status === "COMPLETED" ? "DONE" : "FAILED", JSON.stringify({ q, run }));
+        if (q?.status === "FAILED") assert.ok(q.last_error && q.last_error.length > 0, "a FAILED item says why");
+        const runs = await schedulerRuns(h, day(0));
+        assert.equal(runs.length, 1, "the queue started one run; it did not re-queue a failed one");
+        deepseek.faults.fail5xx = 0;
+      },
+    );
     await t.step("the trigger needs the root key and a sane date", async () => {
       assert.equal((await h.request("POST", "/api/v1/scheduler/trigger", { key: keys.sched_a, body: {} })).status, 401);
       assert.equal((await h.request("POST", "/api/v1/scheduler/trigger", { root: ROOT + "x", body: {} })).status, 401);
@@ -133,7 +137,7 @@ Deno.test("scheduler: duplicate triggers and a cron tick give exactly one run pe
   }
 });
 
-Deno.test("scheduler: queued and claimed work survives a restart; backfill queues only missing days", async (t) => {
+Deno.test("scheduler: queued and claimed work survives a restart; a DeepSeek backfill is refused with its reason", async (t) => {
   const deepseek = startDeepSeekStandIn();
   const env = { DEEPSEEK_BASE_URL: deepseek.url, RATE_LIMIT_ENABLED: "false" };
   let h = await startHarness(env);
@@ -173,22 +177,14 @@ Deno.test("scheduler: queued and claimed work survives a restart; backfill queue
       );
       assert.deepEqual(q.map((r) => r.status), ["DONE", "DONE"]);
     });
-    await t.step("backfill queues one run per day without a completed run, with progress", async () => {
+    await t.step("DeepSeek cannot be backfilled, and the refusal says why", async () => {
       const r = await h.request("POST", "/api/v1/pipelines/backfill/restart_org", {
         key,
         body: { pipeline: "deepseek/usage_cost", start_date: day(-2), end_date: day(0) },
       });
-      assert.equal(r.status, 202, r.text);
-      assert.equal(r.json.days, 3);
-      assert.equal(r.json.missing, 1, "the two days before today already completed");
-      await h.deps.scheduler.idle();
-      const p = await h.request("GET", "/api/v1/pipelines/backfill/restart_org?pipeline=deepseek/usage_cost", { key });
-      assert.equal(p.json.queue.DONE, 3);
-      const again = await h.request("POST", "/api/v1/pipelines/backfill/restart_org", {
-        key,
-        body: { pipeline: "deepseek/usage_cost", start_date: day(-2), end_date: day(0) },
-      });
-      assert.equal(again.json.missing, 0);
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.json.error.code, "BACKFILL_NOT_SUPPORTED");
+      assert.match(r.json.error.message, /balance as it is now/);
     });
   } finally {
     h.deps.scheduler.stop();
