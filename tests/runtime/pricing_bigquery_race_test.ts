@@ -1,0 +1,60 @@
+/**
+ * One version per price across two instances on one BigQuery warehouse: two `BigQueryWarehouse` clients (no shared
+ * process, so no shared mutex) add the same new model at once, against the BigQuery stand-in that runs the SQL and
+ * rejects conflicting concurrent DML as BigQuery does. One write wins; the other is a 409; one version is stored.
+ */
+import assert from "node:assert/strict";
+import { pipelines } from "../../generated/manifest.ts";
+import { addVersion, pricesTable, PricingError } from "../../src/pricing/mod.ts";
+import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
+import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
+import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
+
+const SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
+const TABLE = pricesTable(SCHEMA);
+const ORG = "bq_race_org";
+
+function client(url: string): BigQueryWarehouse {
+  return new BigQueryWarehouse({
+    projectId: "race-project",
+    location: "US",
+    apiEndpoint: url,
+    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: "Bearer race" })) },
+  });
+}
+
+Deno.test("two instances on the BigQuery stand-in adding one new model at once store one version (10 races)", async () => {
+  const bq = startBigQueryStandIn({ dmlRunMillis: 5 });
+  const [a, b] = [client(bq.url), client(bq.url)];
+  try {
+    await a.ensureDataset(CENTRAL_DATASET);
+    await a.ensureTable(CENTRAL_DATASET, SCHEMA);
+    const now = new Date();
+    for (let i = 0; i < 10; i++) {
+      const key = { provider: "openai", model_id: `bq-race-${i}` };
+      const values = (input: string) => ({
+        input_per_1m: input,
+        output_per_1m: "1",
+        currency: "USD",
+        effective_from: "2025-06-01",
+        effective_to: null,
+      });
+      const results = await Promise.allSettled([
+        addVersion(a, TABLE, ORG, key, values("1"), now),
+        addVersion(b, TABLE, ORG, key, values("2"), now),
+      ]);
+      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, `race ${i}: exactly one writer wins`);
+      const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      assert.ok(lost.reason instanceof PricingError, String(lost.reason));
+      assert.equal(lost.reason.status, 409);
+      const stored = await a.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM ${CENTRAL_DATASET}.org_model_pricing WHERE org_slug = @org AND model_id = @model`,
+        { org: ORG, model: key.model_id },
+      );
+      assert.equal(Number(stored[0]?.n), 1, `race ${i}: one version stored`);
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await bq.close();
+  }
+});
