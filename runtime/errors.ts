@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "./logger.ts";
+import { type Logger, redactKeys } from "./logger.ts";
 import { VaultError } from "../src/vault/vault.ts";
 import { isWriteConflict } from "../src/warehouse/conflict.ts";
 
@@ -51,8 +51,15 @@ export function errorBody(
   extra?: Record<string, unknown>,
 ) {
   const requestId = c.get("requestId") ?? "";
+  // A message may quote what the client sent (a path, a field): key-shaped values are never echoed back.
+  // (The redacted text has no quote or backslash, so the JSON of the details stays valid.)
+  const safe = redactKeys(message);
+  const safeDetails = details ? JSON.parse(redactKeys(JSON.stringify(details))) : undefined;
   return c.json(
-    { ...extra, error: { code, message, request_id: requestId, ...(details ? { details } : {}) } },
+    {
+      ...extra,
+      error: { code, message: safe, request_id: requestId, ...(safeDetails ? { details: safeDetails } : {}) },
+    },
     status as ContentfulStatusCode,
   );
 }
