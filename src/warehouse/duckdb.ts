@@ -82,6 +82,7 @@ export async function openDuckDB(path: string, options: DuckDBOptions = {}): Pro
   }
   const wh = new DuckDBWarehouse(instance, options.connections ?? 4, path === ":memory:" ? undefined : `${path}.wal`);
   await wh.ping();
+  await wh.tightenFileModes();
   return wh;
 }
 
@@ -111,7 +112,10 @@ export class DuckDBWarehouse implements Warehouse {
     this.#instance = instance;
     this.#walPath = walPath;
     if (walPath) {
-      this.#checkpointTimer = setInterval(() => void this.checkpointWhenQuiet(), CHECKPOINT_QUIET_MS);
+      this.#checkpointTimer = setInterval(() => {
+        void this.tightenFileModes();
+        void this.checkpointWhenQuiet();
+      }, CHECKPOINT_QUIET_MS);
       Deno.unrefTimer(this.#checkpointTimer as unknown as number);
     }
     this.#pool = new Pool(
@@ -300,6 +304,18 @@ export class DuckDBWarehouse implements Warehouse {
         this.#checkpointing = undefined;
       }
     })();
+  }
+
+  /**
+   * Makes the database file and its WAL 0600 when they are laxer (DuckDB creates them with the process umask;
+   * the WAL is created again after each checkpoint). Runs every {@link CHECKPOINT_QUIET_MS}, and at open.
+   */
+  async tightenFileModes(): Promise<void> {
+    if (!this.#walPath) return;
+    for (const path of [this.#walPath.slice(0, -".wal".length), this.#walPath]) {
+      const info = await Deno.stat(path).catch(() => undefined);
+      if (info?.mode != null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600).catch(() => {});
+    }
   }
 
   /** Writes the WAL into the database file now; false when DuckDB refuses (a transaction is running). */
