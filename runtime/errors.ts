@@ -71,6 +71,16 @@ export function isVaultUnavailable(err: unknown): boolean {
   return causes(err).some((e) => e instanceof VaultError && e.code === "VAULT_UNAVAILABLE");
 }
 
+const DISK_FULL = /No space left on device|disk is full|database has been invalidated/i;
+
+/**
+ * The warehouse cannot serve now: reopening after a fatal engine error, or its disk is full. A 503 to retry
+ * later (the process heals once the cause is gone), never a 500.
+ */
+export function isWarehouseUnavailable(err: unknown): boolean {
+  return causes(err).some((e) => e.name === "WarehouseUnavailableError" || DISK_FULL.test(e.message));
+}
+
 function causes(err: unknown): Error[] {
   const out: Error[] = [];
   for (let e = err; e instanceof Error && out.length < 5; e = e.cause) out.push(e);
@@ -104,6 +114,16 @@ export function onError(logger: Logger) {
       logger.error("key vault unavailable", { request_id: c.get("requestId"), path: c.req.path, error: err });
       c.header("Retry-After", "30");
       return errorBody(c, 503, "VAULT_UNAVAILABLE", "The key vault is unavailable; retry later");
+    }
+    if (isWarehouseUnavailable(err)) {
+      logger.error("warehouse unavailable", { request_id: c.get("requestId"), path: c.req.path, error: err });
+      c.header("Retry-After", "5");
+      return errorBody(
+        c,
+        503,
+        "WAREHOUSE_UNAVAILABLE",
+        "The warehouse cannot serve this request now (see /health); retry later and quote the request id if it lasts",
+      );
     }
     logger.error("unhandled error", { request_id: c.get("requestId"), path: c.req.path, error: err });
     return errorBody(c, 500, "INTERNAL", "Internal error; quote the request id when reporting it");
