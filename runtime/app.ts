@@ -9,6 +9,7 @@ import { assignRequestId } from "./middleware/request_id.ts";
 import { auth } from "./middleware/auth.ts";
 import { rootKeyChecker } from "./middleware/root_key.ts";
 import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
+import { clientLimit } from "./middleware/client_limit.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
@@ -28,13 +29,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   logger.addSecret(deps.rootKey);
   const buckets = new TokenBuckets(settings.rateLimit);
   const limiter = rateLimit(buckets);
+  // Before the key lookup: requests with no known credential, per client (same rate and burst as per org).
+  const gate = clientLimit(new TokenBuckets(settings.rateLimit), {
+    isKnown: (c) => {
+      const key = c.req.header("X-API-Key");
+      if (key) return deps.keys.isCached(key);
+      return checkRoot(c.req.header("X-CA-Root-Key"));
+    },
+  });
   const guard = (mode: Auth): MiddlewareHandler<AppEnv> => {
     const a = auth(mode, { keys: deps.keys, checkRoot, disabled: settings.disableAuth });
     if (!settings.rateLimitEnabled || mode === "none") return a;
     return async function guardMiddleware(c, next) {
-      await a(c, async () => {
-        await limiter(c, next);
-      });
+      const authed = async () => {
+        await a(c, async () => {
+          await limiter(c, next);
+        });
+      };
+      await (settings.disableAuth ? authed() : gate(c, authed));
     };
   };
 

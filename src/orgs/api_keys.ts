@@ -72,6 +72,13 @@ export class ApiKeyStore {
   }
   private readonly maxEntries: number;
 
+  /** Whether `apiKey` is a valid key in the cache now (no warehouse lookup; a hash and a map read). */
+  isCached(apiKey: string): boolean {
+    if (apiKey.length > 200 || !KEY_SHAPE.test(apiKey)) return false;
+    const hit = this.#cache.get(sha256Hex(apiKey));
+    return hit !== undefined && hit.identity !== null && hit.expires > Date.now();
+  }
+
   /** The org a key belongs to, or null for an unknown, malformed or revoked key. */
   async lookup(apiKey: string): Promise<KeyIdentity | null> {
     const m = KEY_SHAPE.exec(apiKey);
