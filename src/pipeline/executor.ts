@@ -598,8 +598,9 @@ async function collectBatches(source: RowBatches): Promise<Record<string, unknow
 /** Engine and server internals that a tenant's run error must not carry (the log has them). */
 const INTERNAL_TEXT =
   /DuckDB|(Catalog|Binder|Parser|Conversion|Constraint|TransactionContext|IO|INTERNAL|FATAL|Invalid Input|Out of Memory) Error|Could not (write|read|open) file|No space left|database has been invalidated|Cannot use the warehouse/i;
-/** Absolute server paths (a URL's path is left alone: its slash follows a host, not a quote or a space). */
-const ABSOLUTE_PATH = /(?<![\w:/.%-])\/(?:[\w.@-]+\/)+[\w.@-]*/g;
+/** Absolute server paths, by their usual roots (a provider's API path such as `/v1/usage` is left alone). */
+const ABSOLUTE_PATH =
+  /(?<![\w:/.%-])\/(?:tmp|work|home|data|app|var|usr|opt|root|etc|srv|mnt|run|proc|private|Users)\/[\w.@/-]*/g;
 /** The warehouse adapters' contexts (`wrap(context, e)`), as what failed in the tenant's words. */
 const WAREHOUSE_CONTEXTS: [RegExp, string][] = [
   [/^Cannot (?:insert into|replace partitions of) "[^".]+\.([^"]+)"/, "Writing table $1 failed"],
