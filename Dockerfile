@@ -16,6 +16,10 @@ RUN deno install --frozen && deno cache runtime/main.ts \
 USER deno
 EXPOSE 8000
 
+# Files the server creates under DATA_DIR are 0600 and folders 0700 (DuckDB's WAL included): the umask is set
+# here because Deno grants it only with an unrestricted --allow-sys.
+ENTRYPOINT ["/bin/sh", "-c", "umask 077 && exec deno \"$@\"", "deno"]
+
 # generated/ is committed and checked in CI, so the image never compiles configs at start.
 CMD ["run", \
   "--allow-net", \

@@ -1,5 +1,5 @@
 /** The Hono app: request id, CORS, body limit, logging and one onError; routes from the manifest and the runtime. */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import openapi from "../generated/openapi.json" with { type: "json" };
@@ -9,6 +9,7 @@ import { assignRequestId } from "./middleware/request_id.ts";
 import { auth } from "./middleware/auth.ts";
 import { rootKeyChecker } from "./middleware/root_key.ts";
 import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
+import { clientLimit } from "./middleware/client_limit.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { mountPipelineRoutes } from "./routes/pipelines.ts";
 import { mountOrganizationRoutes } from "./routes/organizations.ts";
@@ -28,22 +29,33 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   logger.addSecret(deps.rootKey);
   const buckets = new TokenBuckets(settings.rateLimit);
   const limiter = rateLimit(buckets);
+  // Before the key lookup: requests with no known credential, per client (same rate and burst as per org).
+  const gate = clientLimit(new TokenBuckets(settings.rateLimit), {
+    isKnown: (c) => {
+      const key = c.req.header("X-API-Key");
+      if (key) return deps.keys.isCached(key);
+      return checkRoot(c.req.header("X-CA-Root-Key"));
+    },
+  });
   const guard = (mode: Auth): MiddlewareHandler<AppEnv> => {
     const a = auth(mode, { keys: deps.keys, checkRoot, disabled: settings.disableAuth });
     if (!settings.rateLimitEnabled || mode === "none") return a;
     return async function guardMiddleware(c, next) {
-      await a(c, async () => {
-        await limiter(c, next);
-      });
+      const authed = async () => {
+        await a(c, async () => {
+          await limiter(c, next);
+        });
+      };
+      await (settings.disableAuth ? authed() : gate(c, authed));
     };
   };
 
   app.onError(onError(logger));
-  app.notFound((c) => errorBody(c, 404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound(notFoundHandler);
   const corsHandler = cors({
     origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-    allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "Idempotency-Key"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "X-User-ID", "Idempotency-Key"],
     exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
     maxAge: 600,
   });
@@ -95,4 +107,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   mountSubscriptionRoutes(app, deps, guard);
   mountCostRoutes(app, deps, guard);
   return app;
+}
+
+const PIPELINE_RUN = /^\/api\/v1\/pipelines\/run\/[^/]+\/(.+)$/;
+
+/** 404 for an unknown route; an unknown pipeline's run path points at the list of pipelines. */
+function notFoundHandler(c: Context) {
+  const pipeline = PIPELINE_RUN.exec(c.req.path)?.[1];
+  if (pipeline !== undefined) {
+    return errorBody(
+      c,
+      404,
+      "NOT_FOUND",
+      `No pipeline "${pipeline.slice(0, 100)}"; GET /api/v1/pipelines lists the pipelines and their run paths`,
+    );
+  }
+  return errorBody(c, 404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path.slice(0, 300)}`);
 }

@@ -232,6 +232,9 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
     logLevel: logLevel(env.LOG_LEVEL, problems),
   };
   if (environment === "production") problems.push(...productionProblems(settings));
+  else if (environment !== "development" && settings.disableAuth) {
+    problems.push(`DISABLE_AUTH must be false outside development (ENVIRONMENT is "${environment}")`);
+  }
   return { settings, problems };
 }
 

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "./logger.ts";
+import { type Logger, redactKeys } from "./logger.ts";
 import { VaultError } from "../src/vault/vault.ts";
 import { isWriteConflict } from "../src/warehouse/conflict.ts";
 import { DayError } from "../src/time/day.ts";
@@ -52,8 +52,15 @@ export function errorBody(
   extra?: Record<string, unknown>,
 ) {
   const requestId = c.get("requestId") ?? "";
+  // A message may quote what the client sent (a path, a field): key-shaped values are never echoed back.
+  // (The redacted text has no quote or backslash, so the JSON of the details stays valid.)
+  const safe = redactKeys(message);
+  const safeDetails = details ? JSON.parse(redactKeys(JSON.stringify(details))) : undefined;
   return c.json(
-    { ...extra, error: { code, message, request_id: requestId, ...(details ? { details } : {}) } },
+    {
+      ...extra,
+      error: { code, message: safe, request_id: requestId, ...(safeDetails ? { details: safeDetails } : {}) },
+    },
     status as ContentfulStatusCode,
   );
 }
@@ -63,6 +70,16 @@ export { isWriteConflict };
 /** The key vault (Cloud KMS) could not be reached: a 503 to retry later, not an internal error. */
 export function isVaultUnavailable(err: unknown): boolean {
   return causes(err).some((e) => e instanceof VaultError && e.code === "VAULT_UNAVAILABLE");
+}
+
+const DISK_FULL = /No space left on device|disk is full|database has been invalidated/i;
+
+/**
+ * The warehouse cannot serve now: reopening after a fatal engine error, or its disk is full. A 503 to retry
+ * later (the process heals once the cause is gone), never a 500.
+ */
+export function isWarehouseUnavailable(err: unknown): boolean {
+  return causes(err).some((e) => e.name === "WarehouseUnavailableError" || DISK_FULL.test(e.message));
 }
 
 function causes(err: unknown): Error[] {
@@ -100,6 +117,16 @@ export function onError(logger: Logger) {
       logger.error("key vault unavailable", { request_id: c.get("requestId"), path: c.req.path, error: err });
       c.header("Retry-After", "30");
       return errorBody(c, 503, "VAULT_UNAVAILABLE", "The key vault is unavailable; retry later");
+    }
+    if (isWarehouseUnavailable(err)) {
+      logger.error("warehouse unavailable", { request_id: c.get("requestId"), path: c.req.path, error: err });
+      c.header("Retry-After", "5");
+      return errorBody(
+        c,
+        503,
+        "WAREHOUSE_UNAVAILABLE",
+        "The warehouse cannot serve this request now (see /health); retry later and quote the request id if it lasts",
+      );
     }
     logger.error("unhandled error", { request_id: c.get("requestId"), path: c.req.path, error: err });
     return errorBody(c, 500, "INTERNAL", "Internal error; quote the request id when reporting it");

@@ -9,7 +9,10 @@ export type Fields = Record<string, unknown>;
 
 const SECRET_KEY =
   /(^|_)(api_?key|key|secret|token|password|passwd|credential|credentials|authorization|ciphertext|encrypted[a-z_]*|private_key|assertion)$/i;
-const ORG_KEY = /\b[a-z][a-z0-9_]{2,49}_api_[A-Za-z0-9_-]{16,}/g;
+/** Anything shaped like an org key (`{slug}_api_{random}`), `_` also percent-encoded; the random part 12+ chars. */
+const ORG_KEY = /[A-Za-z0-9%-]*(?:_|%5F)api(?:_|%5F)[A-Za-z0-9_%-]{12,}/gi;
+/** Anything shaped like a generated root key. */
+const ROOT_KEY = /\bca(?:_|%5F)root(?:_|%5F)[A-Za-z0-9_%-]{8,}/gi;
 const ENVELOPE = /\bv1\.[a-z_]+\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 const PEM = /-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g;
@@ -134,11 +137,22 @@ function isSecretKey(key: string): boolean {
 }
 const secretKeys = new Map<string, boolean>();
 
+/**
+ * `text` with key-shaped values (org API keys, root keys, percent-encoded too) replaced by "[REDACTED]": for what
+ * a client sent, which is never echoed in an error nor logged.
+ */
+export function redactKeys(text: string): string {
+  let out = text;
+  if (/(?:_|%5F)api(?:_|%5F)/i.test(out)) out = out.replace(ORG_KEY, REDACTED);
+  if (/ca(?:_|%5F)root/i.test(out)) out = out.replace(ROOT_KEY, REDACTED);
+  return out;
+}
+
 export function redactString(text: string, secrets: ReadonlySet<string> = new Set()): string {
   if (text.length < 6) return text; // shorter than any secret we register or recognise
   let out = text;
   // Each pattern only runs when its marker is present: most log strings (paths, ids, messages) have none.
-  if (out.includes("_api_")) out = out.replace(ORG_KEY, REDACTED);
+  out = redactKeys(out);
   if (out.includes("v1.")) out = out.replace(ENVELOPE, REDACTED);
   if (out.includes("Bearer") || out.includes("Basic")) out = out.replace(BEARER, `$1 ${REDACTED}`);
   if (out.includes("-----BEGIN")) out = out.replace(PEM, REDACTED);

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { loadSettings, readEnv, type Settings } from "./config.ts";
 import { Logger } from "./logger.ts";
+import { secureDataDir } from "./data_dir.ts";
 import { createApp } from "./app.ts";
 import type { AppDeps } from "./context.ts";
 import { openWarehouse } from "../src/warehouse/mod.ts";
@@ -51,7 +52,7 @@ export async function resolveRootKey(settings: Settings, print: (line: string) =
 export async function checkDataDir(dataDir: string): Promise<void> {
   const probe = join(dataDir, `.write_probe_${Deno.pid}`);
   try {
-    await Deno.mkdir(dataDir, { recursive: true });
+    await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     await Deno.writeTextFile(probe, "");
     await Deno.remove(probe);
   } catch (err) {
@@ -67,7 +68,12 @@ export interface RunningServer {
 }
 
 export async function buildDeps(settings: Settings, logger: Logger, warehouse?: Warehouse): Promise<AppDeps> {
-  await Deno.mkdir(settings.dataDir, { recursive: true });
+  await Deno.mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  const secured = await secureDataDir(settings.dataDir);
+  if (secured.tightened) logger.info("tightened modes under DATA_DIR to 0600/0700", { entries: secured.tightened });
+  if (secured.refused.length) {
+    logger.warn("cannot tighten modes under DATA_DIR", { entries: secured.refused.slice(0, 10) });
+  }
   const rootKey = await resolveRootKey(settings, (line) => console.log(line));
   const wh = warehouse ?? await openWarehouse(
     settings.warehouse === "bigquery"

@@ -57,6 +57,20 @@ export class TokenBuckets {
     return { allowed: true, remaining: Math.floor(b.tokens), retryAfter: 0, resetSeconds };
   }
 
+  /** Takes `cost` more tokens from `key` whatever is left (down to minus one burst): a penalty after the fact. */
+  charge(key: string, cost: number): void {
+    const now = this.#now();
+    let b = this.#buckets.get(key);
+    if (!b) {
+      if (this.#buckets.size >= this.#max) this.#evict(now);
+      b = { tokens: this.opts.burst, updated: now };
+      this.#buckets.set(key, b);
+    }
+    b.tokens = Math.min(this.opts.burst, b.tokens + ((now - b.updated) / 1000) * this.opts.perSecond);
+    b.updated = now;
+    b.tokens = Math.max(-this.opts.burst, b.tokens - cost);
+  }
+
   #evict(now: number): void {
     for (const [k, b] of this.#buckets) {
       if (b.tokens + ((now - b.updated) / 1000) * this.opts.perSecond >= this.opts.burst) this.#buckets.delete(k);

@@ -1,7 +1,8 @@
 /**
  * Org API keys: `{org_slug}_api_{random}`, stored as a SHA-256 hash (plus a vault-encrypted copy and a
  * 4-char fingerprint). Lookups go by hash with a constant-time compare, through an in-process cache
- * that revocation on this instance clears at once.
+ * that revocation and a force-recreated bootstrap on this instance clear at once; other instances see a
+ * revoked key within {@link KEY_CACHE_TTL_MS}.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Warehouse } from "../warehouse/warehouse.ts";
@@ -9,6 +10,8 @@ import type { KeyVault } from "../vault/vault.ts";
 
 export const CENTRAL_DATASET = "organizations";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/** How long a found key is trusted without asking the warehouse again (bounds revocation across instances). */
+export const KEY_CACHE_TTL_MS = 30_000;
 const KEY_SHAPE = /^([a-z][a-z0-9_]{2,49})_api_([A-Za-z0-9]{16,64})$/;
 
 /** A fresh key for `orgSlug` with `randomChars` characters drawn uniformly from [A-Za-z0-9]. */
@@ -63,11 +66,18 @@ export class ApiKeyStore {
     private readonly vault: KeyVault,
     opts: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number } = {},
   ) {
-    this.#ttlMs = opts.ttlMs ?? 5 * 60_000;
+    this.#ttlMs = opts.ttlMs ?? KEY_CACHE_TTL_MS;
     this.#negativeTtlMs = opts.negativeTtlMs ?? 2_000;
     this.maxEntries = opts.maxEntries ?? 50_000;
   }
   private readonly maxEntries: number;
+
+  /** Whether `apiKey` is a valid key in the cache now (no warehouse lookup; a hash and a map read). */
+  isCached(apiKey: string): boolean {
+    if (apiKey.length > 200 || !KEY_SHAPE.test(apiKey)) return false;
+    const hit = this.#cache.get(sha256Hex(apiKey));
+    return hit !== undefined && hit.identity !== null && hit.expires > Date.now();
+  }
 
   /** The org a key belongs to, or null for an unknown, malformed or revoked key. */
   async lookup(apiKey: string): Promise<KeyIdentity | null> {
@@ -108,6 +118,11 @@ export class ApiKeyStore {
       last_used_at: null,
     };
     return { apiKey, keyId, fingerprint, row };
+  }
+
+  /** Forgets every cached lookup (call when the central dataset is dropped: no key is valid any more). */
+  forgetAll(): void {
+    this.#cache.clear();
   }
 
   /** Forgets every cached lookup of `orgSlug` (call after revoking its keys). */

@@ -47,6 +47,9 @@ const SLOT_WAIT_MS = 5_000;
 /** How long an org's plan concurrency is cached. */
 const LIMIT_TTL_MS = 60_000;
 
+/** DuckDB's and BigQuery's answers for a missing central dataset or queue table. */
+const MISSING_DATASET =
+  /(Schema|Table) with name \S+ does not exist|schema \S+ does not exist|Not found: (Dataset|Table)/i;
 const runKey = (item: QueueItem) => `${item.org_slug}|${item.pipeline_path}`;
 
 export interface EnqueueResult {
@@ -185,7 +188,12 @@ export class Scheduler {
   kick(): void {
     if (this.#pumping || this.#stopped) return;
     this.#pumping = true;
-    this.#pump().catch((err) => this.logger.error("scheduler pump failed", { error: err })).finally(async () => {
+    this.#pump().catch((err) => {
+      // No central dataset (not bootstrapped yet, or force-recreated): nothing to do, not an error.
+      if (!MISSING_DATASET.test(String((err as Error)?.message))) {
+        this.logger.error("scheduler pump failed", { error: err });
+      }
+    }).finally(async () => {
       this.#pumping = false;
       await Promise.allSettled([...this.#writes]);
       if (this.#running === 0 && !this.#pumping) this.#idle.splice(0).forEach((r) => r());

@@ -42,6 +42,7 @@ export class Pool<C> {
   readonly #waiters: Array<{ resolve: (c: C) => void; reject: (e: Error) => void }> = [];
   #creating = 0;
   #closed = false;
+  #closedError = new Error("Cannot use the warehouse: it is closed");
   #lastUsed = performance.now();
 
   constructor(create: () => Promise<C>, destroy: (c: C) => void, max: number) {
@@ -52,7 +53,7 @@ export class Pool<C> {
   }
 
   async acquire(): Promise<C> {
-    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
+    if (this.#closed) throw this.#closedError;
     const idle = this.#idle.pop();
     if (idle !== undefined) return idle;
     if (this.#all.length + this.#creating < this.#max) {
@@ -93,10 +94,12 @@ export class Pool<C> {
   /**
    * Rejects waiters, waits (up to `graceMs`) for busy connections to come back, then destroys every connection.
    * Destroying a connection in the middle of a native query crashes the process, so busy ones are waited for.
+   * @param reason the error waiters (and later callers) get
    */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = 10_000, reason?: Error): Promise<void> {
     this.#closed = true;
-    for (const w of this.#waiters.splice(0)) w.reject(new Error("Cannot use the warehouse: it is closed"));
+    if (reason) this.#closedError = reason;
+    for (const w of this.#waiters.splice(0)) w.reject(this.#closedError);
     const deadline = Date.now() + graceMs;
     while ((this.#idle.length < this.#all.length || this.#creating > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));

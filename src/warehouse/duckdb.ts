@@ -26,10 +26,15 @@
  * constraint or index is created: DuckDB checks unique indexes eagerly inside
  * a transaction, which breaks delete-then-insert of the same keys, and its
  * zone maps already serve the date-range scans.
+ *
+ * Healing: a fatal engine error (a checkpoint on a full disk invalidates the database) makes the engine close
+ * and reopen the file (`_duckdb_engine.ts`); until then calls fail fast with {@link WarehouseUnavailableError}
+ * and `ping()` (the app's `/health`) fails.
  */
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { TableSchema } from "../schema/table_schema.ts";
-import { KeyedLock, Pool } from "./_pool.ts";
+import { KeyedLock } from "./_pool.ts";
+import { DuckDBEngine } from "./_duckdb_engine.ts";
 import { KnownCatalog } from "./_catalog.ts";
 import { GroupCommit } from "./_group.ts";
 import { checkSchema, normalizeColumns } from "./_rows.ts";
@@ -74,60 +79,76 @@ const GROUP_MAX_ROWS = 5000;
  * ```
  */
 export async function openDuckDB(path: string, options: DuckDBOptions = {}): Promise<DuckDBWarehouse> {
-  let instance: DuckDBInstance;
+  let engine: DuckDBEngine;
+  let reopened = () => {};
   try {
-    instance = await DuckDBInstance.create(path, { checkpoint_threshold: WAL_HARD_LIMIT });
+    engine = await DuckDBEngine.open(
+      path,
+      { checkpoint_threshold: WAL_HARD_LIMIT },
+      options.connections ?? 4,
+      IDLE_STREAM_CONNECTIONS,
+      () => reopened(),
+    );
   } catch (e) {
     throw new Error(`Cannot open DuckDB warehouse ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
-  const wh = new DuckDBWarehouse(instance, options.connections ?? 4, path === ":memory:" ? undefined : `${path}.wal`);
+  const wh = new DuckDBWarehouse(engine, path === ":memory:" ? undefined : `${path}.wal`);
+  reopened = () => wh.forgetCatalog();
   await wh.ping();
+  await wh.tightenFileModes();
   return wh;
 }
 
 /** DuckDB implementation of {@link Warehouse}; create it with {@link openDuckDB}. */
 export class DuckDBWarehouse implements Warehouse {
   readonly kind = "duckdb" as const;
-  readonly #instance: DuckDBInstance;
-  readonly #pool: Pool<DuckDBConnection>;
+  readonly #engine: DuckDBEngine;
   readonly #writes = new KeyedLock();
-  readonly #known = new KnownCatalog();
+  #known = new KnownCatalog();
   /** Small writes of concurrent callers, committed together (see `_group.ts`). */
   readonly #writer: GroupCommit;
   /** DDL, one connection, committed together. */
   readonly #ddlGroup: GroupCommit;
-  /** The connection DDL runs on, one statement at a time (never waits on the pool while holding the DDL lock). */
-  #ddlConnection: Promise<DuckDBConnection> | undefined;
-  /** Connections of streamed writes in progress, and idle ones kept for the next (closed with the warehouse). */
-  readonly #streaming = new Set<DuckDBConnection>();
-  readonly #idleStreams: DuckDBConnection[] = [];
   #closed = false;
   readonly #walPath: string | undefined;
   #checkpointTimer: ReturnType<typeof setInterval> | undefined;
   #checkpointing: Promise<boolean> | undefined;
 
-  /** @param walPath the WAL file to watch for {@link checkpointWhenQuiet} (none in memory) */
-  constructor(instance: DuckDBInstance, connections: number, walPath?: string) {
-    this.#instance = instance;
+  /**
+   * @param engine the instance and its connections (see `_duckdb_engine.ts`)
+   * @param walPath the WAL file to watch for {@link checkpointWhenQuiet} (none in memory)
+   */
+  constructor(engine: DuckDBEngine, walPath?: string) {
+    this.#engine = engine;
     this.#walPath = walPath;
     if (walPath) {
-      this.#checkpointTimer = setInterval(() => void this.checkpointWhenQuiet(), CHECKPOINT_QUIET_MS);
+      this.#checkpointTimer = setInterval(() => {
+        engine.heal();
+        void this.tightenFileModes();
+        void this.checkpointWhenQuiet();
+      }, CHECKPOINT_QUIET_MS);
       Deno.unrefTimer(this.#checkpointTimer as unknown as number);
     }
-    this.#pool = new Pool(
-      async () => {
-        const c = await instance.connect();
-        await c.run("SET TimeZone = 'UTC'");
-        return c;
-      },
-      (c) => c.closeSync(),
-      connections,
-    );
-    this.#writer = new GroupCommit((fn) => this.#pool.use(fn), this.#writes);
+    this.#writer = new GroupCommit((fn) => this.#engine.use(fn), this.#writes);
     this.#ddlGroup = new GroupCommit((fn) => this.#onDdlConnection(fn), new KeyedLock());
   }
 
+  /**
+   * "ok"; "reopening"/"unavailable" after a fatal engine error (until the file is reopened); "disk_full" after a
+   * write found no space (until `ping()` finds room again). `reopens` counts the reopens so far.
+   */
+  get health(): { state: "ok" | "reopening" | "unavailable" | "disk_full"; reopens: number } {
+    return { state: this.#engine.state, reopens: this.#engine.reopens };
+  }
+
+  /** Forgets which datasets and tables are known to exist (after a reopen, only what was committed is there). */
+  forgetCatalog(): void {
+    this.#known = new KnownCatalog();
+  }
+
+  /** @throws {Error} when the engine is unavailable (reopening) or its disk is full */
   async ping(): Promise<void> {
+    await this.#engine.probeSpace();
     await this.#run("Cannot reach the DuckDB warehouse", (c) => c.run("SELECT 1"));
   }
 
@@ -188,7 +209,7 @@ export class DuckDBWarehouse implements Warehouse {
     if (rows.length <= GROUP_MAX_ROWS) {
       return await this.#writer.submit({ keys: [], context, run: (c) => append(c, dataset, schema, columns) });
     }
-    return await this.#pool.use((c) => inTransaction(c, context, () => append(c, dataset, schema, columns)));
+    return await this.#engine.use((c) => inTransaction(c, context, () => append(c, dataset, schema, columns)));
   }
 
   async replacePartitions(
@@ -228,7 +249,7 @@ export class DuckDBWarehouse implements Warehouse {
       if ((cells[0]?.length ?? 0) <= GROUP_MAX_ROWS) {
         return await this.#writer.submit({ keys: [key], context, run: job });
       }
-      return await this.#writes.run(key, () => this.#pool.use((c) => inTransaction(c, context, () => job(c))));
+      return await this.#writes.run(key, () => this.#engine.use((c) => inTransaction(c, context, () => job(c))));
     }
     return await this.#writes.run(key, () =>
       this.#dedicated(async (c) => {
@@ -257,16 +278,16 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
-    return this.#pool.use((c) => runQuery<T>(c, sql, params));
+    return this.#engine.use((c) => runQuery<T>(c, sql, params));
   }
 
   execute(sql: string, params?: QueryParams): Promise<number> {
     this.#known.seeSql(sql);
-    return this.#pool.use((c) => runExecute(c, sql, params));
+    return this.#engine.use((c) => runExecute(c, sql, params));
   }
 
   async transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
-    return await this.#pool.use(async (c) => {
+    return await this.#engine.use(async (c) => {
       // Calls made concurrently inside fn share one connection: run them one at a time.
       const serial = new KeyedLock();
       const tx: WarehouseTx = {
@@ -290,7 +311,7 @@ export class DuckDBWarehouse implements Warehouse {
    * transaction is running (e.g. a streamed write) is left for a later tick.
    */
   checkpointWhenQuiet(): Promise<boolean> {
-    if (this.#closed || !this.#walPath || this.#pool.quietMs() < CHECKPOINT_QUIET_MS) return Promise.resolve(false);
+    if (this.#closed || !this.#walPath || this.#engine.quietMs() < CHECKPOINT_QUIET_MS) return Promise.resolve(false);
     return this.#checkpointing ??= (async () => {
       try {
         const wal = await Deno.stat(this.#walPath!).catch(() => undefined);
@@ -302,10 +323,22 @@ export class DuckDBWarehouse implements Warehouse {
     })();
   }
 
+  /**
+   * Makes the database file and its WAL 0600 when they are laxer (DuckDB creates them with the process umask;
+   * the WAL is created again after each checkpoint). Runs every {@link CHECKPOINT_QUIET_MS}, and at open.
+   */
+  async tightenFileModes(): Promise<void> {
+    if (!this.#walPath) return;
+    for (const path of [this.#walPath.slice(0, -".wal".length), this.#walPath]) {
+      const info = await Deno.stat(path).catch(() => undefined);
+      if (info?.mode != null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600).catch(() => {});
+    }
+  }
+
   /** Writes the WAL into the database file now; false when DuckDB refuses (a transaction is running). */
   async checkpoint(): Promise<boolean> {
     try {
-      await this.#pool.use((c) => c.run("CHECKPOINT"));
+      await this.#engine.use((c) => c.run("CHECKPOINT"));
       return true;
     } catch {
       return false;
@@ -316,17 +349,10 @@ export class DuckDBWarehouse implements Warehouse {
     this.#closed = true;
     clearInterval(this.#checkpointTimer);
     await this.#checkpointing;
-    await this.#pool.close();
     // DDL still running finishes before its connection goes (closing mid-statement crashes the process).
     await this.#ddlGroup.idle();
-    const ddl = await this.#ddlConnection?.catch(() => undefined);
-    ddl?.closeSync();
     // Streamed writes end (their runs are aborted at shutdown) before their connections go, within a grace time.
-    const deadline = Date.now() + 10_000;
-    while (this.#streaming.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    for (const c of [...this.#streaming, ...this.#idleStreams.splice(0)]) c.closeSync();
-    this.#streaming.clear();
-    this.#instance.closeSync();
+    await this.#engine.close();
   }
 
   /** Runs one DDL statement on the DDL connection, group-committed with other DDL waiting to run. */
@@ -336,49 +362,20 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   /** Runs fn on the DDL connection (only the DDL group uses it, one batch at a time). */
-  async #onDdlConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
-    this.#ddlConnection ??= this.#connect();
-    let c: DuckDBConnection;
-    try {
-      c = await this.#ddlConnection;
-    } catch (e) {
-      this.#ddlConnection = undefined;
-      throw e;
-    }
-    return await fn(c);
+  #onDdlConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("Cannot use the warehouse: it is closed"));
+    return this.#engine.onDdl(fn);
   }
 
-  async #connect(): Promise<DuckDBConnection> {
-    const c = await this.#instance.connect();
-    await c.run("SET TimeZone = 'UTC'");
-    return c;
-  }
-
-  /**
-   * Runs fn on a connection of its own, outside the pool: an idle one kept from an earlier stream, or a new one.
-   * At most {@link IDLE_STREAM_CONNECTIONS} are kept for reuse.
-   */
-  async #dedicated<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
-    const c = this.#idleStreams.pop() ?? await this.#connect();
-    this.#streaming.add(c);
-    let reusable = false;
-    try {
-      const result = await fn(c);
-      reusable = true;
-      return result;
-    } finally {
-      if (this.#streaming.delete(c)) {
-        if (reusable && !this.#closed && this.#idleStreams.length < IDLE_STREAM_CONNECTIONS) this.#idleStreams.push(c);
-        else c.closeSync();
-      }
-    }
+  /** Runs fn on a connection of its own, outside the pool (at most {@link IDLE_STREAM_CONNECTIONS} kept idle). */
+  #dedicated<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("Cannot use the warehouse: it is closed"));
+    return this.#engine.dedicated(fn);
   }
 
   async #run<T>(context: string, fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     try {
-      return await this.#pool.use(fn);
+      return await this.#engine.use(fn);
     } catch (e) {
       throw wrap(context, e);
     }
@@ -422,3 +419,5 @@ async function runExecute(c: DuckDBConnection, sql: string, params: QueryParams 
     throw wrap("DuckDB statement failed", e);
   }
 }
+
+export { WarehouseUnavailableError } from "./_duckdb_engine.ts";

@@ -494,7 +494,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "faults: a full disk under DATA_DIR is a 500 without internals; the process keeps serving and recovers",
+  name: "faults: a full disk under DATA_DIR is a 503 without internals; the process keeps serving and recovers",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -540,11 +540,13 @@ Deno.test({
         f.close();
       }
       await t.step(
-        `with the disk full (${Math.round(filled / 1024)} KiB filler): writes are 500 in the error shape`,
+        `with the disk full (${Math.round(filled / 1024)} KiB filler): writes are 503 in the error shape`,
         async () => {
           for (const slug of ["disk_full_1", "disk_full_2"]) {
             const r = await onboard(slug);
-            assert.equal(r.status, 500, r.text);
+            assert.equal(r.status, 503, r.text);
+            assert.equal(r.json.error.code, "WAREHOUSE_UNAVAILABLE");
+            assert.ok(Number(r.headers.get("Retry-After")) >= 1);
             assert.deepEqual(errorShapeProblems(r.status, r.headers, r.json), []);
             assert.deepEqual(leakProblems(r.text, "", [dir, "No space", "wal"]), []);
           }
