@@ -24,13 +24,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * `opts.retrySleep` replaces the wait before a whole-run retry (default: none, so a pipeline's `retry:` backoff
+ * of minutes does not hold a test up; its retries still happen).
+ */
+export async function startHarness(
+  env: Record<string, string> = {},
+  opts: { retrySleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
+): Promise<Harness> {
   // A given DATA_DIR reopens an earlier harness's files (close the earlier warehouse first).
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "conv-test-" });
   const { settings, problems } = loadSettings({ DATA_DIR: dataDir, CA_ROOT_API_KEY: ROOT, ...env });
   if (problems.length) throw new Error(problems.join("; "));
   const logs: string[] = [];
-  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }));
+  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), undefined, {
+    sleep: opts.retrySleep ?? (() => Promise.resolve()),
+  });
   const app = await createApp(deps);
   const h: Harness = {
     deps,
