@@ -11,6 +11,7 @@ import { claimForOrg, readOrgState } from "../../src/pipeline/quota.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
+import type { Processor } from "../../src/processors/registry.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
@@ -31,9 +32,13 @@ async function setupIntegrations(h: Harness, org: string, key: string): Promise<
   }
 }
 
-/** Waits until none of the org's runs is PENDING or RUNNING. */
-async function settled(h: Harness, org: string): Promise<void> {
+/** Waits until none of the org's runs is PENDING or RUNNING and the executors have let go of them. */
+async function settled(h: Harness, org: string, ...executors: RunExecutor[]): Promise<void> {
   for (let i = 0; i < 600; i++) {
+    if ([h.deps.executor, ...executors].some((e) => e.active > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
     const [row] = await h.deps.warehouse.query<{ n: number }>(
       `SELECT COUNT(*) AS n FROM organizations.org_meta_pipeline_runs
        WHERE org_slug = @org AND status IN ('PENDING', 'RUNNING')`,
@@ -43,6 +48,29 @@ async function settled(h: Harness, org: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`runs of "${org}" did not finish`);
+}
+
+/**
+ * Holds the first step of the four pipelines until the returned function is called, so a run accepted first
+ * still holds its slot when the others claim (otherwise a quick run could end, legitimately freeing it).
+ */
+function hold(h: Harness): () => void {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const restore: (() => void)[] = [];
+  for (const p of PIPELINES) {
+    const processor = h.deps.processors.get(modules[p]!.steps[0]!.psType)! as { run: Processor["run"] };
+    const run = processor.run;
+    processor.run = async (ctx, config) => {
+      await gate;
+      return await run(ctx, config);
+    };
+    restore.push(() => (processor.run = run));
+  }
+  return () => {
+    for (const r of restore.reverse()) r();
+    open();
+  };
 }
 
 /** Run rows written straight into the runs table (COMPLETED unless `status` says otherwise). */
@@ -135,6 +163,7 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
     );
 
     await t.step("two executors on one warehouse (two instances) still accept only one run at once", async () => {
+      const open = hold(h);
       const other = new RunExecutor({ ...h.deps });
       const executors = [h.deps.executor, other, h.deps.executor, other];
       const results = await Promise.allSettled(
@@ -154,8 +183,9 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
           assert.equal(r.reason.details?.limit, "concurrent");
         }
       }
+      open();
       await (accepted[0] as PromiseFulfilledResult<{ done: Promise<unknown> }>).value.done;
-      await settled(h, "quota_starter");
+      await settled(h, "quota_starter", other);
     });
 
     await t.step("the same pipeline twice at once is still 409 RUN_IN_PROGRESS", async () => {
@@ -200,7 +230,7 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
           assert.ok(outcomes.every((o) => ["accepted", "concurrent", "daily"].includes(o)), outcomes.join(", "));
           accepted += outcomes.filter((o) => o === "accepted").length;
           dailyRefusals = outcomes.filter((o) => o === "daily").length;
-          await settled(h, "quota_pro");
+          await settled(h, "quota_pro", other);
         }
         assert.equal(accepted, 25);
         assert.equal(dailyRefusals, PIPELINES.length, "the last round was refused on the daily limit");
