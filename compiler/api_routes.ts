@@ -184,6 +184,48 @@ const counts = (extra: Record<string, JsonSchema> = {}): JsonSchema => ({
 });
 const asOf = { ...date, description: "Only the rows in force on this UTC day" };
 
+const instant = { type: "string", format: "date-time" };
+/** GET .../quota: counted like the run claim (runs of any pipeline and trigger; a retry is the same run). */
+const QUOTA_RESPONSE: JsonSchema = {
+  type: "object",
+  properties: {
+    org_slug: str,
+    plan: { ...str, description: "Plan of the org's active subscription, e.g. STARTER" },
+    limits: {
+      type: "object",
+      properties: {
+        per_day: int("Runs a UTC day"),
+        per_month: int("Runs a UTC calendar month"),
+        concurrent: int("Runs PENDING or RUNNING at once"),
+      },
+    },
+    used: {
+      type: "object",
+      properties: {
+        today: int("Runs created since UTC midnight, any status"),
+        month: int("Runs created since the first of the UTC month, any status"),
+        running: int("Runs PENDING or RUNNING now (a run waiting for a retry included)"),
+      },
+    },
+    remaining: {
+      type: "object",
+      properties: {
+        today: int("Runs that can still start today (also bounded by the month)"),
+        month: int(),
+        concurrent: int(),
+      },
+    },
+    resets: {
+      type: "object",
+      properties: {
+        daily: { ...instant, description: "Next UTC midnight" },
+        monthly: { ...instant, description: "First instant of the next UTC month" },
+      },
+    },
+    as_of: instant,
+  },
+};
+
 /** Every non-pipeline route of /api/v1 (plus /health). */
 export const API_ROUTES: readonly ApiRoute[] = [
   {
@@ -211,6 +253,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "organizations",
     status: 200,
     body: { type: "object", additionalProperties: false, properties: {} },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/organizations/{org_slug}/quota",
+    auth: "root_or_org",
+    summary: "Plan limits, runs used today / this month / now, what remains and when the counts reset (UTC)",
+    tag: "organizations",
+    status: 200,
+    response: QUOTA_RESPONSE,
   },
   {
     method: "GET",

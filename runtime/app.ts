@@ -20,6 +20,7 @@ import { mountSchedulerRoutes } from "./routes/scheduler.ts";
 import { mountPricingRoutes } from "./routes/pricing.ts";
 import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
 import { mountCostRoutes } from "./routes/costs.ts";
+import { mountQuotaRoutes } from "./routes/quota.ts";
 
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   mountPricingRoutes(app, deps, guard);
   mountSubscriptionRoutes(app, deps, guard);
   mountCostRoutes(app, deps, guard);
+  mountQuotaRoutes(app, deps, guard);
   return app;
 }
 

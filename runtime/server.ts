@@ -13,7 +13,7 @@ import { openVault } from "../src/vault/mod.ts";
 import { ApiKeyStore } from "../src/orgs/api_keys.ts";
 import { defaultProcessors } from "../src/processors/mod.ts";
 import type { Warehouse } from "../src/warehouse/warehouse.ts";
-import { RunExecutor } from "../src/pipeline/executor.ts";
+import { type ExecutorDeps, RunExecutor } from "../src/pipeline/executor.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
@@ -67,7 +67,13 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export async function buildDeps(settings: Settings, logger: Logger, warehouse?: Warehouse): Promise<AppDeps> {
+export async function buildDeps(
+  settings: Settings,
+  logger: Logger,
+  warehouse?: Warehouse,
+  /** Test seams of the run executor (e.g. a `sleep` that skips whole-run retry backoffs). */
+  executorOptions: Pick<ExecutorDeps, "sleep"> = {},
+): Promise<AppDeps> {
   await Deno.mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
   const secured = await secureDataDir(settings.dataDir);
   if (secured.tightened) logger.info("tightened modes under DATA_DIR to 0600/0700", { entries: secured.tightened });
@@ -104,7 +110,7 @@ export async function buildDeps(settings: Settings, logger: Logger, warehouse?: 
       ...(settings.gcpTokenUri ? { gcpTokenUri: settings.gcpTokenUri } : {}),
     },
   };
-  const executor = new RunExecutor(base);
+  const executor = new RunExecutor({ ...base, ...executorOptions });
   const scheduler = new Scheduler(wh, executor, logger, {
     concurrency: settings.scheduler.concurrency,
     maxAttempts: settings.scheduler.maxAttempts,

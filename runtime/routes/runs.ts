@@ -1,10 +1,11 @@
-/** Run history of an org: the runs list and one run with its steps. */
+/** Run history of an org: the runs list and one run with its steps (of every attempt, `attempt` on each). */
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import { ApiError, notFound } from "../errors.ts";
 import { describeIssues } from "../../src/pipeline/run_sync.ts";
+import { STEP_COLUMNS, STEP_ORDER, stepsByAttempt } from "./pipelines.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
 const listQuery = z.strictObject({
@@ -15,7 +16,7 @@ const listQuery = z.strictObject({
 
 const RUN_COLUMNS =
   `run_id, org_slug, pipeline_id, pipeline_path, status, trigger, params, logical_date, start_time, end_time,
-  duration_ms, steps_total, steps_completed, rows_written, error_message, error_code, created_at`;
+  duration_ms, steps_total, steps_completed, rows_written, error_message, error_code, attempt, created_at`;
 
 export function mountRunRoutes(
   app: Hono<AppEnv>,
@@ -42,10 +43,10 @@ export function mountRunRoutes(
     );
     if (!run) throw notFound(`Run "${params.run_id}" does not exist for "${params.org_slug}"`);
     const steps = await deps.warehouse.query(
-      `SELECT step_id, step_index, ps_type, status, output_table, rows_written, start_time, end_time, duration_ms, error_message
-       FROM ${CENTRAL_DATASET}.org_meta_step_logs WHERE org_slug = @org_slug AND run_id = @run_id ORDER BY step_index`,
+      `SELECT ${STEP_COLUMNS}
+       FROM ${CENTRAL_DATASET}.org_meta_step_logs WHERE org_slug = @org_slug AND run_id = @run_id ${STEP_ORDER}`,
       params,
     );
-    return c.json({ ...run, steps });
+    return c.json({ ...run, ...stepsByAttempt(steps) });
   });
 }

@@ -1,14 +1,17 @@
 /**
- * The run executor for data pipelines: params, integration, concurrency and quota checks, the run row
- * (PENDING -> RUNNING -> COMPLETED/FAILED), steps in dependency order with a tagged logger, step logs,
- * data-quality results, atomic output writes and notifications. Runs go on in the background; callers
- * may await `done`.
+ * The run executor for data pipelines: params, integration, concurrency and quota checks (claimed atomically
+ * per org, see quota.ts), the run row (PENDING -> RUNNING -> COMPLETED/FAILED, back to PENDING between
+ * whole-run retries of the pipeline's `retry:`, see retry.ts), steps in dependency order with a tagged logger,
+ * step logs per attempt, data-quality results, atomic output writes and notifications. Runs go on in the
+ * background; callers may await `done`.
  */
 import type { PipelineModule, StepDef } from "./module.ts";
 import { type PipelineDeps, resolveParams, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
 import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
 import { type Preflight, RunsStore } from "./runs_store.ts";
+import { claimForOrg, noPlan, OrgMutex, quotaExceeded } from "./quota.ts";
+import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import {
   type ProcessorContext,
@@ -35,6 +38,11 @@ export interface TaggableLogger extends ProcessorLogger {
 
 export interface ExecutorDeps extends PipelineDeps {
   readonly logger: TaggableLogger;
+  /**
+   * Waits `ms` before a whole-run retry; resolves early when `signal` aborts (shutdown). Default: a timer.
+   * Tests pass one that returns at once.
+   */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface StartOptions {
@@ -62,6 +70,25 @@ const HEARTBEAT_MS = 30_000;
 /** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
 type Book = (write: Promise<unknown>) => void;
 
+/** Steps finished by the current attempt and rows they wrote (read by the heartbeat). */
+interface Progress {
+  completed: number;
+  rows: number;
+}
+
+function timerSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
 function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string {
   const stamp = now.toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
   const rand = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -88,6 +115,10 @@ export class RunExecutor {
   /** Notifications still being sent: they never hold up a run's outcome, but shutdown waits for them. */
   readonly #notifications = new Set<Promise<void>>();
   readonly workerId = `worker-${crypto.randomUUID().slice(0, 8)}`;
+  /** Claims of one org in this process wait for each other (other instances are held off by the claim lock). */
+  readonly #claims = new OrgMutex();
+  /** Aborted by drain(): runs waiting for a retry stop waiting and end. */
+  readonly #shutdown = new AbortController();
 
   constructor(private readonly deps: ExecutorDeps) {
     this.runs = new RunsStore(deps.warehouse);
@@ -121,25 +152,31 @@ export class RunExecutor {
     this.#inFlight.set(lockKey, done);
     try {
       const provider = pipeline.integration ? CREDENTIAL_PROVIDER[pipeline.integration] : null;
-      const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now);
-      if (pre.activeSame > 0) throw inProgress();
-      const credential = this.#checkIntegration(pipeline, provider, pre);
-      this.#checkQuota(orgSlug, pre);
       const runId = runIdFor(orgSlug, pipeline, now);
-      await this.runs.insertPending({
-        run_id: runId,
-        org_slug: orgSlug,
-        pipeline_id: pipeline.id,
-        pipeline_path: pipeline.path,
-        trigger: opts.trigger,
-        params,
-        logical_date: opts.logicalDate ?? (typeof params.start_date === "string" ? params.start_date : null),
-        steps_total: pipeline.steps.length,
-        requested_by: opts.requestedBy,
-        request_id: opts.requestId ?? null,
-        worker_id: this.workerId,
-        now: now.toISOString(),
-      });
+      let credential: Preflight["credential"] | undefined;
+      // Count and claim in one transaction that holds the org's claim lock: no other claim of the org, from
+      // any pipeline, trigger or instance, can count the same free slot. Committed before start() returns.
+      await this.#claims.run(orgSlug, () =>
+        claimForOrg(this.deps.warehouse, orgSlug, { now }, async (tx) => {
+          const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now, tx);
+          if (pre.activeSame > 0) throw inProgress();
+          credential = this.#checkIntegration(pipeline, provider, pre);
+          this.#checkQuota(orgSlug, pre, now);
+          await this.runs.insertPendingIn(tx, {
+            run_id: runId,
+            org_slug: orgSlug,
+            pipeline_id: pipeline.id,
+            pipeline_path: pipeline.path,
+            trigger: opts.trigger,
+            params,
+            logical_date: opts.logicalDate ?? (typeof params.start_date === "string" ? params.start_date : null),
+            steps_total: pipeline.steps.length,
+            requested_by: opts.requestedBy,
+            request_id: opts.requestId ?? null,
+            worker_id: this.workerId,
+            now: now.toISOString(),
+          });
+        }));
       queueMicrotask(() => {
         this.#execute(pipeline, orgSlug, runId, params, opts, credential).then(
           release,
@@ -171,27 +208,17 @@ export class RunExecutor {
     return pre.credential;
   }
 
-  /** @throws 404 without an active subscription, 429 at a plan limit */
-  #checkQuota(orgSlug: string, pre: Preflight): void {
-    const plan = pre.plan;
-    if (!plan) throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
-    const used = pre.usage;
-    const limits: [number, number, string][] = [
-      [used.active, plan.concurrent, "concurrent runs"],
-      [used.today, plan.perDay, "runs per day"],
-      [used.month, plan.perMonth, "runs per month"],
-    ];
-    for (const [count, limit, what] of limits) {
-      if (count >= limit) {
-        throw new ProcessorError(
-          429,
-          "QUOTA_EXCEEDED",
-          `Plan limit reached: ${count} of ${limit} ${what} for "${orgSlug}"`,
-        );
-      }
-    }
+  /** @throws 404 without an active subscription, 429 `QUOTA_EXCEEDED` at a plan limit (details: see quota.ts) */
+  #checkQuota(orgSlug: string, pre: Preflight, now: Date): void {
+    if (!pre.plan) throw noPlan(orgSlug);
+    const exceeded = quotaExceeded(orgSlug, pre.plan, pre.usage, now);
+    if (exceeded) throw exceeded;
   }
 
+  /**
+   * Runs the run's attempts: the first, then up to `retry.attempts` more after a failure a retry can fix, each
+   * after its backoff (the run is PENDING meanwhile and keeps its slot and its run_id).
+   */
   async #execute(
     pipeline: PipelineModule,
     orgSlug: string,
@@ -203,12 +230,6 @@ export class RunExecutor {
     const t0 = performance.now();
     const org = { slug: orgSlug, dataset: `${orgSlug}_${this.deps.env.datasetSuffix}` };
     const log = this.deps.logger.child({ org_slug: orgSlug, pipeline: pipeline.path, run_id: runId });
-    const controller = new AbortController();
-    this.#controllers.add(controller);
-    const timer = setTimeout(
-      () => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)),
-      pipeline.timeoutMinutes * 60_000,
-    );
     // Bookkeeping writes (run status, step logs, check results) are group-committed and not waited for one by
     // one; the run's outcome is reported once all of them, and the final status, are committed.
     const writes: Promise<unknown>[] = [];
@@ -216,18 +237,85 @@ export class RunExecutor {
       writes.push(
         write.catch((err) => log.warn("run bookkeeping write failed", { error: describeFailure(err).detail })),
       );
-    const state = new Map<string, unknown>();
-    let completed = 0;
-    let rows = 0;
-    // A run's heartbeat tells other instances it is alive (runs silent for 2 min are abandoned on BigQuery).
+    const progress: Progress = { completed: 0, rows: 0 };
+    // A run's heartbeat tells other instances it is alive (runs silent for 2 min are abandoned on BigQuery), also
+    // while it waits for a retry.
     const heartbeat = setInterval(
-      () => book(this.runs.heartbeat(runId, completed, rows, this.deps.now().toISOString())),
+      () => book(this.runs.heartbeat(runId, progress.completed, progress.rows, this.deps.now().toISOString())),
       HEARTBEAT_MS,
     );
+    const retries = retriesOf(pipeline);
+    const sleep = this.deps.sleep ?? timerSleep;
+    let attempt = 1;
     let failure: { message: string; code: string } | undefined;
     try {
-      book(this.runs.markRunning(runId, this.deps.now().toISOString()));
-      log.info("run started", { trigger: opts.trigger, steps: pipeline.steps.length });
+      for (;;) {
+        progress.completed = 0;
+        progress.rows = 0;
+        book(this.runs.markRunning(runId, this.deps.now().toISOString(), attempt));
+        log.info("run started", { trigger: opts.trigger, steps: pipeline.steps.length, attempt });
+        const error = await this.#attempt(pipeline, org, runId, params, opts, credential, attempt, progress, log, book);
+        failure = error === undefined ? undefined : describeFailure(error, runId);
+        if (!failure) break;
+        if (attempt > retries || !isRetryable(error) || this.#shutdown.signal.aborted) break;
+        const delayMs = retryDelayMs(pipeline, attempt);
+        log.warn("run attempt failed; the run is retried", {
+          attempt,
+          next_attempt: attempt + 1,
+          delay_ms: delayMs,
+          error: failure.message,
+        });
+        book(this.runs.markRetrying(runId, attempt + 1, failure, this.deps.now().toISOString()));
+        await sleep(delayMs, this.#shutdown.signal);
+        if (this.#shutdown.signal.aborted) break;
+        attempt++;
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const status = failure ? "FAILED" : "COMPLETED";
+    const durationMs = Math.round(performance.now() - t0);
+    const finished = this.runs.finish(runId, {
+      status,
+      now: this.deps.now().toISOString(),
+      durationMs,
+      stepsCompleted: progress.completed,
+      rows: progress.rows,
+      ...(failure ? { error: failure } : {}),
+    });
+    await Promise.all(writes);
+    await finished;
+    log.info("run finished", { status, rows: progress.rows, duration_ms: durationMs, attempts: attempt });
+    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() =>
+      this.#notifications.delete(sending)
+    );
+    this.#notifications.add(sending);
+    return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
+  }
+
+  /** One attempt of the run: its steps in order. Resolves with the error it failed with, or undefined. */
+  async #attempt(
+    pipeline: PipelineModule,
+    org: { slug: string; dataset: string },
+    runId: string,
+    params: Record<string, unknown>,
+    opts: StartOptions,
+    credential: Preflight["credential"] | undefined,
+    attempt: number,
+    progress: Progress,
+    log: TaggableLogger,
+    book: Book,
+  ): Promise<unknown> {
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`Run timed out after ${pipeline.timeoutMinutes} min`)),
+      pipeline.timeoutMinutes * 60_000,
+    );
+    const state = new Map<string, unknown>();
+    let failed: { error: unknown } | undefined;
+    const at = { runId, orgSlug: org.slug, pipeline, attempt };
+    try {
       await this.deps.warehouse.ensureDataset(org.dataset);
       if (pipeline.integration) await this.#loadCredential(pipeline, org.slug, credential, state);
       const vars = templateVars(pipeline, params, this.deps.env, org, {
@@ -236,20 +324,21 @@ export class RunExecutor {
         ...(opts.logicalDate ? { date: opts.logicalDate } : {}),
       });
       for (const [index, step] of pipeline.steps.entries()) {
-        if (failure) {
-          book(this.#logStep(runId, org.slug, pipeline, step, index, "SKIPPED", 0, 0, null));
+        if (failed) {
+          book(this.#logStep(at, step, index, "SKIPPED", 0, 0, null));
           continue;
         }
         const stepLog = log.child({ step_id: step.id });
         const s0 = performance.now();
-        stepLog.info("step started", { progress: `${index + 1}/${pipeline.steps.length}`, ps_type: step.psType });
+        const steps = `${index + 1}/${pipeline.steps.length}`;
+        stepLog.info("step started", { progress: steps, ps_type: step.psType, attempt });
         try {
           if (controller.signal.aborted) throw controller.signal.reason;
           const written = await this.#runStep(
             pipeline,
             step,
             org,
-            runId,
+            { id: runId, trigger: opts.trigger },
             params,
             vars,
             state,
@@ -257,57 +346,30 @@ export class RunExecutor {
             controller.signal,
             book,
           );
-          rows += written;
-          completed++;
+          progress.rows += written;
+          progress.completed++;
           const ms = Math.round(performance.now() - s0);
-          stepLog.info("step completed", {
-            progress: `${index + 1}/${pipeline.steps.length}`,
-            status: "COMPLETED",
-            rows: written,
-            duration_ms: ms,
-          });
-          book(this.#logStep(runId, org.slug, pipeline, step, index, "COMPLETED", written, ms, null));
+          stepLog.info("step completed", { progress: steps, status: "COMPLETED", rows: written, duration_ms: ms });
+          book(this.#logStep(at, step, index, "COMPLETED", written, ms, null));
+          // The run row counts finished steps while the run goes on (batched with other runs' updates).
+          book(this.runs.heartbeat(runId, progress.completed, progress.rows, this.deps.now().toISOString()));
         } catch (err) {
           const ms = Math.round(performance.now() - s0);
+          failed = { error: err };
           const described = describeFailure(err, runId);
-          failure = described;
-          stepLog.error("step failed", {
-            progress: `${index + 1}/${pipeline.steps.length}`,
-            status: "FAILED",
-            duration_ms: ms,
-            error: described.detail,
-          });
-          book(this.#logStep(runId, org.slug, pipeline, step, index, "FAILED", 0, ms, failure.message));
+          stepLog.error("step failed", { progress: steps, status: "FAILED", duration_ms: ms, error: described.detail });
+          book(this.#logStep(at, step, index, "FAILED", 0, ms, described.message));
         }
       }
     } catch (err) {
-      const described = describeFailure(err, runId);
-      failure ??= described;
-      log.error("run failed before its steps", { error: described.detail });
+      failed ??= { error: err };
+      log.error("run failed before its steps", { error: describeFailure(err, runId).detail, attempt });
     } finally {
       clearTimeout(timer);
-      clearInterval(heartbeat);
       this.#controllers.delete(controller);
       state.clear();
     }
-    const status = failure ? "FAILED" : "COMPLETED";
-    const durationMs = Math.round(performance.now() - t0);
-    const finished = this.runs.finish(runId, {
-      status,
-      now: this.deps.now().toISOString(),
-      durationMs,
-      stepsCompleted: completed,
-      rows,
-      ...(failure ? { error: failure } : {}),
-    });
-    await Promise.all(writes);
-    await finished;
-    log.info("run finished", { status, rows, duration_ms: durationMs });
-    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() =>
-      this.#notifications.delete(sending)
-    );
-    this.#notifications.add(sending);
-    return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
+    return failed?.error;
   }
 
   async #loadCredential(
@@ -328,7 +390,7 @@ export class RunExecutor {
     pipeline: PipelineModule,
     step: StepDef,
     org: { slug: string; dataset: string },
-    runId: string,
+    run: { id: string; trigger: string },
     params: Record<string, unknown>,
     vars: Record<string, unknown>,
     state: Map<string, unknown>,
@@ -350,14 +412,14 @@ export class RunExecutor {
       pipeline,
       step,
       org,
-      run: { id: runId, trigger: "api" },
+      run,
       params,
       state,
       signal,
     };
     const result: StepResult = await processor.run(ctx, renderTemplates(step.config, vars));
     if (!step.output) return result.rowsWritten ?? 0;
-    return await this.#writeOutput(pipeline, step, org, runId, result, book);
+    return await this.#writeOutput(pipeline, step, org, run.id, result, book);
   }
 
   async #writeOutput(
@@ -485,9 +547,7 @@ export class RunExecutor {
   }
 
   async #logStep(
-    runId: string,
-    orgSlug: string,
-    pipeline: PipelineModule,
+    at: { runId: string; orgSlug: string; pipeline: PipelineModule; attempt: number },
     step: StepDef,
     index: number,
     status: string,
@@ -498,10 +558,11 @@ export class RunExecutor {
     const now = this.deps.now().toISOString();
     await this.runs.logStep({
       step_log_id: crypto.randomUUID(),
-      run_id: runId,
-      org_slug: orgSlug,
-      pipeline_path: pipeline.path,
+      run_id: at.runId,
+      org_slug: at.orgSlug,
+      pipeline_path: at.pipeline.path,
       step_id: step.id,
+      attempt: at.attempt,
       step_index: index,
       ps_type: step.psType,
       status,
@@ -565,6 +626,7 @@ export class RunExecutor {
 
   /** Aborts running steps (shutdown) and waits for the runs to record their end. */
   async drain(timeoutMs = 10_000): Promise<void> {
+    this.#shutdown.abort(new Error("The server is shutting down"));
     for (const c of this.#controllers) c.abort(new Error("The server is shutting down"));
     await Promise.race([
       Promise.allSettled([...this.#inFlight.values()]),

@@ -4,7 +4,8 @@
  * transactions, not several per run; each write's promise resolves once it is committed.
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
+import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
+import { type OrgState, readOrgState } from "./quota.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { pipelines } from "../../generated/manifest.ts";
@@ -27,17 +28,40 @@ export interface RunRow {
   logical_date: string | null;
   error_message: string | null;
   error_code: string | null;
+  attempt: number | null;
 }
 
-/** What a run needs to know before it starts, read in one query (see {@link RunsStore.preflight}). */
-export interface Preflight {
-  /** PENDING or RUNNING runs of this org and pipeline. */
-  readonly activeSame: number;
-  readonly usage: { today: number; month: number; active: number };
-  /** The org's ACTIVE plan limits, or undefined without an active subscription. */
-  readonly plan?: { perDay: number; perMonth: number; concurrent: number };
-  /** The active credential row of the pipeline's integration, or undefined when there is none. */
-  readonly credential?: { status: string; encrypted: string; metadata: unknown };
+/** What a run needs to know before it starts (see {@link readOrgState}). */
+export type Preflight = OrgState;
+
+/** The fields of a new run row. */
+export interface PendingRun {
+  run_id: string;
+  org_slug: string;
+  pipeline_id: string;
+  pipeline_path: string;
+  trigger: string;
+  params: Record<string, unknown>;
+  logical_date: string | null;
+  steps_total: number;
+  requested_by: string;
+  request_id: string | null;
+  worker_id: string;
+  now: string;
+}
+
+function pendingRow(row: PendingRun): Record<string, unknown> {
+  const { now, ...rest } = row;
+  return {
+    ...rest,
+    status: "PENDING",
+    attempt: 1,
+    steps_completed: 0,
+    rows_written: 0,
+    heartbeat_at: now,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 export class RunsStore {
@@ -53,103 +77,69 @@ export class RunsStore {
   }
 
   /**
-   * In one query: the org's active runs of `pipelinePath`, its runs today / this month / in flight (UTC), its
-   * active plan and the active credential of `provider` (null: none needed).
+   * In one query: the org's fresh active runs of `pipelinePath`, its runs today / this month / in flight (UTC),
+   * its active plan and the active credential of `provider` (null: none needed). `q` may be a transaction.
    */
-  async preflight(orgSlug: string, pipelinePath: string, provider: string | null, now: Date): Promise<Preflight> {
-    const day = now.toISOString().slice(0, 10);
-    const [row] = await this.wh.query<Record<string, unknown>>(
-      `SELECT u.today, u.month, u.active, u.active_same,
-         p.max_pipelines_per_day, p.max_pipelines_per_month, p.max_concurrent_pipelines, p.has_plan,
-         c.validation_status, c.encrypted_credential, c.metadata
-       FROM (
-         SELECT
-           COUNT(CASE WHEN created_at >= CAST(@day AS TIMESTAMP) THEN 1 END) AS today,
-           COUNT(CASE WHEN created_at >= CAST(@month_start AS TIMESTAMP) THEN 1 END) AS month,
-           COUNT(CASE WHEN created_at >= CAST(@month_start AS TIMESTAMP) AND status IN ('PENDING', 'RUNNING') THEN 1 END)
-             AS active,
-           COUNT(CASE WHEN pipeline_path = @path AND status IN ('PENDING', 'RUNNING') THEN 1 END) AS active_same
-         FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
-         WHERE org_slug = @org_slug AND (created_at >= CAST(@month_start AS TIMESTAMP) OR status IN ('PENDING', 'RUNNING'))
-       ) u
-       LEFT JOIN (
-         SELECT max_pipelines_per_day, max_pipelines_per_month, max_concurrent_pipelines, TRUE AS has_plan
-         FROM ${CENTRAL_DATASET}.org_subscriptions
-         WHERE org_slug = @org_slug AND status = 'ACTIVE' ORDER BY created_at DESC LIMIT 1
-       ) p ON TRUE
-       LEFT JOIN (
-         SELECT validation_status, encrypted_credential, metadata FROM ${CENTRAL_DATASET}.org_integration_credentials
-         WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE LIMIT 1
-       ) c ON TRUE`,
-      {
-        org_slug: orgSlug,
-        path: pipelinePath,
-        provider,
-        day: `${day}T00:00:00Z`,
-        month_start: `${day.slice(0, 7)}-01T00:00:00Z`,
-      },
-    );
-    const n = (v: unknown) => Number(v ?? 0);
-    return {
-      activeSame: n(row?.active_same),
-      usage: { today: n(row?.today), month: n(row?.month), active: n(row?.active) },
-      ...(row?.has_plan
-        ? {
-          plan: {
-            perDay: n(row.max_pipelines_per_day),
-            perMonth: n(row.max_pipelines_per_month),
-            concurrent: n(row.max_concurrent_pipelines),
-          },
-        }
-        : {}),
-      ...(row?.validation_status
-        ? {
-          credential: {
-            status: String(row.validation_status),
-            encrypted: String(row.encrypted_credential),
-            metadata: row.metadata ?? {},
-          },
-        }
-        : {}),
-    };
+  preflight(
+    orgSlug: string,
+    pipelinePath: string,
+    provider: string | null,
+    now: Date,
+    q: Pick<WarehouseTx, "query"> = this.wh,
+  ): Promise<Preflight> {
+    return readOrgState(q, orgSlug, now, { pipelinePath, provider });
   }
 
-  async insertPending(row: {
-    run_id: string;
-    org_slug: string;
-    pipeline_id: string;
-    pipeline_path: string;
-    trigger: string;
-    params: Record<string, unknown>;
-    logical_date: string | null;
-    steps_total: number;
-    requested_by: string;
-    request_id: string | null;
-    worker_id: string;
-    now: string;
-  }): Promise<void> {
-    const { now, ...rest } = row;
-    await this.#batch.insert(CENTRAL_DATASET, RUNS_TABLE, [{
-      ...rest,
-      status: "PENDING",
-      steps_completed: 0,
-      rows_written: 0,
-      heartbeat_at: now,
-      created_at: now,
-      updated_at: now,
-    }]);
+  /** Inserts the PENDING run row inside a claim transaction (committed with it). */
+  async insertPendingIn(tx: WarehouseTx, row: PendingRun): Promise<void> {
+    await tx.insertRows(CENTRAL_DATASET, RUNS_TABLE, [pendingRow(row)]);
   }
 
-  async markRunning(runId: string, now: string): Promise<void> {
+  /** Inserts a PENDING run row through the batcher, outside any claim (no plan limit is checked). */
+  async insertPending(row: PendingRun): Promise<void> {
+    await this.#batch.insert(CENTRAL_DATASET, RUNS_TABLE, [pendingRow(row)]);
+  }
+
+  /** Attempt `attempt` of the run starts (start_time is the first attempt's). */
+  async markRunning(runId: string, now: string, attempt = 1): Promise<void> {
+    if (attempt === 1) {
+      await this.#batch.update(CENTRAL_DATASET, RUNS_TABLE, ["run_id"], {
+        run_id: runId,
+        status: "RUNNING",
+        start_time: now,
+        heartbeat_at: now,
+        updated_at: now,
+      });
+      return;
+    }
     await this.#batch.update(CENTRAL_DATASET, RUNS_TABLE, ["run_id"], {
       run_id: runId,
       status: "RUNNING",
-      start_time: now,
+      attempt,
+      steps_completed: 0,
+      rows_written: 0,
       heartbeat_at: now,
       updated_at: now,
     });
   }
 
+  /**
+   * An attempt failed and the run waits `backoff` to try again as attempt `next`: PENDING (it keeps its slot),
+   * with the failed attempt's error until the run ends.
+   */
+  async markRetrying(runId: string, next: number, error: { message: string; code: string }, now: string) {
+    await this.#batch.update(CENTRAL_DATASET, RUNS_TABLE, ["run_id"], {
+      run_id: runId,
+      status: "PENDING",
+      attempt: next,
+      error_message: error.message,
+      error_code: error.code,
+      heartbeat_at: now,
+      updated_at: now,
+    });
+  }
+
+  /** Liveness and progress of a running run (also written as each step ends). */
   async heartbeat(runId: string, stepsCompleted: number, rows: number, now: string): Promise<void> {
     await this.#batch.update(CENTRAL_DATASET, RUNS_TABLE, ["run_id"], {
       run_id: runId,
@@ -199,25 +189,10 @@ export class RunsStore {
     return rows.map((r) => r.run_id);
   }
 
-  /** Counts for quota checks: runs created today and this month (UTC), and runs in flight. */
-  async usage(orgSlug: string, now: Date): Promise<{ today: number; month: number; active: number }> {
-    const day = now.toISOString().slice(0, 10);
-    const monthStart = `${day.slice(0, 7)}-01`;
-    const [row] = await this.wh.query<{ today: number; month: number; active: number }>(
-      `SELECT
-         COUNT(CASE WHEN created_at >= CAST(@day AS TIMESTAMP) THEN 1 END) AS today,
-         COUNT(*) AS month,
-         COUNT(CASE WHEN status IN ('PENDING', 'RUNNING') THEN 1 END) AS active
-       FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
-       WHERE org_slug = @org_slug AND created_at >= CAST(@month_start AS TIMESTAMP)`,
-      { org_slug: orgSlug, day: `${day}T00:00:00Z`, month_start: `${monthStart}T00:00:00Z` },
-    );
-    return { today: Number(row?.today ?? 0), month: Number(row?.month ?? 0), active: Number(row?.active ?? 0) };
-  }
-
   async get(orgSlug: string, runId: string): Promise<RunRow | undefined> {
     const [row] = await this.wh.query<RunRow>(
-      `SELECT run_id, org_slug, pipeline_id, pipeline_path, status, trigger, params, logical_date, error_message, error_code
+      `SELECT run_id, org_slug, pipeline_id, pipeline_path, status, trigger, params, logical_date, error_message, error_code,
+         attempt
        FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs WHERE org_slug = @org_slug AND run_id = @run_id`,
       { org_slug: orgSlug, run_id: runId },
     );

@@ -27,10 +27,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** `warehouse` wraps the DuckDB warehouse of the temp DATA_DIR (e.g. to inject faults). */
+/**
+ * `opts.warehouse` wraps the DuckDB warehouse of the temp DATA_DIR (e.g. to inject faults); `opts.retrySleep`
+ * replaces the wait before a whole-run retry (default: none, so a pipeline's `retry:` backoff of minutes does not
+ * hold a test up; its retries still happen).
+ */
 export async function startHarness(
   env: Record<string, string> = {},
-  opts: { warehouse?: (inner: Warehouse) => Warehouse } = {},
+  opts: {
+    warehouse?: (inner: Warehouse) => Warehouse;
+    retrySleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  } = {},
 ): Promise<Harness> {
   // A given DATA_DIR reopens an earlier harness's files (close the earlier warehouse first).
   const dataDir = env.DATA_DIR ?? await Deno.makeTempDir({ prefix: "conv-test-" });
@@ -40,7 +47,9 @@ export async function startHarness(
   const wrapped = opts.warehouse
     ? opts.warehouse(await openWarehouse({ kind: "duckdb", path: join(dataDir, "warehouse.duckdb") }))
     : undefined;
-  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), wrapped);
+  const deps = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), wrapped, {
+    sleep: opts.retrySleep ?? (() => Promise.resolve()),
+  });
   const app = await createApp(deps);
   const h: Harness = {
     deps,

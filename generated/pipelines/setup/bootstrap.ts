@@ -417,7 +417,7 @@ export const tables = {
         name: "steps_completed",
         type: "INT64",
         mode: "NULLABLE",
-        description: "Steps that finished COMPLETED",
+        description: "Steps of the current attempt that finished COMPLETED (updated as each step ends)",
       },
       {
         name: "rows_written",
@@ -436,6 +436,12 @@ export const tables = {
         type: "STRING",
         mode: "NULLABLE",
         description: "Stable error code, e.g. PROVIDER_AUTH_FAILED, TIMEOUT, INTERRUPTED",
+      },
+      {
+        name: "attempt",
+        type: "INT64",
+        mode: "NULLABLE",
+        description: "Attempt of the run: 1 for the first try, n + 1 after n whole-run retries (the pipeline's retry:); null on rows written before retries existed",
       },
       {
         name: "requested_by",
@@ -506,6 +512,12 @@ export const tables = {
         type: "STRING",
         mode: "REQUIRED",
         description: "Step id from the config, e.g. extract_usage",
+      },
+      {
+        name: "attempt",
+        type: "INT64",
+        mode: "NULLABLE",
+        description: "Attempt of the run this step ran in (1 = first try)",
       },
       {
         name: "step_index",
@@ -1053,6 +1065,38 @@ export const tables = {
     clustering: ["org_slug", "scope"],
     primary_key: ["org_slug", "scope"],
   },
+  org_run_claims: {
+    table: "org_run_claims",
+    description: "One row per org: the lock every run claim of the org updates first (in the transaction that counts the org's runs against its plan and inserts the PENDING run row), so two concurrent claims of one org, from any pipeline, trigger or instance, conflict and one retries. Created lazily on an org's first run.",
+    fields: [
+      {
+        name: "org_slug",
+        type: "STRING",
+        mode: "REQUIRED",
+        description: "Org the lock is for",
+      },
+      {
+        name: "claims",
+        type: "INT64",
+        mode: "REQUIRED",
+        description: "Run claims of the org so far (accepted or refused)",
+      },
+      {
+        name: "last_claim_at",
+        type: "TIMESTAMP",
+        mode: "NULLABLE",
+        description: "When the org's latest claim was made (UTC)",
+      },
+      {
+        name: "created_at",
+        type: "TIMESTAMP",
+        mode: "REQUIRED",
+        description: "When the row was created (UTC)",
+      },
+    ],
+    clustering: ["org_slug"],
+    primary_key: ["org_slug"],
+  },
   org_scheduled_pipeline_runs: {
     table: "org_scheduled_pipeline_runs",
     description: "One row per (org, pipeline, logical date) the scheduler decided to run. The primary key is what makes a scheduled run happen at most once per day however many instances or triggers fire.",
@@ -1358,6 +1402,7 @@ export const pipeline = {
       { table: "org_api_keys", dataset: "central" },
       { table: "org_subscriptions", dataset: "central" },
       { table: "org_usage_quotas", dataset: "central" },
+      { table: "org_run_claims", dataset: "central" },
       { table: "org_integration_credentials", dataset: "central" },
       { table: "org_idempotency_keys", dataset: "central" },
       { table: "org_pipeline_configs", dataset: "central" },
