@@ -62,6 +62,15 @@ function security(auth: ApiRoute["auth"]): Record<string, string[]>[] | undefine
   }
 }
 
+const IDEMPOTENCY_PARAM: JsonSchema = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "Repeat the request safely: the same key and body within 24 h return the first 2xx response " +
+    "(header Idempotent-Replayed: true); the same key with another request is 422 IDEMPOTENCY_KEY_REUSED",
+  schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,255}$" },
+};
+
 function operation(r: ApiRoute): JsonSchema {
   const params: JsonSchema[] = [...r.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({
     name: m[1],
@@ -76,6 +85,8 @@ function operation(r: ApiRoute): JsonSchema {
   for (const [name, schema] of Object.entries(r.query ?? {})) {
     params.push({ name, in: "query", required: false, schema });
   }
+  // The routes runtime/idempotency.ts `takesIdempotencyKey` accepts the header on (a test keeps the two in step).
+  if (r.method === "POST" && r.path.startsWith("/api/v1/organizations/")) params.push(IDEMPOTENCY_PARAM);
   const responses: JsonSchema = {
     [String(r.status)]: {
       description: "Success",

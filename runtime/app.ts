@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     origin: (origin) => (settings.corsOrigins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowHeaders: ["Content-Type", "X-API-Key", "X-CA-Root-Key", "X-Request-ID", "X-User-ID", "Idempotency-Key"],
-    exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+    exposeHeaders: ["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy", "Idempotent-Replayed"],
     maxAge: 600,
   });
   // Request id, CORS and the access log line in one middleware (each layer costs every request).

@@ -29,13 +29,12 @@ export interface Settings {
   readonly gcpTokenUri?: string;
   readonly schedulerEnabled: boolean;
   /**
-   * Scheduled runs at once in this process, claims per item when its start keeps breaking, first retry delay, and
-   * how many days back start-up enqueues the schedule's missed ticks.
+   * Scheduled runs at once in this process, claims per item when its start keeps breaking, and how many days back
+   * start-up enqueues the schedule's missed ticks. Failed runs are retried by the pipeline's own `retry:`.
    */
   readonly scheduler: {
     readonly concurrency: number;
     readonly maxAttempts: number;
-    readonly backoffSeconds: number;
     readonly catchupDays: number;
   };
   readonly maxBodyBytes: number;
@@ -128,7 +127,6 @@ export const SETTINGS_ENV = [
   "SCHEDULER_ENABLED",
   "SCHEDULER_CONCURRENCY",
   "SCHEDULER_MAX_ATTEMPTS",
-  "SCHEDULER_BACKOFF_SECONDS",
   "SCHEDULER_CATCHUP_DAYS",
   "LOG_LEVEL",
 ] as const;
@@ -225,7 +223,6 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
     scheduler: {
       concurrency: int(env, "SCHEDULER_CONCURRENCY", 4, 1, 256, problems),
       maxAttempts: int(env, "SCHEDULER_MAX_ATTEMPTS", 3, 1, 10, problems),
-      backoffSeconds: int(env, "SCHEDULER_BACKOFF_SECONDS", 60, 1, 86_400, problems),
       catchupDays: int(env, "SCHEDULER_CATCHUP_DAYS", 3, 0, 31, problems),
     },
     maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, problems),

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Harness, startHarness } from "./_harness.ts";
-import { requestHash } from "../../runtime/idempotency.ts";
+import { requestHash, takesIdempotencyKey } from "../../runtime/idempotency.ts";
 
 const body = (slug: string, plan = "STARTER") => ({
   org_slug: slug,
@@ -197,4 +197,19 @@ Deno.test("Idempotency-Key on onboard and key rotation", async (t) => {
   } finally {
     await h.close();
   }
+});
+
+Deno.test("the OpenAPI document declares Idempotency-Key on exactly the operations that honour it", async () => {
+  const doc = JSON.parse(await Deno.readTextFile(new URL("../../generated/openapi.json", import.meta.url))) as {
+    paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+  };
+  let declared = 0;
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const has = (op.parameters ?? []).some((p) => p.in === "header" && p.name === "Idempotency-Key");
+      assert.equal(has, takesIdempotencyKey(method, path), `${method.toUpperCase()} ${path}`);
+      if (has) declared++;
+    }
+  }
+  assert.ok(declared >= 3, `onboard, dryrun and rotate at least (found ${declared})`);
 });

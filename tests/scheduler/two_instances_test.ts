@@ -49,7 +49,6 @@ Deno.test("two instances on the BigQuery stand-in, triggered for the same day at
     CA_ROOT_API_KEY: ROOT,
     DEEPSEEK_BASE_URL: deepseek.url,
     SCHEDULER_CONCURRENCY: "2",
-    SCHEDULER_BACKOFF_SECONDS: "1",
     RATE_LIMIT_ENABLED: "false",
   });
   assert.deepEqual(problems, []);

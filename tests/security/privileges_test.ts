@@ -51,6 +51,9 @@ Deno.test("privileges: deno task start, deno task demo and the Dockerfile grant 
       assert.ok(flagValue(flags, "sys")?.includes("="), "every sys call is granted");
       const env = flagValue(flags, "env");
       assert.ok(env?.includes("="), `every environment variable is granted: ${env}`);
+      const granted = new Set(env!.split("=")[1]!.split(","));
+      const missing = SETTINGS_ENV.filter((name) => !granted.has(name));
+      assert.deepEqual(missing, [], "every setting the product reads is granted in the Dockerfile");
       // --allow-net stays unbounded because provider hosts are deployment settings.
       console.log(`privileges: Dockerfile flags ${flags.join(" ")}`);
     },
