@@ -13,6 +13,7 @@ import { type Preflight, RunsStore } from "./runs_store.ts";
 import { claimForOrg, noPlan, OrgMutex, quotaExceeded } from "./quota.ts";
 import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
 import { describeFailure } from "./_failure.ts";
+import { type Book, type Bookkeeper, logDq, logStep } from "./_bookkeeping.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import {
   type ProcessorContext,
@@ -68,9 +69,6 @@ export interface StartedRun {
 /** How often a running run refreshes its heartbeat. */
 const HEARTBEAT_MS = 30_000;
 
-/** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
-type Book = (write: Promise<unknown>) => void;
-
 /** Steps finished by the current attempt and rows they wrote (read by the heartbeat). */
 interface Progress {
   completed: number;
@@ -121,8 +119,12 @@ export class RunExecutor {
   /** Aborted by drain(): runs waiting for a retry stop waiting and end. */
   readonly #shutdown = new AbortController();
 
+  /** Where step logs and check results of runs are written. */
+  readonly #books: Bookkeeper;
+
   constructor(private readonly deps: ExecutorDeps) {
     this.runs = new RunsStore(deps.warehouse);
+    this.#books = { runs: this.runs, now: () => this.deps.now() };
   }
 
   /** Resolves when every notification started so far has been sent or has failed. */
@@ -326,7 +328,7 @@ export class RunExecutor {
       });
       for (const [index, step] of pipeline.steps.entries()) {
         if (failed) {
-          book(this.#logStep(at, step, index, "SKIPPED", 0, 0, null));
+          book(logStep(this.#books, at, step, index, "SKIPPED", 0, 0, null));
           continue;
         }
         const stepLog = log.child({ step_id: step.id });
@@ -351,7 +353,7 @@ export class RunExecutor {
           progress.completed++;
           const ms = Math.round(performance.now() - s0);
           stepLog.info("step completed", { progress: steps, status: "COMPLETED", rows: written, duration_ms: ms });
-          book(this.#logStep(at, step, index, "COMPLETED", written, ms, null));
+          book(logStep(this.#books, at, step, index, "COMPLETED", written, ms, null));
           // The run row counts finished steps while the run goes on (batched with other runs' updates).
           book(this.runs.heartbeat(runId, progress.completed, progress.rows, this.deps.now().toISOString()));
         } catch (err) {
@@ -359,7 +361,7 @@ export class RunExecutor {
           failed = { error: err };
           const described = describeFailure(err, runId);
           stepLog.error("step failed", { progress: steps, status: "FAILED", duration_ms: ms, error: described.detail });
-          book(this.#logStep(at, step, index, "FAILED", 0, ms, described.message));
+          book(logStep(this.#books, at, step, index, "FAILED", 0, ms, described.message));
         }
       }
     } catch (err) {
@@ -457,7 +459,7 @@ export class RunExecutor {
     // Other write modes take all the rows at once.
     const rows = (isRowStream(source) ? await collectBatches(source) : source) as Record<string, unknown>[];
     const outcomes = runChecks(step.checks, rows);
-    book(this.#logDq(pipeline, step, org, runId, outcomes));
+    book(logDq(this.#books, pipeline, step, org, runId, outcomes));
     const blocking = firstBlocking(outcomes);
     if (blocking) throw blocking;
     await this.deps.warehouse.ensureTable(dataset, schema);
@@ -516,66 +518,8 @@ export class RunExecutor {
     try {
       return await this.deps.warehouse.replacePartitions(dataset, schema, range, checked());
     } finally {
-      if (outcomes) book(this.#logDq(pipeline, step, org, runId, outcomes));
+      if (outcomes) book(logDq(this.#books, pipeline, step, org, runId, outcomes));
     }
-  }
-
-  async #logDq(
-    pipeline: PipelineModule,
-    step: StepDef,
-    org: { slug: string; dataset: string },
-    runId: string,
-    outcomes: readonly CheckOutcome[],
-  ): Promise<void> {
-    const now = this.deps.now().toISOString();
-    await this.runs.logDq(outcomes.map((o) => ({
-      dq_id: crypto.randomUUID(),
-      run_id: runId,
-      org_slug: org.slug,
-      pipeline_path: pipeline.path,
-      step_id: step.id,
-      check_name: o.check.name,
-      check_type: o.check.check,
-      table_name: step.output!.table,
-      column_names: [...(o.check.columns ?? [])],
-      passed: o.passed,
-      observed_value: String(o.observed),
-      threshold: o.check.value !== undefined ? String(o.check.value) : null,
-      severity: o.check.severity,
-      message: o.message,
-      checked_at: now,
-    })));
-  }
-
-  async #logStep(
-    at: { runId: string; orgSlug: string; pipeline: PipelineModule; attempt: number },
-    step: StepDef,
-    index: number,
-    status: string,
-    rows: number,
-    ms: number,
-    error: string | null,
-  ): Promise<void> {
-    const now = this.deps.now().toISOString();
-    await this.runs.logStep({
-      step_log_id: crypto.randomUUID(),
-      run_id: at.runId,
-      org_slug: at.orgSlug,
-      pipeline_path: at.pipeline.path,
-      step_id: step.id,
-      attempt: at.attempt,
-      step_index: index,
-      ps_type: step.psType,
-      status,
-      output_table: step.output?.table ?? null,
-      rows_written: rows,
-      start_time: status === "SKIPPED" ? null : new Date(Date.parse(now) - ms).toISOString(),
-      end_time: status === "SKIPPED" ? null : now,
-      duration_ms: ms,
-      error_message: error,
-      metadata: null,
-      created_at: now,
-    });
   }
 
   async #notify(
