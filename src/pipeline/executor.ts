@@ -14,6 +14,7 @@ import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
 import { describeFailure } from "./_failure.ts";
 import { type Book, logStep } from "./_bookkeeping.ts";
 import { type OutputDeps, writeOutput } from "./_outputs.ts";
+import { notify } from "./_notify.ts";
 import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
 import { DayError } from "../time/day.ts";
 
@@ -281,7 +282,7 @@ export class RunExecutor {
     await Promise.all(writes);
     await finished;
     log.info("run finished", { status, rows: progress.rows, duration_ms: durationMs, attempts: attempt });
-    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() =>
+    const sending = notify(this.deps, pipeline, org, runId, status, failure, log).finally(() =>
       this.#notifications.delete(sending)
     );
     this.#notifications.add(sending);
@@ -415,53 +416,6 @@ export class RunExecutor {
     const result: StepResult = await processor.run(ctx, renderTemplates(step.config, vars));
     if (!step.output) return result.rowsWritten ?? 0;
     return await writeOutput(this.#books, pipeline, step, org, run.id, result, book);
-  }
-
-  async #notify(
-    pipeline: PipelineModule,
-    org: { slug: string; dataset: string },
-    runId: string,
-    status: string,
-    failure: { message: string } | undefined,
-    log: ProcessorLogger,
-  ): Promise<void> {
-    const triggers = new Set(["always", "on_completion", status === "COMPLETED" ? "on_success" : "on_failure"]);
-    for (const n of pipeline.notify) {
-      if (!triggers.has(n.trigger)) continue;
-      const processor = this.deps.processors.get(n.psType);
-      if (!processor) {
-        log.warn("notification processor not available", { ps_type: n.psType });
-        continue;
-      }
-      try {
-        await processor.run({
-          warehouse: this.deps.warehouse,
-          vault: this.deps.vault,
-          keys: this.deps.keys,
-          env: this.deps.env,
-          logger: log,
-          now: this.deps.now,
-          pipeline,
-          step: {
-            id: `notify_${n.trigger}`,
-            psType: n.psType,
-            dependsOn: [],
-            config: n.config,
-            tables: [],
-            checks: [],
-          },
-          org,
-          run: { id: runId, trigger: n.trigger },
-          params: { status, error: failure?.message ?? null },
-          state: new Map(),
-        }, n.config);
-      } catch (err) {
-        log.warn("notification failed; the run keeps its status", {
-          ps_type: n.psType,
-          error: describeFailure(err).detail,
-        });
-      }
-    }
   }
 
   /** Aborts running steps (shutdown) and waits for the runs to record their end. */
