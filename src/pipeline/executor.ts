@@ -3,28 +3,25 @@
  * per org, see quota.ts), the run row (PENDING -> RUNNING -> COMPLETED/FAILED, back to PENDING between
  * whole-run retries of the pipeline's `retry:`, see retry.ts), steps in dependency order with a tagged logger,
  * step logs per attempt, data-quality results, atomic output writes and notifications. Runs go on in the
- * background; callers may await `done`.
+ * background; callers may await `done`. This file is the orchestration (start and claim, attempts, steps); its
+ * parts are in the folder's private modules: _preflight.ts (params, integration and quota checks), _outputs.ts
+ * (a step's output written with its checks), _bookkeeping.ts (step logs, check results), _notify.ts
+ * (notifications) and _failure.ts (the tenant-safe error description).
  */
 import type { PipelineModule, StepDef } from "./module.ts";
-import { type PipelineDeps, resolveParams, templateVars } from "./run_sync.ts";
+import { type PipelineDeps, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
 import { type Preflight, RunsStore } from "./runs_store.ts";
-import { claimForOrg, noPlan, OrgMutex, quotaExceeded } from "./quota.ts";
+import { claimForOrg, OrgMutex } from "./quota.ts";
 import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
 import { describeFailure } from "./_failure.ts";
 import { type Book, logStep } from "./_bookkeeping.ts";
 import { type OutputDeps, writeOutput } from "./_outputs.ts";
 import { notify } from "./_notify.ts";
+import { checkDateRange, checkIntegration, checkQuota, CREDENTIAL_PROVIDER } from "./_preflight.ts";
 import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
-import { DayError } from "../time/day.ts";
 
-/** Credential row provider names by pipeline integration. */
-export const CREDENTIAL_PROVIDER = {
-  openai: "OPENAI",
-  anthropic: "ANTHROPIC",
-  deepseek: "DEEPSEEK",
-  gcp: "GCP_SA",
-} as const;
+export { checkDateRange, CREDENTIAL_PROVIDER };
 
 /** A logger that can be tagged with more fields (runtime/logger.ts's Logger is one). */
 export interface TaggableLogger extends ProcessorLogger {
@@ -87,19 +84,6 @@ function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string 
   return `${orgSlug}-${pipeline.id}-${stamp}-${rand}`;
 }
 
-/**
- * The run's params resolved and checked (`resolveParams`: every date a real day 2015-01-01..today, start <= end,
- * at most 366 days). A bad date is a 400 naming its field, raised before any run row exists.
- */
-export function checkDateRange(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
-  try {
-    return resolveParams(pipeline, raw, now);
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
-}
-
 export class RunExecutor {
   readonly runs: RunsStore;
   readonly #inFlight = new Map<string, Promise<RunOutcome>>();
@@ -156,8 +140,8 @@ export class RunExecutor {
         claimForOrg(this.deps.warehouse, orgSlug, { now }, async (tx) => {
           const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now, tx);
           if (pre.activeSame > 0) throw inProgress();
-          credential = this.#checkIntegration(pipeline, provider, pre);
-          this.#checkQuota(orgSlug, pre, now);
+          credential = checkIntegration(pipeline, provider, pre);
+          checkQuota(orgSlug, pre, now);
           await this.runs.insertPendingIn(tx, {
             run_id: runId,
             org_slug: orgSlug,
@@ -184,31 +168,6 @@ export class RunExecutor {
       this.#inFlight.delete(lockKey);
       throw err;
     }
-  }
-
-  /** The VALID credential row of the pipeline's integration (undefined when it needs none). @throws 422 */
-  #checkIntegration(
-    pipeline: PipelineModule,
-    provider: string | null,
-    pre: Preflight,
-  ): Preflight["credential"] | undefined {
-    if (!provider) return undefined;
-    const status = pre.credential?.status ?? "NOT_CONFIGURED";
-    if (status !== "VALID") {
-      throw new ProcessorError(
-        422,
-        "INTEGRATION_NOT_READY",
-        `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`,
-      );
-    }
-    return pre.credential;
-  }
-
-  /** @throws 404 without an active subscription, 429 `QUOTA_EXCEEDED` at a plan limit (details: see quota.ts) */
-  #checkQuota(orgSlug: string, pre: Preflight, now: Date): void {
-    if (!pre.plan) throw noPlan(orgSlug);
-    const exceeded = quotaExceeded(orgSlug, pre.plan, pre.usage, now);
-    if (exceeded) throw exceeded;
   }
 
   /**
