@@ -4,7 +4,7 @@
  * notification is logged as a warning; the run keeps its status. Private to the pipeline folder.
  */
 import type { PipelineModule } from "./module.ts";
-import type { PipelineDeps } from "./run_sync.ts";
+import { contextBase, type PipelineDeps } from "./run_sync.ts";
 import { describeFailure } from "./_failure.ts";
 import type { ProcessorLogger } from "../processors/context.ts";
 
@@ -28,12 +28,7 @@ export async function notify(
     }
     try {
       await processor.run({
-        warehouse: deps.warehouse,
-        vault: deps.vault,
-        keys: deps.keys,
-        env: deps.env,
-        logger: log,
-        now: deps.now,
+        ...contextBase(deps, log),
         pipeline,
         step: {
           id: `notify_${n.trigger}`,

@@ -9,7 +9,7 @@
  * (notifications) and _failure.ts (the tenant-safe error description).
  */
 import type { PipelineModule, StepDef } from "./module.ts";
-import { type PipelineDeps, templateVars } from "./run_sync.ts";
+import { contextBase, type PipelineDeps, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
 import { type Preflight, RunsStore } from "./runs_store.ts";
 import { claimForOrg, OrgMutex } from "./quota.ts";
@@ -358,12 +358,7 @@ export class RunExecutor {
       throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
     }
     const ctx: ProcessorContext = {
-      warehouse: this.deps.warehouse,
-      vault: this.deps.vault,
-      keys: this.deps.keys,
-      env: this.deps.env,
-      logger,
-      now: this.deps.now,
+      ...contextBase(this.deps, logger),
       pipeline,
       step,
       org,
