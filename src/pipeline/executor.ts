@@ -3,33 +3,25 @@
  * per org, see quota.ts), the run row (PENDING -> RUNNING -> COMPLETED/FAILED, back to PENDING between
  * whole-run retries of the pipeline's `retry:`, see retry.ts), steps in dependency order with a tagged logger,
  * step logs per attempt, data-quality results, atomic output writes and notifications. Runs go on in the
- * background; callers may await `done`.
+ * background; callers may await `done`. This file is the orchestration (start and claim, attempts, steps); its
+ * parts are in the folder's private modules: _preflight.ts (params, integration and quota checks), _outputs.ts
+ * (a step's output written with its checks), _bookkeeping.ts (step logs, check results), _notify.ts
+ * (notifications) and _failure.ts (the tenant-safe error description).
  */
 import type { PipelineModule, StepDef } from "./module.ts";
-import { type PipelineDeps, resolveParams, templateVars } from "./run_sync.ts";
+import { contextBase, type PipelineDeps, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
-import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
 import { type Preflight, RunsStore } from "./runs_store.ts";
-import { claimForOrg, noPlan, OrgMutex, quotaExceeded } from "./quota.ts";
+import { claimForOrg, OrgMutex } from "./quota.ts";
 import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import {
-  type ProcessorContext,
-  ProcessorError,
-  type ProcessorLogger,
-  type RowBatches,
-  type StepResult,
-} from "../processors/context.ts";
-import { isRowStream } from "../warehouse/warehouse.ts";
-import { DayError } from "../time/day.ts";
+import { describeFailure } from "./_failure.ts";
+import { type Book, logStep } from "./_bookkeeping.ts";
+import { type OutputDeps, writeOutput } from "./_outputs.ts";
+import { notify } from "./_notify.ts";
+import { checkDateRange, checkIntegration, checkQuota, CREDENTIAL_PROVIDER } from "./_preflight.ts";
+import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
 
-/** Credential row provider names by pipeline integration. */
-export const CREDENTIAL_PROVIDER = {
-  openai: "OPENAI",
-  anthropic: "ANTHROPIC",
-  deepseek: "DEEPSEEK",
-  gcp: "GCP_SA",
-} as const;
+export { checkDateRange, CREDENTIAL_PROVIDER };
 
 /** A logger that can be tagged with more fields (runtime/logger.ts's Logger is one). */
 export interface TaggableLogger extends ProcessorLogger {
@@ -67,9 +59,6 @@ export interface StartedRun {
 /** How often a running run refreshes its heartbeat. */
 const HEARTBEAT_MS = 30_000;
 
-/** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
-type Book = (write: Promise<unknown>) => void;
-
 /** Steps finished by the current attempt and rows they wrote (read by the heartbeat). */
 interface Progress {
   completed: number;
@@ -95,19 +84,6 @@ function runIdFor(orgSlug: string, pipeline: PipelineModule, now: Date): string 
   return `${orgSlug}-${pipeline.id}-${stamp}-${rand}`;
 }
 
-/**
- * The run's params resolved and checked (`resolveParams`: every date a real day 2015-01-01..today, start <= end,
- * at most 366 days). A bad date is a 400 naming its field, raised before any run row exists.
- */
-export function checkDateRange(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
-  try {
-    return resolveParams(pipeline, raw, now);
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
-}
-
 export class RunExecutor {
   readonly runs: RunsStore;
   readonly #inFlight = new Map<string, Promise<RunOutcome>>();
@@ -120,8 +96,12 @@ export class RunExecutor {
   /** Aborted by drain(): runs waiting for a retry stop waiting and end. */
   readonly #shutdown = new AbortController();
 
+  /** Where step logs and check results of runs are written. */
+  readonly #books: OutputDeps;
+
   constructor(private readonly deps: ExecutorDeps) {
     this.runs = new RunsStore(deps.warehouse);
+    this.#books = { runs: this.runs, now: () => this.deps.now(), warehouse: deps.warehouse };
   }
 
   /** Resolves when every notification started so far has been sent or has failed. */
@@ -160,8 +140,8 @@ export class RunExecutor {
         claimForOrg(this.deps.warehouse, orgSlug, { now }, async (tx) => {
           const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now, tx);
           if (pre.activeSame > 0) throw inProgress();
-          credential = this.#checkIntegration(pipeline, provider, pre);
-          this.#checkQuota(orgSlug, pre, now);
+          credential = checkIntegration(pipeline, provider, pre);
+          checkQuota(orgSlug, pre, now);
           await this.runs.insertPendingIn(tx, {
             run_id: runId,
             org_slug: orgSlug,
@@ -188,31 +168,6 @@ export class RunExecutor {
       this.#inFlight.delete(lockKey);
       throw err;
     }
-  }
-
-  /** The VALID credential row of the pipeline's integration (undefined when it needs none). @throws 422 */
-  #checkIntegration(
-    pipeline: PipelineModule,
-    provider: string | null,
-    pre: Preflight,
-  ): Preflight["credential"] | undefined {
-    if (!provider) return undefined;
-    const status = pre.credential?.status ?? "NOT_CONFIGURED";
-    if (status !== "VALID") {
-      throw new ProcessorError(
-        422,
-        "INTEGRATION_NOT_READY",
-        `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`,
-      );
-    }
-    return pre.credential;
-  }
-
-  /** @throws 404 without an active subscription, 429 `QUOTA_EXCEEDED` at a plan limit (details: see quota.ts) */
-  #checkQuota(orgSlug: string, pre: Preflight, now: Date): void {
-    if (!pre.plan) throw noPlan(orgSlug);
-    const exceeded = quotaExceeded(orgSlug, pre.plan, pre.usage, now);
-    if (exceeded) throw exceeded;
   }
 
   /**
@@ -286,7 +241,7 @@ export class RunExecutor {
     await Promise.all(writes);
     await finished;
     log.info("run finished", { status, rows: progress.rows, duration_ms: durationMs, attempts: attempt });
-    const sending = this.#notify(pipeline, org, runId, status, failure, log).finally(() =>
+    const sending = notify(this.deps, pipeline, org, runId, status, failure, log).finally(() =>
       this.#notifications.delete(sending)
     );
     this.#notifications.add(sending);
@@ -325,7 +280,7 @@ export class RunExecutor {
       });
       for (const [index, step] of pipeline.steps.entries()) {
         if (failed) {
-          book(this.#logStep(at, step, index, "SKIPPED", 0, 0, null));
+          book(logStep(this.#books, at, step, index, "SKIPPED", 0, 0, null));
           continue;
         }
         const stepLog = log.child({ step_id: step.id });
@@ -350,7 +305,7 @@ export class RunExecutor {
           progress.completed++;
           const ms = Math.round(performance.now() - s0);
           stepLog.info("step completed", { progress: steps, status: "COMPLETED", rows: written, duration_ms: ms });
-          book(this.#logStep(at, step, index, "COMPLETED", written, ms, null));
+          book(logStep(this.#books, at, step, index, "COMPLETED", written, ms, null));
           // The run row counts finished steps while the run goes on (batched with other runs' updates).
           book(this.runs.heartbeat(runId, progress.completed, progress.rows, this.deps.now().toISOString()));
         } catch (err) {
@@ -358,7 +313,7 @@ export class RunExecutor {
           failed = { error: err };
           const described = describeFailure(err, runId);
           stepLog.error("step failed", { progress: steps, status: "FAILED", duration_ms: ms, error: described.detail });
-          book(this.#logStep(at, step, index, "FAILED", 0, ms, described.message));
+          book(logStep(this.#books, at, step, index, "FAILED", 0, ms, described.message));
         }
       }
     } catch (err) {
@@ -403,12 +358,7 @@ export class RunExecutor {
       throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
     }
     const ctx: ProcessorContext = {
-      warehouse: this.deps.warehouse,
-      vault: this.deps.vault,
-      keys: this.deps.keys,
-      env: this.deps.env,
-      logger,
-      now: this.deps.now,
+      ...contextBase(this.deps, logger),
       pipeline,
       step,
       org,
@@ -419,209 +369,7 @@ export class RunExecutor {
     };
     const result: StepResult = await processor.run(ctx, renderTemplates(step.config, vars));
     if (!step.output) return result.rowsWritten ?? 0;
-    return await this.#writeOutput(pipeline, step, org, run.id, result, book);
-  }
-
-  async #writeOutput(
-    pipeline: PipelineModule,
-    step: StepDef,
-    org: { slug: string; dataset: string },
-    runId: string,
-    result: StepResult,
-    book: Book,
-  ): Promise<number> {
-    const out = step.output!;
-    const schema = pipeline.tables[out.table];
-    if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${pipeline.path}"`);
-    const dataset = out.dataset === "org" ? org.dataset : CENTRAL_DATASET;
-    let source = result.rows ?? [];
-    if (isRowStream(source)) {
-      // A stream of one batch (a one-page answer) is written as an array: small writes are cheaper that way.
-      const it = source[Symbol.asyncIterator]();
-      const first = await it.next();
-      const second = first.done ? first : await it.next();
-      if (second.done) source = first.done ? [] : first.value;
-      else {
-        const rest = { [Symbol.asyncIterator]: () => it };
-        source = (async function* () {
-          yield first.value;
-          yield second.value;
-          yield* rest;
-        })();
-      }
-    }
-    if (out.write === "replace_partitions" && isRowStream(source)) {
-      return await this.#replaceStreamed(pipeline, step, org, runId, dataset, result.range, source, book);
-    }
-    // Other write modes take all the rows at once.
-    const rows = (isRowStream(source) ? await collectBatches(source) : source) as Record<string, unknown>[];
-    const outcomes = runChecks(step.checks, rows);
-    book(this.#logDq(pipeline, step, org, runId, outcomes));
-    const blocking = firstBlocking(outcomes);
-    if (blocking) throw blocking;
-    await this.deps.warehouse.ensureTable(dataset, schema);
-    switch (out.write) {
-      case "replace_partitions":
-        if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
-        return await this.deps.warehouse.replacePartitions(dataset, schema, result.range, rows);
-      case "append":
-        return rows.length ? await this.deps.warehouse.insertRows(dataset, schema, rows) : 0;
-      case "truncate":
-      case "merge":
-        return await this.deps.warehouse.transaction(async (tx) => {
-          if (out.write === "truncate") await tx.execute(`DELETE FROM ${dataset}.${out.table} WHERE TRUE`);
-          else {
-            for (const r of rows) {
-              const keys = out.mergeKeys ?? [];
-              await tx.execute(
-                `DELETE FROM ${dataset}.${out.table} WHERE ${keys.map((k) => `${k} = @${k}`).join(" AND ")}`,
-                Object.fromEntries(keys.map((k) => [k, r[k] as string])),
-              );
-            }
-          }
-          return rows.length ? await tx.insertRows(dataset, schema, rows) : 0;
-        });
-    }
-  }
-
-  /**
-   * replace_partitions of a row stream: each batch is counted by the checks on its way into one warehouse write;
-   * after the last batch a failed blocking check throws inside that write, so it is rolled back (nothing written).
-   */
-  async #replaceStreamed(
-    pipeline: PipelineModule,
-    step: StepDef,
-    org: { slug: string; dataset: string },
-    runId: string,
-    dataset: string,
-    range: StepResult["range"],
-    source: RowBatches,
-    book: Book,
-  ): Promise<number> {
-    if (!range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
-    const schema = pipeline.tables[step.output!.table]!;
-    await this.deps.warehouse.ensureTable(dataset, schema);
-    const checks = new CheckRun(step.checks);
-    let outcomes: CheckOutcome[] | undefined;
-    async function* checked(): AsyncGenerator<readonly Record<string, unknown>[]> {
-      for await (const batch of source) {
-        checks.add(batch);
-        yield batch;
-      }
-      outcomes = checks.finish();
-      const blocking = firstBlocking(outcomes);
-      if (blocking) throw blocking;
-    }
-    try {
-      return await this.deps.warehouse.replacePartitions(dataset, schema, range, checked());
-    } finally {
-      if (outcomes) book(this.#logDq(pipeline, step, org, runId, outcomes));
-    }
-  }
-
-  async #logDq(
-    pipeline: PipelineModule,
-    step: StepDef,
-    org: { slug: string; dataset: string },
-    runId: string,
-    outcomes: readonly CheckOutcome[],
-  ): Promise<void> {
-    const now = this.deps.now().toISOString();
-    await this.runs.logDq(outcomes.map((o) => ({
-      dq_id: crypto.randomUUID(),
-      run_id: runId,
-      org_slug: org.slug,
-      pipeline_path: pipeline.path,
-      step_id: step.id,
-      check_name: o.check.name,
-      check_type: o.check.check,
-      table_name: step.output!.table,
-      column_names: [...(o.check.columns ?? [])],
-      passed: o.passed,
-      observed_value: String(o.observed),
-      threshold: o.check.value !== undefined ? String(o.check.value) : null,
-      severity: o.check.severity,
-      message: o.message,
-      checked_at: now,
-    })));
-  }
-
-  async #logStep(
-    at: { runId: string; orgSlug: string; pipeline: PipelineModule; attempt: number },
-    step: StepDef,
-    index: number,
-    status: string,
-    rows: number,
-    ms: number,
-    error: string | null,
-  ): Promise<void> {
-    const now = this.deps.now().toISOString();
-    await this.runs.logStep({
-      step_log_id: crypto.randomUUID(),
-      run_id: at.runId,
-      org_slug: at.orgSlug,
-      pipeline_path: at.pipeline.path,
-      step_id: step.id,
-      attempt: at.attempt,
-      step_index: index,
-      ps_type: step.psType,
-      status,
-      output_table: step.output?.table ?? null,
-      rows_written: rows,
-      start_time: status === "SKIPPED" ? null : new Date(Date.parse(now) - ms).toISOString(),
-      end_time: status === "SKIPPED" ? null : now,
-      duration_ms: ms,
-      error_message: error,
-      metadata: null,
-      created_at: now,
-    });
-  }
-
-  async #notify(
-    pipeline: PipelineModule,
-    org: { slug: string; dataset: string },
-    runId: string,
-    status: string,
-    failure: { message: string } | undefined,
-    log: ProcessorLogger,
-  ): Promise<void> {
-    const triggers = new Set(["always", "on_completion", status === "COMPLETED" ? "on_success" : "on_failure"]);
-    for (const n of pipeline.notify) {
-      if (!triggers.has(n.trigger)) continue;
-      const processor = this.deps.processors.get(n.psType);
-      if (!processor) {
-        log.warn("notification processor not available", { ps_type: n.psType });
-        continue;
-      }
-      try {
-        await processor.run({
-          warehouse: this.deps.warehouse,
-          vault: this.deps.vault,
-          keys: this.deps.keys,
-          env: this.deps.env,
-          logger: log,
-          now: this.deps.now,
-          pipeline,
-          step: {
-            id: `notify_${n.trigger}`,
-            psType: n.psType,
-            dependsOn: [],
-            config: n.config,
-            tables: [],
-            checks: [],
-          },
-          org,
-          run: { id: runId, trigger: n.trigger },
-          params: { status, error: failure?.message ?? null },
-          state: new Map(),
-        }, n.config);
-      } catch (err) {
-        log.warn("notification failed; the run keeps its status", {
-          ps_type: n.psType,
-          error: describeFailure(err).detail,
-        });
-      }
-    }
+    return await writeOutput(this.#books, pipeline, step, org, run.id, result, book);
   }
 
   /** Aborts running steps (shutdown) and waits for the runs to record their end. */
@@ -633,62 +381,4 @@ export class RunExecutor {
       new Promise((r) => setTimeout(r, timeoutMs)),
     ]);
   }
-}
-
-/** The error of the first failed check of severity "error", if any. */
-function firstBlocking(outcomes: readonly CheckOutcome[]): ProcessorError | undefined {
-  const o = outcomes.find((x) => !x.passed && x.check.severity === "error");
-  return o && new ProcessorError(
-    422,
-    "DQ_CHECK_FAILED",
-    `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`,
-  );
-}
-
-async function collectBatches(source: RowBatches): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  for await (const batch of source) for (const r of batch) rows.push(r);
-  return rows;
-}
-
-/** Engine and server internals that a tenant's run error must not carry (the log has them). */
-const INTERNAL_TEXT =
-  /DuckDB|(Catalog|Binder|Parser|Conversion|Constraint|TransactionContext|IO|INTERNAL|FATAL|Invalid Input|Out of Memory) Error|Could not (write|read|open) file|No space left|database has been invalidated|Cannot use the warehouse/i;
-/** Absolute server paths, by their usual roots (a provider's API path such as `/v1/usage` is left alone). */
-const ABSOLUTE_PATH =
-  /(?<![\w:/.%-])\/(?:tmp|work|home|data|app|var|usr|opt|root|etc|srv|mnt|run|proc|private|Users)\/[\w.@/-]*/g;
-/** The warehouse adapters' contexts (`wrap(context, e)`), as what failed in the tenant's words. */
-const WAREHOUSE_CONTEXTS: [RegExp, string][] = [
-  [/^Cannot (?:insert into|replace partitions of) "[^".]+\.([^"]+)"/, "Writing table $1 failed"],
-  [/^Cannot create table "[^".]+\.([^"]+)"/, "Creating table $1 failed"],
-  [/^Cannot (?:create|drop) dataset/, "Preparing the organization's dataset failed"],
-];
-
-/**
- * A failure as a tenant sees it (run `error_message`, step logs, `?wait=true`) and as the server logs it.
- * `message` names what failed; raw engine text and absolute paths stay in `detail`, logged under the run id.
- * Processor and provider messages (e.g. `OpenAI answered 401: invalid key`) are kept, paths removed.
- */
-function describeFailure(err: unknown, runId?: string): { message: string; code: string; detail: string } {
-  const chain: string[] = [];
-  for (let c = err, i = 0; i < 4; i++, c = (c as Error).cause) {
-    chain.push(c instanceof Error ? c.message : String(c));
-    if (!(c instanceof Error) || c.cause === undefined) break;
-  }
-  const detail = chain.join(": ").slice(0, 2000);
-  const code = err instanceof ProcessorError
-    ? err.code
-    : err instanceof Error && err.name === "ProviderError"
-    ? "PROVIDER_ERROR"
-    : "STEP_FAILED";
-  const own = err instanceof ProcessorError ? err.message : detail;
-  if (!INTERNAL_TEXT.test(own)) return { message: own.replace(ABSOLUTE_PATH, "[path]").slice(0, 2000), code, detail };
-  const top = chain[0] ?? "";
-  const unavailable = /No space left|database has been invalidated|WarehouseUnavailable|warehouse is unavailable/i
-    .test(detail);
-  let what = "The step failed";
-  for (const [re, text] of WAREHOUSE_CONTEXTS) if (re.test(top)) what = top.match(re)![0].replace(re, text);
-  const kind = unavailable ? "warehouse unavailable; retry later" : "warehouse error";
-  const ref = runId ? ` under run id ${runId}` : "";
-  return { message: `${what} (${kind}); the server log has the details${ref}`, code, detail };
 }

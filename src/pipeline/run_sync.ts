@@ -22,6 +22,14 @@ export interface PipelineDeps {
   readonly now: () => Date;
 }
 
+/** The part of a processor's context that comes from the deps, with the logger the processor logs to. */
+export function contextBase(
+  deps: PipelineDeps,
+  logger: ProcessorLogger,
+): Pick<ProcessorContext, "warehouse" | "vault" | "keys" | "env" | "logger" | "now"> {
+  return { warehouse: deps.warehouse, vault: deps.vault, keys: deps.keys, env: deps.env, logger, now: deps.now };
+}
+
 /** Invalid params: carries zod's issues (none for a rule across params) so the API can name the field. */
 export class ParamsError extends Error {
   constructor(readonly issues: z.core.$ZodIssue[], message = describeIssues(issues)) {
@@ -160,12 +168,7 @@ export async function runSync(
         );
       }
       const ctx: ProcessorContext = {
-        warehouse: deps.warehouse,
-        vault: deps.vault,
-        keys: deps.keys,
-        env: deps.env,
-        logger: opts.logger,
-        now: deps.now,
+        ...contextBase(deps, opts.logger),
         pipeline,
         step,
         ...(opts.org ? { org: opts.org } : {}),
