@@ -7,7 +7,10 @@
  *   a. baseline, no other load;
  *   b. while a flooder (this script as a second child, `--flooder`) sends `{attacker}_api_{random}` keys as fast as
  *      it can from several concurrent loopback connections;
- *   c. the same flood with RATE_LIMIT_ENABLED=false (no per-client limit), to show what the limit buys.
+ *   c. the same flood with RATE_LIMIT_ENABLED=false (no per-client limit), to show what the limit buys;
+ *   d. reference: the same number of connections flooding an unknown route with no key (a 404 that never reaches
+ *      auth), the cheapest request the app answers: what the request rate alone costs the victim.
+ * Phases b-d run for each flooder connection count in FLOOD_CONNECTIONS (default 8 and 64).
  * Reported: victim p50/p95/p99 per phase and the ratio flood/baseline, the flooder's status mix and rate, the
  * warehouse key lookups the flood caused (counted in the server by the preload `bench/_lookup_counter.ts`), and the
  * CPU the server and the flooder used (share of one core).
@@ -17,7 +20,7 @@ import { spawnServer, startPermissions } from "./_util.ts";
 
 const N = Number(Deno.env.get("FLOOD_N") ?? 400);
 const VICTIM_RPS = Number(Deno.env.get("FLOOD_VICTIM_RPS") ?? 40);
-const CONNECTIONS = Number(Deno.env.get("FLOOD_CONNECTIONS") ?? 8);
+const CONNECTIONS = (Deno.env.get("FLOOD_CONNECTIONS") ?? "8,64").split(",").map(Number);
 const RAMP_MS = Number(Deno.env.get("FLOOD_RAMP_MS") ?? 1500);
 const ROOT = "flood-root-key-0123456789abcdef0123456789";
 const VICTIM = "flood_victim";
@@ -25,8 +28,11 @@ const ATTACKER = "flood_attacker";
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const CLK_TCK = 100; // Linux USER_HZ
 
-/** Flooder mode: random well-formed keys from `connections` loops until stdin closes, then the status mix as JSON. */
-async function flooder(url: string, slug: string, connections: number): Promise<void> {
+/**
+ * Flooder mode: `connections` loops until stdin closes, then the status mix as JSON. Mode "keys": random well-formed
+ * keys; mode "404": an unknown route with no key (never reaches auth: the cheapest request the app answers).
+ */
+async function flooder(url: string, slug: string, connections: number, mode: string): Promise<void> {
   const statuses: Record<string, number> = {};
   let stop = false;
   let ready = false;
@@ -39,7 +45,9 @@ async function flooder(url: string, slug: string, connections: number): Promise<
   const loop = async () => {
     while (!stop) {
       try {
-        const r = await fetch(`${url}/api/v1/integrations/${slug}`, { headers: { "X-API-Key": randomKey() } });
+        const r = mode === "keys"
+          ? await fetch(`${url}/api/v1/integrations/${slug}`, { headers: { "X-API-Key": randomKey() } })
+          : await fetch(`${url}/api/v1/no-such-route`);
         await r.body?.cancel();
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       } catch {
@@ -67,6 +75,17 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
+/** Time all threads of a process spent runnable but waiting for a CPU, in ms (Linux /proc/<pid>/task/<tid>/schedstat). */
+function runQueueWaitMs(pid: number): number {
+  let ns = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[1]);
+    } catch { /* thread ended */ }
+  }
+  return ns / 1e6;
+}
+
 function percentile(sorted: number[], p: number): number {
   return +sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(2);
 }
@@ -86,7 +105,14 @@ interface Phase {
   victim: { p50_ms: number; p95_ms: number; p99_ms: number; max_ms: number; statuses: Record<string, number> };
   seconds: number;
   server_cpu_pct: number;
-  flood?: { statuses: Record<string, number>; total: number; rps: number; cpu_pct: number };
+  server_runqueue_wait_pct: number;
+  flood?: {
+    statuses: Record<string, number>;
+    total: number;
+    rps: number;
+    cpu_pct: number;
+    server_cpu_us_per_request: number;
+  };
   key_lookups: number;
 }
 
@@ -129,7 +155,7 @@ async function main(): Promise<void> {
     return { ms: performance.now() - t0, status: r.status };
   };
 
-  async function phase(opts: { flood: boolean; limit: boolean }): Promise<Phase> {
+  async function phase(opts: { flood?: "keys" | "404"; limit: boolean; connections?: number }): Promise<Phase> {
     await Deno.remove(lookupFile).catch(() => {});
     server = await spawnServer(args, { ...baseEnv, RATE_LIMIT_ENABLED: String(opts.limit) }, "/health");
     for (let i = 0; i < 20; i++) await victimGet(); // caches the victim's key, warms the JIT
@@ -138,7 +164,16 @@ async function main(): Promise<void> {
     let childOut: Promise<string> | undefined;
     if (opts.flood) {
       child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", import.meta.filename!, "--flooder", server.url, ATTACKER, String(CONNECTIONS)],
+        args: [
+          "run",
+          "-A",
+          import.meta.filename!,
+          "--flooder",
+          server.url,
+          ATTACKER,
+          String(opts.connections),
+          opts.flood,
+        ],
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
@@ -162,6 +197,7 @@ async function main(): Promise<void> {
     const lookups0 = await readCount(lookupFile);
     const floodCpu0 = child ? cpuMs(child.pid) : 0;
     const cpu0 = cpuMs(server.child.pid);
+    const wait0 = runQueueWaitMs(server.child.pid);
     const t0 = performance.now();
     const lat: number[] = [];
     const statuses: Record<string, number> = {};
@@ -175,6 +211,7 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs(server.child.pid) - cpu0;
+    const wait = runQueueWaitMs(server.child.pid) - wait0;
     const floodCpu = child ? cpuMs(child.pid) - floodCpu0 : 0;
     const lookups = (await readCount(lookupFile)) - lookups0;
     let flood: Phase["flood"];
@@ -183,7 +220,12 @@ async function main(): Promise<void> {
       const out = await childOut!;
       await child.status;
       const last = out.trim().split("\n").at(-1)!;
-      flood = { ...JSON.parse(last), cpu_pct: Math.round(floodCpu / seconds / 10) };
+      const f = JSON.parse(last);
+      flood = {
+        ...f,
+        cpu_pct: Math.round(floodCpu / seconds / 10),
+        server_cpu_us_per_request: Math.round(cpu * 1000 / f.total),
+      };
     }
     await server.stop();
     lat.sort((a, b) => a - b);
@@ -197,33 +239,43 @@ async function main(): Promise<void> {
       },
       seconds: +seconds.toFixed(1),
       server_cpu_pct: Math.round(cpu / seconds / 10),
+      // Share of the phase the server's threads (summed) were runnable but waiting for a CPU: CPU starvation.
+      server_runqueue_wait_pct: Math.round(wait / seconds / 10),
       ...(flood ? { flood } : {}),
       key_lookups: lookups,
     };
   }
 
-  const baseline = await phase({ flood: false, limit: true });
-  const limited = await phase({ flood: true, limit: true });
-  const unlimited = await phase({ flood: true, limit: false });
+  const baseline = await phase({ limit: true });
+  const ratio = (p: Phase, k: "p50_ms" | "p95_ms" | "p99_ms") => +(p.victim[k] / baseline.victim[k]).toFixed(2);
+  const byConnections: Record<string, unknown> = {};
+  for (const connections of CONNECTIONS) {
+    const limited = await phase({ flood: "keys", limit: true, connections });
+    const unlimited = await phase({ flood: "keys", limit: false, connections });
+    const reference = await phase({ flood: "404", limit: true, connections });
+    byConnections[connections] = {
+      p95_ratio_with_limit: ratio(limited, "p95_ms"),
+      p50_ratio_with_limit: ratio(limited, "p50_ms"),
+      p99_ratio_with_limit: ratio(limited, "p99_ms"),
+      p95_ratio_without_limit: ratio(unlimited, "p95_ms"),
+      p99_ratio_without_limit: ratio(unlimited, "p99_ms"),
+      p95_ratio_404_reference: ratio(reference, "p95_ms"),
+      flood_with_client_limit: limited,
+      flood_without_rate_limit: unlimited,
+      flood_of_404_reference: reference,
+    };
+  }
   await Deno.remove(dataDir, { recursive: true });
   await Deno.remove(lookupFile).catch(() => {});
-  const ratio = (p: Phase, k: "p50_ms" | "p95_ms" | "p99_ms") => +(p.victim[k] / baseline.victim[k]).toFixed(2);
   console.log(JSON.stringify(
     {
       flood: {
         victim_requests_per_phase: N,
         victim_rps: VICTIM_RPS,
-        flood_connections: CONNECTIONS,
         rate_limit: "defaults (50/s, burst 200)",
-        baseline,
-        flood_with_client_limit: limited,
-        flood_without_rate_limit: unlimited,
-        p95_ratio_with_limit: ratio(limited, "p95_ms"),
-        p50_ratio_with_limit: ratio(limited, "p50_ms"),
-        p99_ratio_with_limit: ratio(limited, "p99_ms"),
-        p95_ratio_without_limit: ratio(unlimited, "p95_ms"),
-        p99_ratio_without_limit: ratio(unlimited, "p99_ms"),
         target_p95_ratio: 3,
+        baseline,
+        by_flood_connections: byConnections,
       },
     },
     null,
@@ -232,7 +284,7 @@ async function main(): Promise<void> {
 }
 
 if (Deno.args[0] === "--flooder") {
-  await flooder(Deno.args[1]!, Deno.args[2]!, Number(Deno.args[3]));
+  await flooder(Deno.args[1]!, Deno.args[2]!, Number(Deno.args[3]), Deno.args[4]!);
 } else {
   await main();
 }
