@@ -8,6 +8,7 @@ const all: Record<string, string[]> = {
   pipeline: ["run", "-A", "bench/pipeline.ts"],
   scheduler: ["run", "-A", "bench/scheduler.ts"],
   load: ["run", "-A", "bench/load.ts"],
+  flood: ["run", "-A", "bench/flood.ts"],
   micro: ["bench", "-A", "bench/compile_bench.ts"],
 };
 const chosen = Deno.args.length ? Deno.args : Object.keys(all);
