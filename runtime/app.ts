@@ -32,6 +32,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const limiter = rateLimit(buckets);
   // Before the key lookup: requests with no known credential, per client (same rate and burst as per org).
   const gate = clientLimit(new TokenBuckets(settings.rateLimit), {
+    trustedProxyHops: settings.trustedProxyHops,
     isKnown: (c) => {
       const key = c.req.header("X-API-Key");
       if (key) return deps.keys.isCached(key);

@@ -17,6 +17,11 @@ export interface Settings {
   readonly rateLimitEnabled: boolean;
   /** Sustained requests per second per org and the burst size. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Proxies in front of the service that append the client's address to `X-Forwarded-For` (0: none, the socket's
+   * address is the client). With N, the per-client limit keys on the N-th address from the right.
+   */
+  readonly trustedProxyHops: number;
   readonly corsOrigins: readonly string[];
   readonly dataDir: string;
   readonly warehouse: "duckdb" | "bigquery";
@@ -109,6 +114,7 @@ export const SETTINGS_ENV = [
   "RATE_LIMIT_ENABLED",
   "RATE_LIMIT_PER_SECOND",
   "RATE_LIMIT_BURST",
+  "TRUSTED_PROXY_HOPS",
   "CORS_ORIGINS",
   "DATA_DIR",
   "MAX_BODY_BYTES",
@@ -209,6 +215,7 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
       perSecond: int(env, "RATE_LIMIT_PER_SECOND", 50, 1, 100_000, problems),
       burst: int(env, "RATE_LIMIT_BURST", 200, 1, 1_000_000, problems),
     },
+    trustedProxyHops: int(env, "TRUSTED_PROXY_HOPS", 0, 0, 10, problems),
     corsOrigins,
     dataDir: env.DATA_DIR || "./data",
     warehouse: warehouse === "bigquery" ? "bigquery" : "duckdb",

@@ -95,3 +95,45 @@ Deno.test("the client limit keys a real server's requests by the connection's re
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("behind TRUSTED_PROXY_HOPS=1 the limit keys on the proxy's X-Forwarded-For entry, never on a forged one", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "conv-client-proxy-" });
+  const server = await startServer({
+    DATA_DIR: dataDir,
+    PORT: "0",
+    CA_ROOT_API_KEY: "client-limit-root-key-0123456789abcdef",
+    RATE_LIMIT_PER_SECOND: "5",
+    RATE_LIMIT_BURST: "20",
+    TRUSTED_PROXY_HOPS: "1",
+    SCHEDULER_ENABLED: "false",
+    LOG_LEVEL: "error",
+  });
+  const flood = async (xff: (i: number) => string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await fetch(`${server.url}/api/v1/integrations/acme_corp`, {
+        headers: { "X-API-Key": randomKey("acme_corp"), "X-Forwarded-For": xff(i) },
+      });
+      statuses.push(r.status);
+      await r.body?.cancel();
+    }
+    return statuses;
+  };
+  try {
+    const boot = await fetch(`${server.url}/api/v1/admin/bootstrap`, {
+      method: "POST",
+      headers: { "X-CA-Root-Key": "client-limit-root-key-0123456789abcdef", "Content-Type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(boot.status, 200, await boot.text());
+    // The proxy appends the address it saw: the last entry. Entries left of it are whatever the client sent.
+    const flooder = await flood((i) => `198.51.100.${i}, 203.0.113.7`);
+    assert.ok(flooder.includes(429), `one client behind the proxy is limited: ${flooder.join(",")}`);
+    assert.ok(flooder.indexOf(429) <= 6, `forged left entries give no fresh budget: ${flooder.join(",")}`);
+    const other = await flood(() => "203.0.113.8");
+    assert.equal(other[0], 401, `another client behind the proxy has its own budget: ${other.join(",")}`);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
