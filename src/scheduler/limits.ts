@@ -2,11 +2,15 @@
  * What a refused start means for a queued item. The executor refuses a start at a plan limit with
  * `ProcessorError(429, "QUOTA_EXCEEDED", message, { limit: "concurrent" | "daily" | "monthly", used, max, plan,
  * resets_at, retry_after_seconds })`, and a second run of a running pipeline with 409 RUN_IN_PROGRESS. A busy
- * slot (concurrent, or a 429 without `details.limit`, or the 409) means "wait a little"; a daily or monthly limit
- * means "deferred until it resets".
+ * slot (concurrent, or a 429 without `details.limit`, or the 409) means "wait a little", and so does a claim that
+ * lost its race to other orgs' claims too often (503 CLAIM_CONTENDED: nothing was started, the warehouse was busy);
+ * a daily or monthly limit means "deferred until it resets".
  */
 import { ProcessorError } from "../processors/context.ts";
 import { type Day, dayOf, nextMonthStart, startOfDay } from "../time/day.ts";
+
+/** How long an item whose claim lost too many races waits before it is tried again. */
+const CONTENDED_WAIT_MS = 1_000;
 
 export interface WaitReason {
   /** The reset instant of a daily or monthly limit; undefined for a busy slot. */
@@ -28,6 +32,9 @@ export function waitReason(err: unknown, now: Date): WaitReason | undefined {
   if (!(err instanceof ProcessorError)) return undefined;
   if (err.status === 409 && err.code === "RUN_IN_PROGRESS") {
     return { reason: `waiting: ${err.message}` };
+  }
+  if (err.status === 503 && err.code === "CLAIM_CONTENDED") {
+    return { retryAfterMs: CONTENDED_WAIT_MS, reason: `waiting: ${err.message}` };
   }
   if (err.status !== 429) return undefined;
   const d = err.details ?? {};

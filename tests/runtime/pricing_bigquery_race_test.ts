@@ -6,26 +6,17 @@
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import { addVersion, pricesTable, PricingError } from "../../src/pricing/mod.ts";
-import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
+import { bigQueryClient } from "../_bigquery_twins.ts";
 
 const SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
 const TABLE = pricesTable(SCHEMA);
 const ORG = "bq_race_org";
 
-function client(url: string): BigQueryWarehouse {
-  return new BigQueryWarehouse({
-    projectId: "race-project",
-    location: "US",
-    apiEndpoint: url,
-    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: "Bearer race" })) },
-  });
-}
-
 Deno.test("two instances on the BigQuery stand-in adding one new model at once store one version (10 races)", async () => {
   const bq = startBigQueryStandIn({ dmlRunMillis: 5 });
-  const [a, b] = [client(bq.url), client(bq.url)];
+  const [a, b] = [bigQueryClient(bq.url, "race-project"), bigQueryClient(bq.url, "race-project")];
   try {
     await a.ensureDataset(CENTRAL_DATASET);
     await a.ensureTable(CENTRAL_DATASET, SCHEMA);

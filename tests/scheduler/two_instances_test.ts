@@ -4,16 +4,9 @@
  * as BigQuery does. Triggered for the same day at once, each (org, pipeline, day) must run exactly once.
  */
 import assert from "node:assert/strict";
-import { createApp } from "../../runtime/app.ts";
-import { loadSettings } from "../../runtime/config.ts";
-import { Logger } from "../../runtime/logger.ts";
-import { buildDeps } from "../../runtime/server.ts";
-import type { AppDeps } from "../../runtime/context.ts";
-import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
 import { addDays, dayOf, isoDay } from "../../src/time/day.ts";
-import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
-import { ROOT } from "../runtime/_harness.ts";
+import { startTwins } from "../_bigquery_twins.ts";
 
 const DAY = isoDay(addDays(dayOf(new Date()), -1));
 const ORGS = ["twin_a", "twin_b", "twin_c"];
@@ -30,61 +23,23 @@ function candidatesFor(day: string) {
   }));
 }
 
-function bigQuery(url: string): BigQueryWarehouse {
-  return new BigQueryWarehouse({
-    projectId: "twin-project",
-    location: "US",
-    apiEndpoint: url,
-    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: "Bearer twin" })) },
-  });
-}
-
 Deno.test("two instances on the BigQuery stand-in, triggered for the same day at once, run each (org, pipeline, day) once", async (t) => {
-  // Mutating DML holds its snapshot 5 ms, so the two instances' claims and bookkeeping really overlap.
-  const bq = startBigQueryStandIn({ dmlRunMillis: 5 });
   const deepseek = startDeepSeekStandIn({ delayMs: 20 });
-  const dataDir = await Deno.makeTempDir({ prefix: "conv-twins-" });
-  const { settings, problems } = loadSettings({
-    DATA_DIR: dataDir, // one KEK for both instances, as one KMS key would be
-    CA_ROOT_API_KEY: ROOT,
+  // Mutating DML holds its snapshot 5 ms, so the two instances' claims and bookkeeping really overlap.
+  const twins = await startTwins({
     DEEPSEEK_BASE_URL: deepseek.url,
     SCHEDULER_CONCURRENCY: "2",
-    RATE_LIMIT_ENABLED: "false",
-  });
-  assert.deepEqual(problems, []);
-  const logs: string[] = [];
-  const stacks: AppDeps[] = [];
+  }, { dmlRunMillis: 5 });
+  const logs = twins.logs;
   try {
-    for (let i = 0; i < 2; i++) {
-      stacks.push(await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }), bigQuery(bq.url)));
-    }
-    const [a, b] = stacks as [AppDeps, AppDeps];
+    const [a, b] = twins.stacks;
     assert.notEqual(a.executor.workerId, b.executor.workerId);
-    const app = await createApp(a);
-    const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
-      const res = await app.request(path, {
-        method,
-        headers: { ...headers, "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, json: await res.json().catch(() => null) };
-    };
 
     await t.step("instance A bootstraps, onboards the orgs and sets up their DeepSeek integrations", async () => {
-      const boot = await call("POST", "/api/v1/admin/bootstrap", {}, { "X-CA-Root-Key": ROOT });
-      assert.equal(boot.status, 200, JSON.stringify(boot.json));
+      await twins.bootstrap();
       for (const org of ORGS) {
-        const r = await call("POST", "/api/v1/organizations/onboard", {
-          org_slug: org,
-          company_name: `${org} Inc`,
-          admin_email: `ops@${org.replaceAll("_", "-")}.test`,
-          subscription_plan: "SCALE",
-        }, { "X-CA-Root-Key": ROOT });
-        assert.equal(r.status, 201, JSON.stringify(r.json));
-        const setup = await call("POST", `/api/v1/integrations/${org}/deepseek/setup`, {
-          credential: DEEPSEEK_STANDIN_KEY,
-        }, { "X-API-Key": r.json.api_key });
-        assert.equal(setup.status, 200, JSON.stringify(setup.json));
+        const key = await twins.onboard(org, "SCALE");
+        await twins.setup(org, key, "deepseek", DEEPSEEK_STANDIN_KEY);
       }
     });
 
@@ -163,12 +118,7 @@ Deno.test("two instances on the BigQuery stand-in, triggered for the same day at
       },
     );
   } finally {
-    for (const s of stacks) {
-      s.scheduler.stop?.();
-      await s.warehouse.close().catch(() => {});
-    }
-    await bq.close();
+    await twins.close();
     await deepseek.close();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 });

@@ -1,0 +1,30 @@
+/** waitReason(): which start refusals make a queued item wait or defer, and which are failures. */
+import assert from "node:assert/strict";
+import { waitReason } from "../../src/scheduler/limits.ts";
+import { ProcessorError } from "../../src/processors/context.ts";
+
+const NOW = new Date("2026-12-04T21:00:00Z");
+const quota = (details: Record<string, unknown>) => new ProcessorError(429, "QUOTA_EXCEEDED", "limit", details);
+
+Deno.test("waitReason() defers daily and monthly limits to their reset and waits on busy slots", () => {
+  const daily = waitReason(quota({ limit: "daily", used: 6, max: 6, plan: "STARTER" }), NOW);
+  assert.equal(daily?.until?.toISOString(), "2026-12-05T00:00:00.000Z");
+  assert.match(daily!.reason, /^deferred: plan limit of runs per day reached \(6 of 6, plan STARTER\) until /);
+  const monthly = waitReason(quota({ limit: "monthly", used: 180, max: 180 }), NOW);
+  assert.equal(monthly?.until?.toISOString(), "2027-01-01T00:00:00.000Z");
+  const slot = waitReason(quota({ limit: "concurrent", used: 1, max: 1, retry_after_seconds: 5 }), NOW);
+  assert.equal(slot?.until, undefined);
+  assert.equal(slot?.retryAfterMs, 5000);
+  assert.match(slot!.reason, /^waiting: /);
+  const running = waitReason(new ProcessorError(409, "RUN_IN_PROGRESS", "already running"), NOW);
+  assert.equal(running?.reason, "waiting: already running");
+});
+
+Deno.test("waitReason() waits on a contended claim (nothing started) but fails on other refusals", () => {
+  const contended = waitReason(new ProcessorError(503, "CLAIM_CONTENDED", "lost the race"), NOW);
+  assert.equal(contended?.until, undefined);
+  assert.ok((contended?.retryAfterMs ?? 0) > 0, "a contended claim is tried again after a pause");
+  assert.equal(waitReason(new ProcessorError(422, "INTEGRATION_NOT_READY", "not ready"), NOW), undefined);
+  assert.equal(waitReason(new ProcessorError(503, "VAULT_UNAVAILABLE", "down"), NOW), undefined);
+  assert.equal(waitReason(new Error("boom"), NOW), undefined);
+});
