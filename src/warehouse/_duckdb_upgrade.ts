@@ -28,6 +28,15 @@ export async function describeTable(
   }
 }
 
+/** Whether `dataset.table` is a view (`pragma_table_info` describes views too); asked only before altering. */
+export async function isView(c: DuckDBConnection, dataset: string, table: string): Promise<boolean> {
+  const reader = await c.runAndReadAll(
+    `SELECT count(*) AS n FROM duckdb_views()
+     WHERE database_name = current_database() AND schema_name = '${dataset}' AND view_name = '${table}'`,
+  );
+  return Number(reader.getRowObjects()[0]?.n ?? 0) > 0;
+}
+
 /** The statement adding one column (IF NOT EXISTS: two processes upgrading at once both succeed). */
 export function addColumnDdl(dataset: string, table: string, f: Column): string {
   return `ALTER TABLE "${dataset}"."${table}" ADD COLUMN IF NOT EXISTS ${columnDdl(f)}`;

@@ -32,7 +32,7 @@
  * and `ping()` (the app's `/health`) fails.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { TableSchema } from "../schema/table_schema.ts";
+import type { Column, TableSchema } from "../schema/table_schema.ts";
 import { KeyedLock } from "./_pool.ts";
 import { DuckDBEngine } from "./_duckdb_engine.ts";
 import { KnownCatalog, upgradePlan } from "./_catalog.ts";
@@ -42,7 +42,7 @@ import { normalizeForReplace } from "./_partitions.ts";
 import { catalogType, columnDdl } from "./_duckdb_values.ts";
 import { runExecute, runQuery } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
-import { addColumnDdl, describeTable } from "./_duckdb_upgrade.ts";
+import { addColumnDdl, describeTable, isView } from "./_duckdb_upgrade.ts";
 import {
   assertIdentifier,
   type DayRange,
@@ -202,7 +202,19 @@ export class DuckDBWarehouse implements Warehouse {
     if (this.#known.isEnsured(dataset, schema)) return;
     const where = `${dataset}.${schema.table}`;
     const existing = await this.#run(`Cannot read table "${where}"`, (c) => describeTable(c, dataset, schema.table));
-    if (!existing) {
+    let missing: Column[] = [];
+    let failure: unknown;
+    if (existing) {
+      try {
+        missing = upgradePlan(where, schema, existing, catalogType);
+      } catch (e) {
+        failure = e;
+      }
+    }
+    // A view of that name is no table to upgrade: CREATE TABLE meets it and the engine says what is wrong.
+    const view = (failure !== undefined || missing.length > 0) &&
+      await this.#run(`Cannot read table "${where}"`, (c) => isView(c, dataset, schema.table));
+    if (!existing || view) {
       const ddl = `CREATE TABLE IF NOT EXISTS "${dataset}"."${schema.table}" (${
         schema.fields.map(columnDdl).join(", ")
       })`;
@@ -210,7 +222,7 @@ export class DuckDBWarehouse implements Warehouse {
       this.#known.markEnsured(dataset, schema, schema.fields.map((f) => f.name));
       return;
     }
-    const missing = upgradePlan(where, schema, existing, catalogType);
+    if (failure !== undefined) throw failure;
     for (const f of missing) {
       await this.#runDdl(`Cannot add column "${f.name}" to table "${where}"`, addColumnDdl(dataset, schema.table, f));
     }
