@@ -18,6 +18,7 @@ import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
 import { repairPricingOverlaps } from "./routes/pricing.ts";
+import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/bootstrap.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -137,6 +138,24 @@ export async function recoverAbandonedRuns(deps: AppDeps): Promise<number> {
   return n;
 }
 
+/**
+ * Brings the central tables that exist up to this release's schemas (`ensureTable` adds the NULLABLE columns they
+ * lack), so a deployment upgraded from an earlier release keeps working without a force-recreate. Tables still
+ * missing are left to the bootstrap. Resolves the tables checked.
+ * @throws {TableUpgradeError} naming the table and column when one cannot be upgraded by adding columns
+ */
+export async function upgradeCentralTables(deps: AppDeps): Promise<string[]> {
+  const wh = deps.warehouse;
+  if (!(await wh.datasetExists(CENTRAL_DATASET))) return [];
+  const checked: string[] = [];
+  for (const schema of Object.values(bootstrapPipeline.tables)) {
+    if (!(await wh.tableExists(CENTRAL_DATASET, schema.table))) continue;
+    await wh.ensureTable(CENTRAL_DATASET, schema);
+    checked.push(schema.table);
+  }
+  return checked;
+}
+
 /** Starts the product from `env`; throws StartupError listing every configuration problem. */
 export async function startServer(
   env: Record<string, string | undefined> = readEnv(),
@@ -146,6 +165,10 @@ export async function startServer(
   await checkDataDir(settings.dataDir);
   const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);
+  await upgradeCentralTables(deps).catch((e) => {
+    logger.error("cannot upgrade the central tables", { error: (e as Error).message });
+    throw e;
+  });
   await recoverAbandonedRuns(deps);
   await repairPricingOverlaps(deps);
   if (await deps.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_execution_queue")) {

@@ -40,31 +40,55 @@ export async function* watch<T>(source: AsyncIterable<T>, flag: { failed: boolea
   }
 }
 
-/** An appender for one table fed with canonical rows in data chunks; the caller owns the transaction. */
+/**
+ * An appender for one table fed with canonical rows in data chunks; the caller owns the transaction. The appender
+ * fills the table's columns by position: `layout` (the table's column names in table order) maps them to the
+ * schema's fields, which differ in order once `ensureTable` added a column (added columns go last).
+ */
 export class TableAppender {
   private constructor(
     private readonly appender: DuckDBAppender,
     private readonly fields: TableSchema["fields"],
     private readonly types: DuckDBType[],
+    /** Schema field index of each table column; undefined when they are in schema order. */
+    private readonly order: readonly number[] | undefined,
   ) {}
 
   /** @throws {Error} when the table's columns do not match the schema */
-  static async open(c: DuckDBConnection, dataset: string, schema: TableSchema): Promise<TableAppender> {
+  static async open(
+    c: DuckDBConnection,
+    dataset: string,
+    schema: TableSchema,
+    layout?: readonly string[],
+  ): Promise<TableAppender> {
     const appender = await c.createAppender(schema.table, dataset);
-    if (appender.columnCount !== schema.fields.length) {
+    const order = layout?.map((name) => schema.fields.findIndex((f) => f.name === name));
+    if (appender.columnCount !== schema.fields.length || (order && order.some((i) => i < 0))) {
       appender.closeSync();
+      const extra = layout?.filter((_, i) => order![i]! < 0) ?? [];
       throw new Error(
-        `table has ${appender.columnCount} columns but its schema has ${schema.fields.length}; it was created from another schema`,
+        `table has ${appender.columnCount} columns but its schema has ${schema.fields.length}` +
+          (extra.length ? ` (not in the schema: ${extra.map((n) => `"${n}"`).join(", ")})` : "") +
+          "; it was created from another schema",
       );
     }
-    return new TableAppender(appender, schema.fields, schema.fields.map((_, i) => appender.columnType(i)));
+    const identity = !order || order.every((f, i) => f === i);
+    const fields = identity ? schema.fields : order.map((i) => schema.fields[i]!);
+    return new TableAppender(
+      appender,
+      fields,
+      fields.map((_, i) => appender.columnType(i)),
+      identity ? undefined : order,
+    );
   }
 
   /** One chunk reused for every append: a chunk's native memory is only freed when its JS wrapper is collected. */
   #chunk: DuckDBDataChunk | undefined;
 
   /** Appends canonical cells laid out by column (`normalizeColumns`). */
-  append(columns: readonly Cell[][]): void {
+  append(cells: readonly Cell[][]): void {
+    const order = this.order;
+    const columns = order ? order.map((i) => cells[i]!) : cells;
     const rows = columns[0]?.length ?? 0;
     for (let start = 0; start < rows; start += CHUNK_ROWS) {
       const count = Math.min(CHUNK_ROWS, rows - start);
@@ -101,10 +125,11 @@ export async function append(
   dataset: string,
   schema: TableSchema,
   columns: Cell[][],
+  layout?: readonly string[],
 ): Promise<number> {
   const rows = columns[0]?.length ?? 0;
   if (rows === 0) return 0;
-  const appender = await TableAppender.open(c, dataset, schema);
+  const appender = await TableAppender.open(c, dataset, schema, layout);
   try {
     appender.append(columns);
     appender.flush();

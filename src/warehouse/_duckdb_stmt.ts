@@ -15,6 +15,10 @@ import type {
   DuckDBType,
   DuckDBValue,
 } from "@duckdb/node-api";
+import { scanParams, usedParams } from "./_sql.ts";
+import { paramValues, resultConverter } from "./_duckdb_values.ts";
+import { wrap } from "./_duckdb_conn.ts";
+import type { QueryParams, Row } from "./warehouse.ts";
 
 /** Prepared statements kept per connection. */
 const CACHE_SIZE = 64;
@@ -76,4 +80,40 @@ export function resultRows(result: DuckDBMaterializedResult): DuckDBValue[][] {
     for (const row of result.getChunk(i).getRows()) rows.push(row);
   }
   return rows;
+}
+
+/** The statement and parameter bindings for `sql` with `@name` parameters. */
+function bindings(sql: string, params: QueryParams | undefined) {
+  const scanned = scanParams(sql, (name) => `$${name}`);
+  const { values, types } = paramValues(usedParams(scanned.names, params));
+  return { sql: scanned.sql, values: scanned.names.length ? values : undefined, types };
+}
+
+/** Runs a query with `@name` parameters and converts its rows. */
+export async function runQuery<T>(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<T[]> {
+  const b = bindings(sql, params);
+  try {
+    const result = await runStatement(c, b.sql, b.values, b.types);
+    // Convert with the result's column types: chunk vectors drop the JSON alias.
+    const names = result.deduplicatedColumnNames();
+    const types = result.columnTypes();
+    return resultRows(result).map((values) => {
+      const row: Row = {};
+      values.forEach((v, i) => (row[names[i]!] = resultConverter(v, types[i]!, resultConverter)));
+      return row as T;
+    });
+  } catch (e) {
+    throw wrap("DuckDB query failed", e);
+  }
+}
+
+/** Runs a statement with `@name` parameters; resolves the rows it changed. */
+export async function runExecute(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<number> {
+  const b = bindings(sql, params);
+  try {
+    const result = await runStatement(c, b.sql, b.values, b.types);
+    return result.rowsChanged;
+  } catch (e) {
+    throw wrap("DuckDB statement failed", e);
+  }
 }

@@ -37,6 +37,12 @@ const DDL_TYPES: Record<ColumnType, string> = {
   BYTES: "BLOB",
 };
 
+/** The type of a schema column as DuckDB's catalog (`pragma_table_info`) spells it, e.g. "TIMESTAMP WITH TIME ZONE". */
+export function catalogType(f: Column): string {
+  const base = f.type === "TIMESTAMP" ? "TIMESTAMP WITH TIME ZONE" : DDL_TYPES[f.type];
+  return base + (f.mode === "REPEATED" ? "[]" : "");
+}
+
 /** The column definition for CREATE TABLE (the name is a validated identifier). */
 export function columnDdl(f: Column): string {
   const type = DDL_TYPES[f.type] + (f.mode === "REPEATED" ? "[]" : "");

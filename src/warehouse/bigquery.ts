@@ -38,6 +38,7 @@ import {
 } from "./_bigquery_values.ts";
 import { insertStatements, inSessionTransaction, SessionPool, type SessionRef } from "./_bigquery_tx.ts";
 import { KeyedLock } from "./_pool.ts";
+import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
 import { cellDay, normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
@@ -75,6 +76,7 @@ export class BigQueryWarehouse implements Warehouse {
   readonly #location: string;
   readonly #loadConcurrency: number;
   readonly #sessions = new SessionPool();
+  readonly #known = new KnownCatalog();
 
   /** @throws {Error} when projectId or location is missing */
   constructor(options: BigQueryOptions) {
@@ -106,6 +108,7 @@ export class BigQueryWarehouse implements Warehouse {
 
   async dropDataset(dataset: string): Promise<void> {
     assertIdentifier(dataset, "dataset");
+    this.#known.dropDataset(dataset);
     await call(`Cannot drop dataset "${dataset}"`, () => this.#dataset(dataset).delete({ force: true }), [404]);
   }
 
@@ -119,14 +122,37 @@ export class BigQueryWarehouse implements Warehouse {
     return exists;
   }
 
+  /**
+   * Creates the table, or brings an existing one up to `schema`: the NULLABLE and REPEATED columns it lacks are
+   * added by patching the table's schema with its full field list (tables.patch, as BigQuery documents for
+   * adding columns). One catalog read (tables.get) per table and schema per process.
+   * @throws {TableUpgradeError} when a missing column is REQUIRED or a column's type differs from the schema's
+   */
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
-    if (await this.tableExists(dataset, schema.table)) return;
-    await call(
-      `Cannot create table "${dataset}.${schema.table}"`,
-      () => this.#dataset(dataset).createTable(schema.table, tableResource(schema)),
-      [409],
-    );
+    if (this.#known.isEnsured(dataset, schema)) return;
+    const where = `${dataset}.${schema.table}`;
+    const table = this.#dataset(dataset).table(schema.table);
+    const got = await call(`Cannot read table "${where}"`, () => table.getMetadata(), [404]);
+    const fields = (got?.[0] as { schema?: { fields?: FieldSchema[] } } | undefined)?.schema?.fields;
+    if (!got) {
+      await call(
+        `Cannot create table "${where}"`,
+        () => this.#dataset(dataset).createTable(schema.table, tableResource(schema)),
+        [409],
+      );
+    } else {
+      const existing = (fields ?? []).map((f) => ({ name: f.name, type: restType(f.type, f.mode) }));
+      const missing = upgradePlan(where, schema, existing, (f) => restType(f.type, f.mode));
+      if (missing.length > 0) {
+        const added = (tableResource({ ...schema, fields: missing }).schema as { fields: FieldSchema[] }).fields;
+        await call(
+          `Cannot add columns ${missing.map((f) => `"${f.name}"`).join(", ")} to table "${where}"`,
+          () => table.setMetadata({ schema: { fields: [...fields ?? [], ...added] } }),
+        );
+      }
+    }
+    this.#known.markEnsured(dataset, schema, []);
   }
 
   async insertRows(dataset: string, schema: TableSchema, rows: Row[]): Promise<number> {
@@ -188,6 +214,7 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   execute(sql: string, params?: QueryParams): Promise<number> {
+    this.#known.seeSql(sql);
     return this.#execute(sql, params);
   }
 
@@ -295,6 +322,13 @@ export class BigQueryWarehouse implements Warehouse {
         stream.end(ndjson);
       }));
   }
+}
+
+/** A REST field type in the schema's spelling (tables.get answers legacy names, INTEGER for INT64), "[]" if REPEATED. */
+function restType(type: string, mode: string | undefined): string {
+  const upper = type.toUpperCase();
+  const name = ({ INTEGER: "INT64", FLOAT: "FLOAT64", BOOL: "BOOLEAN" } as Record<string, string>)[upper] ?? upper;
+  return name + (mode === "REPEATED" ? "[]" : "");
 }
 
 /** Runs `fn`, turning client errors into plain Errors (no request, no token); `ignore` lists HTTP codes to swallow. */

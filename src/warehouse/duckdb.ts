@@ -32,17 +32,17 @@
  * and `ping()` (the app's `/health`) fails.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { TableSchema } from "../schema/table_schema.ts";
+import type { Column, TableSchema } from "../schema/table_schema.ts";
 import { KeyedLock } from "./_pool.ts";
 import { DuckDBEngine } from "./_duckdb_engine.ts";
-import { KnownCatalog } from "./_catalog.ts";
+import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { GroupCommit } from "./_group.ts";
-import { checkSchema, normalizeColumns } from "./_rows.ts";
+import { type Cell, checkSchema, normalizeColumns } from "./_rows.ts";
 import { normalizeForReplace } from "./_partitions.ts";
-import { scanParams, usedParams } from "./_sql.ts";
-import { columnDdl, paramValues, resultConverter } from "./_duckdb_values.ts";
-import { resultRows, runStatement } from "./_duckdb_stmt.ts";
+import { catalogType, columnDdl } from "./_duckdb_values.ts";
+import { runExecute, runQuery } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
+import { addColumnDdl, describeTable, isView } from "./_duckdb_upgrade.ts";
 import {
   assertIdentifier,
   type DayRange,
@@ -192,14 +192,41 @@ export class DuckDBWarehouse implements Warehouse {
     return exists;
   }
 
+  /**
+   * Creates the table, or brings an existing one up to `schema`: the NULLABLE and REPEATED columns it lacks are
+   * added (`_duckdb_upgrade.ts`). One catalog read per table and schema per process.
+   * @throws {TableUpgradeError} when a missing column is REQUIRED or a column's type differs from the schema's
+   */
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
-    if (this.#known.hasTable(dataset, schema.table)) return;
-    const ddl = `CREATE TABLE IF NOT EXISTS "${dataset}"."${schema.table}" (${
-      schema.fields.map(columnDdl).join(", ")
-    })`;
-    await this.#runDdl(`Cannot create table "${dataset}.${schema.table}"`, ddl);
-    this.#known.addTable(dataset, schema.table);
+    if (this.#known.isEnsured(dataset, schema)) return;
+    const where = `${dataset}.${schema.table}`;
+    const existing = await this.#run(`Cannot read table "${where}"`, (c) => describeTable(c, dataset, schema.table));
+    let missing: Column[] = [];
+    let failure: unknown;
+    if (existing) {
+      try {
+        missing = upgradePlan(where, schema, existing, catalogType);
+      } catch (e) {
+        failure = e;
+      }
+    }
+    // A view of that name is no table to upgrade: CREATE TABLE meets it and the engine says what is wrong.
+    const view = (failure !== undefined || missing.length > 0) &&
+      await this.#run(`Cannot read table "${where}"`, (c) => isView(c, dataset, schema.table));
+    if (!existing || view) {
+      const ddl = `CREATE TABLE IF NOT EXISTS "${dataset}"."${schema.table}" (${
+        schema.fields.map(columnDdl).join(", ")
+      })`;
+      await this.#runDdl(`Cannot create table "${where}"`, ddl);
+      this.#known.markEnsured(dataset, schema, schema.fields.map((f) => f.name));
+      return;
+    }
+    if (failure !== undefined) throw failure;
+    for (const f of missing) {
+      await this.#runDdl(`Cannot add column "${f.name}" to table "${where}"`, addColumnDdl(dataset, schema.table, f));
+    }
+    this.#known.markEnsured(dataset, schema, [...existing.map((c) => c.name), ...missing.map((f) => f.name)]);
   }
 
   async insertRows(dataset: string, schema: TableSchema, rows: Row[]): Promise<number> {
@@ -207,9 +234,9 @@ export class DuckDBWarehouse implements Warehouse {
     if (rows.length === 0) return 0;
     const context = `Cannot insert into "${dataset}.${schema.table}"`;
     if (rows.length <= GROUP_MAX_ROWS) {
-      return await this.#writer.submit({ keys: [], context, run: (c) => append(c, dataset, schema, columns) });
+      return await this.#writer.submit({ keys: [], context, run: (c) => this.#append(c, dataset, schema, columns) });
     }
-    return await this.#engine.use((c) => inTransaction(c, context, () => append(c, dataset, schema, columns)));
+    return await this.#engine.use((c) => inTransaction(c, context, () => this.#append(c, dataset, schema, columns)));
   }
 
   async replacePartitions(
@@ -244,7 +271,7 @@ export class DuckDBWarehouse implements Warehouse {
     if (!stream) {
       const job = async (c: DuckDBConnection) => {
         await clear(c);
-        return await append(c, dataset, schema, cells);
+        return await this.#append(c, dataset, schema, cells);
       };
       if ((cells[0]?.length ?? 0) <= GROUP_MAX_ROWS) {
         return await this.#writer.submit({ keys: [key], context, run: job });
@@ -258,7 +285,7 @@ export class DuckDBWarehouse implements Warehouse {
         try {
           return await inTransaction(c, context, async () => {
             await clear(c);
-            const appender = await TableAppender.open(c, dataset, schema);
+            const appender = await TableAppender.open(c, dataset, schema, await this.#layout(c, dataset, schema.table));
             try {
               let written = 0;
               for await (const batch of watch(stream, producer)) {
@@ -298,7 +325,7 @@ export class DuckDBWarehouse implements Warehouse {
         },
         insertRows: (dataset, schema, rows) => {
           const columns = normalizeColumns(dataset, schema, rows);
-          return serial.run("tx", () => append(c, dataset, schema, columns));
+          return serial.run("tx", () => this.#append(c, dataset, schema, columns));
         },
       };
       return await inTransaction(c, "Transaction failed", () => fn(tx), false);
@@ -355,6 +382,26 @@ export class DuckDBWarehouse implements Warehouse {
     await this.#engine.close();
   }
 
+  /** Appends canonical cells (by column) in the table's column order (see `TableAppender`). */
+  async #append(c: DuckDBConnection, dataset: string, schema: TableSchema, columns: Cell[][]): Promise<number> {
+    if ((columns[0]?.length ?? 0) === 0) return 0;
+    return await append(c, dataset, schema, columns, await this.#layout(c, dataset, schema.table));
+  }
+
+  /**
+   * The table's column names in table order: known from `ensureTable`, else read once on `c` and kept (a table
+   * upgraded by an earlier process has its added columns last). Undefined when the table does not exist.
+   */
+  async #layout(c: DuckDBConnection, dataset: string, table: string): Promise<readonly string[] | undefined> {
+    const known = this.#known.layout(dataset, table);
+    if (known) return known;
+    const columns = await describeTable(c, dataset, table);
+    if (!columns) return undefined;
+    const layout = columns.map((x) => x.name);
+    this.#known.setLayout(dataset, table, layout);
+    return layout;
+  }
+
   /** Runs one DDL statement on the DDL connection, group-committed with other DDL waiting to run. */
   async #runDdl(context: string, sql: string): Promise<void> {
     if (this.#closed) throw new Error("Cannot use the warehouse: it is closed");
@@ -384,40 +431,6 @@ export class DuckDBWarehouse implements Warehouse {
 
 function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-}
-
-/** The statement and parameter bindings for `sql` with `@name` parameters. */
-function bindings(sql: string, params: QueryParams | undefined) {
-  const scanned = scanParams(sql, (name) => `$${name}`);
-  const { values, types } = paramValues(usedParams(scanned.names, params));
-  return { sql: scanned.sql, values: scanned.names.length ? values : undefined, types };
-}
-
-async function runQuery<T>(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<T[]> {
-  const b = bindings(sql, params);
-  try {
-    const result = await runStatement(c, b.sql, b.values, b.types);
-    // Convert with the result's column types: chunk vectors drop the JSON alias.
-    const names = result.deduplicatedColumnNames();
-    const types = result.columnTypes();
-    return resultRows(result).map((values) => {
-      const row: Row = {};
-      values.forEach((v, i) => (row[names[i]!] = resultConverter(v, types[i]!, resultConverter)));
-      return row as T;
-    });
-  } catch (e) {
-    throw wrap("DuckDB query failed", e);
-  }
-}
-
-async function runExecute(c: DuckDBConnection, sql: string, params: QueryParams | undefined): Promise<number> {
-  const b = bindings(sql, params);
-  try {
-    const result = await runStatement(c, b.sql, b.values, b.types);
-    return result.rowsChanged;
-  } catch (e) {
-    throw wrap("DuckDB statement failed", e);
-  }
 }
 
 export { WarehouseUnavailableError } from "./_duckdb_engine.ts";

@@ -17,6 +17,7 @@ import {
   restField,
   restValue,
   schemaOfResource,
+  schemaPatch,
   splitScript,
   toDuckSql,
 } from "./_bigquery_sql.ts";
@@ -96,6 +97,24 @@ export class BigQueryEngine {
       c.run(`CREATE TABLE "${dataset}"."${table}" (${schema.fields.map(columnDdl).join(", ")})`)
     );
     this.#schemas.set(`${dataset}.${table}`, schema);
+  }
+
+  /**
+   * tables.patch with a schema (`schemaPatch` checks it): adds the new columns (last, as BigQuery appends them) and
+   * drops NOT NULL from relaxed ones. The table keeps its rows; they read the added columns as NULL.
+   */
+  async patchTable(dataset: string, table: string, resource: Record<string, unknown>): Promise<void> {
+    const key = `${dataset}.${table}`;
+    const old = this.#schemas.get(key);
+    if (!old) return;
+    const { fields, added, relaxed } = schemaPatch(`${this.#project}:${key}`, old, schemaOfResource(table, resource));
+    await this.#autocommit(async (c) => {
+      for (const f of added) await c.run(`ALTER TABLE "${dataset}"."${table}" ADD COLUMN ${columnDdl(f)}`);
+      for (const name of relaxed) {
+        await c.run(`ALTER TABLE "${dataset}"."${table}" ALTER COLUMN "${name}" DROP NOT NULL`);
+      }
+    });
+    this.#schemas.set(key, { ...old, fields });
   }
 
   /**

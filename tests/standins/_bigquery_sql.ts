@@ -78,6 +78,52 @@ export function schemaOfResource(table: string, resource: Json): TableSchema {
   };
 }
 
+/**
+ * A tables.patch of a table's schema, checked as BigQuery documents schema changes ("Modifying table schemas"):
+ * the new field list keeps every existing field with its type; a mode may only be relaxed (REQUIRED to NULLABLE);
+ * fields it adds must be NULLABLE or REPEATED. Returns the table's fields in column order (existing ones, then the
+ * added ones, which BigQuery appends), the added fields and the names of the relaxed ones.
+ * @throws {BigQueryJobError} "invalid" with BigQuery's kind of message when the patch breaks a rule
+ */
+export function schemaPatch(
+  tableName: string,
+  old: TableSchema,
+  next: TableSchema,
+): { fields: Column[]; added: Column[]; relaxed: string[] } {
+  const invalid = (why: string) =>
+    new BigQueryJobError(`Provided Schema does not match Table ${tableName}. ${why}`, "invalid");
+  const byName = new Map(next.fields.map((f) => [f.name, f]));
+  const relaxed: string[] = [];
+  const fields = old.fields.map((f) => {
+    const n = byName.get(f.name);
+    if (!n) throw invalid(`Field ${f.name} is missing in new schema.`);
+    if (n.type !== f.type || (n.mode === "REPEATED") !== (f.mode === "REPEATED")) {
+      throw invalid(`Field ${f.name} has changed type from ${f.type} to ${n.type}.`);
+    }
+    if (n.mode !== f.mode) {
+      if (!(f.mode === "REQUIRED" && n.mode === "NULLABLE")) {
+        throw invalid(`Field ${f.name} has changed mode from ${f.mode} to ${n.mode}.`);
+      }
+      relaxed.push(f.name);
+    }
+    return n;
+  });
+  const known = new Set(old.fields.map((f) => f.name));
+  const added = next.fields.filter((f) => !known.has(f.name));
+  const required = added.find((f) => f.mode === "REQUIRED");
+  if (required) throw invalid(`Cannot add required fields to an existing schema. (field: ${required.name})`);
+  return { fields: [...fields, ...added], added, relaxed };
+}
+
+/** The REST resource as tables.get answers it: field types in legacy names (INTEGER, FLOAT, BOOLEAN). */
+export function legacyTypes(resource: Json): Json {
+  const schema = resource.schema as { fields?: Array<Json> } | undefined;
+  if (!schema?.fields) return resource;
+  const legacy: Record<string, string> = { INT64: "INTEGER", FLOAT64: "FLOAT", BOOL: "BOOLEAN" };
+  const fields = schema.fields.map((f) => ({ ...f, type: legacy[String(f.type).toUpperCase()] ?? f.type }));
+  return { ...resource, schema: { ...schema, fields } };
+}
+
 /** What kind of statement `sql` is and the table a DML statement writes. */
 export function classify(
   sql: string,

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the BigQuery REST API (v2), enough for the official Node client (`apiEndpoint`):
- * datasets get/insert/delete, tables get/insert, jobs insert (query, and load through the multipart upload
+ * datasets get/insert/delete, tables get/insert/patch (a schema patch adds columns as BigQuery allows), jobs insert (query, and load through the multipart upload
  * endpoint), jobs get, jobs getQueryResults and jobs query. It records every request.
  *
  * SQL runs for real on an in-memory DuckDB (`_bigquery_engine.ts`): datasets are schemas, tables are created from
@@ -32,7 +32,7 @@
  * reported on the job resource.
  */
 import { BigQueryEngine, type EngineOptions } from "./_bigquery_engine.ts";
-import { BigQueryJobError } from "./_bigquery_sql.ts";
+import { BigQueryJobError, legacyTypes } from "./_bigquery_sql.ts";
 
 /** A recorded request. */
 export interface RecordedRequest {
@@ -251,7 +251,24 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
         }
         if (t && req.method === "GET") {
           const resource = tables.get(`${ds}.${t}`);
-          return resource ? json(200, resource) : apiError(404, "notFound", `Not found: Table ${project}:${ds}.${t}`);
+          return resource
+            ? json(200, legacyTypes(resource))
+            : apiError(404, "notFound", `Not found: Table ${project}:${ds}.${t}`);
+        }
+        if (t && req.method === "PATCH") {
+          const resource = tables.get(`${ds}.${t}`);
+          if (!resource) return apiError(404, "notFound", `Not found: Table ${project}:${ds}.${t}`);
+          const patched = { ...resource, ...body };
+          if (body.schema) {
+            try {
+              await (await engineFor(project)).patchTable(ds, t, patched);
+            } catch (err) {
+              if (err instanceof BigQueryJobError) return apiError(400, err.reason, err.message);
+              throw err;
+            }
+          }
+          tables.set(`${ds}.${t}`, patched);
+          return json(200, legacyTypes(patched));
         }
       }
     }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
 import { isWriteConflict } from "../../src/warehouse/conflict.ts";
 import { qualified, type Row, type Warehouse } from "../../src/warehouse/warehouse.ts";
+import { schemaUpgradeContract } from "./contract_upgrade.ts";
 
 /** A partitioned cost table using every column type. */
 export const COST_SCHEMA: TableSchema = {
@@ -361,6 +362,8 @@ export async function warehouseContract(
         assert.deepEqual(markers.map((m) => m.model), [winner], "nothing of the losing transaction is visible");
       },
     );
+
+    await schemaUpgradeContract(t, wh, ds);
 
     await t.step("dropDataset() removes the dataset and its tables, and tolerates a missing one", async () => {
       await wh.dropDataset(ds);

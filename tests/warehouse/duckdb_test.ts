@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { openDuckDB } from "../../src/warehouse/duckdb.ts";
 import { qualified, type Row } from "../../src/warehouse/warehouse.ts";
 import { COST_SCHEMA, warehouseContract } from "./contract.ts";
+import { NEW_RUNS, OLD_RUNS } from "./contract_upgrade.ts";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
 
 async function tempPath(): Promise<{ path: string; cleanup: () => Promise<void> }> {
@@ -174,5 +175,30 @@ Deno.test("DuckDB refuses a partial month on a MONTH-partitioned table", async (
     );
   } finally {
     await wh.close();
+  }
+});
+
+Deno.test("DuckDB writes by name to a table an earlier process upgraded, without ensureTable first", async () => {
+  const { path, cleanup } = await tempPath();
+  try {
+    const first = await openDuckDB(path);
+    await first.ensureDataset("up");
+    await first.ensureTable("up", OLD_RUNS);
+    await first.ensureTable("up", NEW_RUNS); // "attempt" goes last in the table, second in the schema
+    await first.close();
+    const second = await openDuckDB(path);
+    try {
+      await second.insertRows("up", NEW_RUNS, [
+        { run_id: "r1", attempt: 4, run_date: "2024-06-01", status: "DONE", tags: ["x"] },
+      ]);
+      assert.deepEqual(
+        await second.query(`SELECT run_id, attempt, run_date, status, tags FROM ${qualified("up", "upgrade_runs")}`),
+        [{ run_id: "r1", attempt: 4, run_date: "2024-06-01", status: "DONE", tags: ["x"] }],
+      );
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await cleanup();
   }
 });

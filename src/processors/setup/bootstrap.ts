@@ -1,4 +1,4 @@
-/** `setup.initial.onetime_bootstrap`: the central dataset and every table the step lists. */
+/** `setup.initial.onetime_bootstrap`: the central dataset and every table the step lists (existing ones gain the NULLABLE columns their schema added). */
 import { bootstrapSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 
@@ -16,12 +16,10 @@ export const bootstrapProcessor = defineProcessor(bootstrapSpec, async (ctx, con
   for (const t of step.tables) {
     const schema = pipeline.tables[t.table];
     if (!schema) throw new Error(`Bootstrap table "${t.table}" has no schema in the generated module`);
-    if (await warehouse.tableExists(config.dataset, t.table)) {
-      existing.push(t.table);
-      continue;
-    }
+    const exists = await warehouse.tableExists(config.dataset, t.table);
+    // An existing table is brought up to its schema too (the NULLABLE columns it lacks are added).
     await warehouse.ensureTable(config.dataset, schema);
-    created.push(t.table);
+    (exists ? existing : created).push(t.table);
   }
   ctx.logger.info("bootstrap done", { created: created.length, existing: existing.length });
   return {
