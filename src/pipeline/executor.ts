@@ -59,6 +59,9 @@ export interface StartedRun {
 /** How often a running run refreshes its heartbeat. */
 const HEARTBEAT_MS = 30_000;
 
+/** Waits between tries of the write that records a run's end (about 2 min in all). */
+const END_WRITE_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+
 /** Steps finished by the current attempt and rows they wrote (read by the heartbeat). */
 interface Progress {
   completed: number;
@@ -230,14 +233,14 @@ export class RunExecutor {
     }
     const status = failure ? "FAILED" : "COMPLETED";
     const durationMs = Math.round(performance.now() - t0);
-    const finished = this.runs.finish(runId, {
+    const finished = this.#recordEnd(runId, {
       status,
       now: this.deps.now().toISOString(),
       durationMs,
       stepsCompleted: progress.completed,
       rows: progress.rows,
       ...(failure ? { error: failure } : {}),
-    });
+    }, log);
     await Promise.all(writes);
     await finished;
     log.info("run finished", { status, rows: progress.rows, duration_ms: durationMs, attempts: attempt });
@@ -246,6 +249,28 @@ export class RunExecutor {
     );
     this.#notifications.add(sending);
     return { runId, status, error: failure?.message ?? null, errorCode: failure?.code ?? null };
+  }
+
+  /**
+   * Writes the run's end (status, counts, error), retrying with backoff while the warehouse refuses it (e.g. a
+   * full disk being freed), so a run does not stay RUNNING because one write failed; after the last try (or at
+   * shutdown) the error is logged and start-up's recovery marks the run FAILED.
+   */
+  async #recordEnd(runId: string, end: Parameters<RunsStore["finish"]>[1], log: TaggableLogger): Promise<void> {
+    const sleep = this.deps.sleep ?? timerSleep;
+    for (let i = 0;; i++) {
+      try {
+        return await this.runs.finish(runId, end);
+      } catch (err) {
+        const detail = describeFailure(err, runId).detail;
+        const delay = END_WRITE_DELAYS_MS[i];
+        if (delay === undefined || this.#shutdown.signal.aborted) {
+          return log.error("the run's end could not be recorded; start-up recovery marks it FAILED", { error: detail });
+        }
+        log.warn("recording the run's end failed; retrying", { try: i + 1, delay_ms: delay, error: detail });
+        await sleep(delay, this.#shutdown.signal);
+      }
+    }
   }
 
   /** One attempt of the run: its steps in order. Resolves with the error it failed with, or undefined. */

@@ -238,3 +238,56 @@ Deno.test("a running run's steps_completed counts its finished steps while a lat
     await h.close();
   }
 });
+
+Deno.test("a run whose end cannot be written at first (disk full) is recorded once the warehouse takes writes again", async () => {
+  const h = await startHarness();
+  try {
+    await h.bootstrap();
+    await h.onboard("end_org", "SCALE");
+    let down = false;
+    const inner = h.deps.warehouse;
+    const refusing = new Set(["execute", "insertRows", "transaction", "replacePartitions"]);
+    const warehouse = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (refusing.has(String(prop))) {
+          return (...args: unknown[]) =>
+            down
+              ? Promise.reject(new Error("IO Error: No space left on device"))
+              : (value as (...a: unknown[]) => unknown).apply(target, args);
+        }
+        return value.bind(target);
+      },
+    });
+    const processors = defaultProcessors();
+    processors.register(defineProcessor(spec("test.fill_disk"), () => {
+      down = true; // everything the run writes from here on is refused, its end included
+      return Promise.resolve({ rowsWritten: 0 });
+    }));
+    const waits: number[] = [];
+    const executor = new RunExecutor({
+      ...h.deps,
+      warehouse,
+      processors,
+      sleep: (ms) => {
+        waits.push(ms);
+        down = false; // space was freed while the executor waited
+        return Promise.resolve();
+      },
+    });
+    const p = { ...pipeline("fill", ["test.fill_disk"]), retry: undefined };
+    const started = await executor.start(p, "end_org", {}, { trigger: "api", requestedBy: "test" });
+    const outcome = await started.done;
+    assert.equal(outcome.status, "COMPLETED", String(outcome.error));
+    assert.equal(waits.length, 1, `one pause before the end was written again: ${waits}`);
+    const [row] = await inner.query<{ status: string; end_time: string | null }>(
+      "SELECT status, end_time FROM organizations.org_meta_pipeline_runs WHERE run_id = @id",
+      { id: started.runId },
+    );
+    assert.equal(row?.status, "COMPLETED", "the run does not stay RUNNING");
+    assert.ok(row?.end_time, "its end time is recorded");
+  } finally {
+    await h.close();
+  }
+});
