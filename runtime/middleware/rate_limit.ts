@@ -35,15 +35,7 @@ export class TokenBuckets {
 
   /** Takes a token for `key`; returns remaining tokens and, when refused, seconds until one is available. */
   take(key: string): { allowed: boolean; remaining: number; retryAfter: number; resetSeconds: number } {
-    const now = this.#now();
-    let b = this.#buckets.get(key);
-    if (!b) {
-      if (this.#buckets.size >= this.#max) this.#evict(now);
-      b = { tokens: this.opts.burst, updated: now };
-      this.#buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.opts.burst, b.tokens + ((now - b.updated) / 1000) * this.opts.perSecond);
-    b.updated = now;
+    const b = this.#refilled(key);
     const resetSeconds = Math.ceil((this.opts.burst - b.tokens) / this.opts.perSecond);
     if (b.tokens < 1) {
       return {
@@ -59,6 +51,12 @@ export class TokenBuckets {
 
   /** Takes `cost` more tokens from `key` whatever is left (down to minus one burst): a penalty after the fact. */
   charge(key: string, cost: number): void {
+    const b = this.#refilled(key);
+    b.tokens = Math.max(-this.opts.burst, b.tokens - cost);
+  }
+
+  /** The bucket of `key` (a full one when new), topped up for the time since it was last touched. */
+  #refilled(key: string): Bucket {
     const now = this.#now();
     let b = this.#buckets.get(key);
     if (!b) {
@@ -68,7 +66,7 @@ export class TokenBuckets {
     }
     b.tokens = Math.min(this.opts.burst, b.tokens + ((now - b.updated) / 1000) * this.opts.perSecond);
     b.updated = now;
-    b.tokens = Math.max(-this.opts.burst, b.tokens - cost);
+    return b;
   }
 
   #evict(now: number): void {
