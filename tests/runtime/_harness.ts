@@ -7,6 +7,9 @@ import type { AppDeps } from "../../runtime/context.ts";
 import { join } from "node:path";
 import { openWarehouse } from "../../src/warehouse/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
+import { pipelines } from "../../generated/manifest.ts";
+import type { PipelineModule } from "../../src/pipeline/module.ts";
+import type { Processor } from "../../src/processors/registry.ts";
 
 export const ROOT = "test-root-key-0123456789abcdef0123456789";
 
@@ -95,4 +98,34 @@ export async function startHarness(
     },
   };
   return h;
+}
+
+/**
+ * Holds the first step of each pipeline in `paths` on every stack until the returned function is called, so a run
+ * accepted first still holds its slot while the others claim (a quick run could otherwise end, legitimately freeing
+ * it). A processor shared by several pipelines or stacks is wrapped once.
+ */
+export function holdFirstSteps(stacks: readonly AppDeps[], paths: readonly string[]): () => void {
+  const modules = pipelines as Record<string, PipelineModule>;
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const restore: (() => void)[] = [];
+  const seen = new Set<unknown>();
+  for (const s of stacks) {
+    for (const p of paths) {
+      const processor = s.processors.get(modules[p]!.steps[0]!.psType)! as { run: Processor["run"] };
+      if (seen.has(processor)) continue;
+      seen.add(processor);
+      const run = processor.run;
+      processor.run = async (ctx, config) => {
+        await gate;
+        return await run(ctx, config);
+      };
+      restore.push(() => (processor.run = run));
+    }
+  }
+  return () => {
+    for (const r of restore.reverse()) r();
+    open();
+  };
 }

@@ -6,17 +6,13 @@
  * org at a time and exactly 25 runs a day of a PROFESSIONAL org. Providers are the loopback stand-ins.
  */
 import assert from "node:assert/strict";
-import type { AppDeps } from "../../runtime/context.ts";
-import { pipelines } from "../../generated/manifest.ts";
-import type { PipelineModule } from "../../src/pipeline/module.ts";
-import type { Processor } from "../../src/processors/registry.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
+import { holdFirstSteps } from "./_harness.ts";
 import { startTwins, type TwinAnswer, type Twins } from "../_bigquery_twins.ts";
 
 const PIPELINES = ["openai/usage_cost", "openai/subscriptions", "anthropic/usage_cost", "deepseek/usage_cost"];
-const modules = pipelines as Record<string, PipelineModule>;
 const STARTER_ORGS = ["bqq_starter_1", "bqq_starter_2", "bqq_starter_3"];
 /** Races of one org alone; a sixth race runs every STARTER org at once (6 a day is STARTER's daily limit). */
 const SOLO_RACES = 5;
@@ -42,34 +38,6 @@ function race(twins: Twins, org: string, key: string): Promise<string[]> {
     const a = await twins.call(i % 2 as 0 | 1, "POST", `/api/v1/pipelines/run/${org}/${p}`, {}, { "X-API-Key": key });
     return outcome(a);
   }));
-}
-
-/**
- * Holds the first step of the four pipelines on both instances until the returned function is called, so an
- * accepted run still holds its slot while the others claim (a quick run could otherwise end and free it).
- */
-function hold(stacks: readonly AppDeps[]): () => void {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  const restore: (() => void)[] = [];
-  const seen = new Set<unknown>();
-  for (const s of stacks) {
-    for (const p of PIPELINES) {
-      const processor = s.processors.get(modules[p]!.steps[0]!.psType)! as { run: Processor["run"] };
-      if (seen.has(processor)) continue;
-      seen.add(processor);
-      const run = processor.run;
-      processor.run = async (ctx, config) => {
-        await gate;
-        return await run(ctx, config);
-      };
-      restore.push(() => (processor.run = run));
-    }
-  }
-  return () => {
-    for (const r of restore.reverse()) r();
-    open();
-  };
 }
 
 /** Waits until neither instance has a run in flight and none of the orgs' runs is PENDING or RUNNING. */
@@ -148,7 +116,7 @@ Deno.test("plan limits hold across two instances on the BigQuery stand-in, per o
         const tries0 = claimTries(twins);
         for (const org of STARTER_ORGS) {
           for (let r = 1; r <= SOLO_RACES; r++) {
-            const open = hold(twins.stacks);
+            const open = holdFirstSteps(twins.stacks, PIPELINES);
             let outcomes: string[];
             try {
               outcomes = await race(twins, org, keys[org]!);
@@ -171,7 +139,7 @@ Deno.test("plan limits hold across two instances on the BigQuery stand-in, per o
       "every STARTER org raced at once (their claims conflict on one table): still one 202 per org",
       async () => {
         const tries0 = claimTries(twins);
-        const open = hold(twins.stacks);
+        const open = holdFirstSteps(twins.stacks, PIPELINES);
         let all: string[][];
         try {
           all = await Promise.all(STARTER_ORGS.map((org) => race(twins, org, keys[org]!)));
@@ -200,7 +168,7 @@ Deno.test("plan limits hold across two instances on the BigQuery stand-in, per o
         let attempts = 0;
         let daily = 0;
         for (let wave = 1; wave <= 12 && daily < PIPELINES.length; wave++) {
-          const open = hold(twins.stacks);
+          const open = holdFirstSteps(twins.stacks, PIPELINES);
           let outcomes: string[];
           try {
             outcomes = await race(twins, "bqq_pro", keys.bqq_pro!);

@@ -4,14 +4,13 @@
  * the 429 QUOTA_EXCEEDED contract with its Retry-After, and GET /organizations/{org}/quota.
  */
 import assert from "node:assert/strict";
-import { type Harness, startHarness } from "./_harness.ts";
+import { type Harness, holdFirstSteps, startHarness } from "./_harness.ts";
 import { createApp } from "../../runtime/app.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
 import { claimForOrg, readOrgState } from "../../src/pipeline/quota.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
-import type { Processor } from "../../src/processors/registry.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
@@ -48,29 +47,6 @@ async function settled(h: Harness, org: string, ...executors: RunExecutor[]): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`runs of "${org}" did not finish`);
-}
-
-/**
- * Holds the first step of the four pipelines until the returned function is called, so a run accepted first
- * still holds its slot when the others claim (otherwise a quick run could end, legitimately freeing it).
- */
-function hold(h: Harness): () => void {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  const restore: (() => void)[] = [];
-  for (const p of PIPELINES) {
-    const processor = h.deps.processors.get(modules[p]!.steps[0]!.psType)! as { run: Processor["run"] };
-    const run = processor.run;
-    processor.run = async (ctx, config) => {
-      await gate;
-      return await run(ctx, config);
-    };
-    restore.push(() => (processor.run = run));
-  }
-  return () => {
-    for (const r of restore.reverse()) r();
-    open();
-  };
 }
 
 /** Run rows written straight into the runs table (COMPLETED unless `status` says otherwise). */
@@ -163,7 +139,7 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
     );
 
     await t.step("two executors on one warehouse (two instances) still accept only one run at once", async () => {
-      const open = hold(h);
+      const open = holdFirstSteps([h.deps], PIPELINES);
       const other = new RunExecutor({ ...h.deps });
       const executors = [h.deps.executor, other, h.deps.executor, other];
       const results = await Promise.allSettled(
