@@ -22,12 +22,45 @@ export interface Harness {
   request(
     method: string,
     path: string,
-    opts?: { key?: string; root?: string | true; body?: unknown; raw?: string; headers?: Record<string, string> },
+    opts?: AppRequest,
     // deno-lint-ignore no-explicit-any -- response bodies are arbitrary JSON that each test inspects
   ): Promise<{ status: number; json: any; text: string; headers: Headers }>;
   bootstrap(): Promise<void>;
   onboard(slug: string, plan?: string): Promise<string>;
   close(): Promise<void>;
+}
+
+/** What a test may send through `requestApp`: an org key, the root key (`true`: ROOT), a JSON body or raw text. */
+export interface AppRequest {
+  key?: string;
+  root?: string | boolean;
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+}
+
+/** One request through `app.request()` (no network): the status, the body as text and parsed JSON, the headers. */
+export async function requestApp(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  method: string,
+  path: string,
+  opts: AppRequest = {},
+  // deno-lint-ignore no-explicit-any -- response bodies are arbitrary JSON that each test inspects
+): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers["X-API-Key"] = opts.key;
+  if (opts.root) headers["X-CA-Root-Key"] = opts.root === true ? ROOT : opts.root;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined && method !== "GET" && method !== "HEAD") body = JSON.stringify(opts.body);
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch { /* not JSON */ }
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 /**
@@ -59,22 +92,7 @@ export async function startHarness(
     mounted: new Set(app.routes.map((r) => `${r.method} ${r.path}`)),
     logs,
     dataDir,
-    async request(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.key) headers["X-API-Key"] = opts.key;
-      if (opts.root) headers["X-CA-Root-Key"] = opts.root === true ? ROOT : opts.root;
-      let body: string | undefined;
-      if (opts.raw !== undefined) body = opts.raw;
-      else if (opts.body !== undefined && method !== "GET" && method !== "HEAD") body = JSON.stringify(opts.body);
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch { /* not JSON */ }
-      return { status: res.status, json, text, headers: res.headers };
-    },
+    request: (method, path, opts = {}) => requestApp(app, method, path, opts),
     async bootstrap() {
       const r = await h.request("POST", "/api/v1/admin/bootstrap", { root: true, body: {} });
       if (r.status !== 200) throw new Error(`bootstrap failed: ${r.status} ${r.text}`);

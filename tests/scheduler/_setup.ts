@@ -12,7 +12,7 @@ import type { AppDeps } from "../../runtime/context.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
-import { ROOT } from "../runtime/_harness.ts";
+import { requestApp, ROOT } from "../runtime/_harness.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
@@ -130,23 +130,7 @@ export async function startRig(opts: { clock?: Clock; concurrency?: number; catc
     clock,
     dataDir,
     logs,
-    async request(method, path, o = {}) {
-      const headers: Record<string, string> = {};
-      if (o.key) headers["X-API-Key"] = o.key;
-      if (o.root) headers["X-CA-Root-Key"] = ROOT;
-      let body: string | undefined;
-      if (o.body !== undefined && method !== "GET") {
-        body = JSON.stringify(o.body);
-        headers["Content-Type"] = "application/json";
-      }
-      const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
-      const text = await res.text();
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch { /* not JSON */ }
-      return { status: res.status, json, text };
-    },
+    request: (method, path, o = {}) => requestApp(app, method, path, o),
     async onboard(slug, plan = "STARTER") {
       const r = await rig.request("POST", "/api/v1/organizations/onboard", {
         root: true,
