@@ -62,78 +62,73 @@ Deno.test("a flood of random keys from one client gets 429 after the burst; othe
   }
 });
 
-Deno.test("the client limit keys a real server's requests by the connection's remote address", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "conv-client-limit-" });
+const SERVER_ROOT = "client-limit-root-key-0123456789abcdef";
+
+/** A real server (5 a second, burst 20, plus `env`) on a temp DATA_DIR, bootstrapped; `stop` ends it and its files. */
+async function bootedServer(prefix: string, env: Record<string, string> = {}) {
+  const dataDir = await Deno.makeTempDir({ prefix });
   const server = await startServer({
     DATA_DIR: dataDir,
     PORT: "0",
-    CA_ROOT_API_KEY: "client-limit-root-key-0123456789abcdef",
+    CA_ROOT_API_KEY: SERVER_ROOT,
     RATE_LIMIT_PER_SECOND: "5",
     RATE_LIMIT_BURST: "20",
+    ...env,
     SCHEDULER_ENABLED: "false",
     LOG_LEVEL: "error",
   });
-  try {
-    const boot = await fetch(`${server.url}/api/v1/admin/bootstrap`, {
-      method: "POST",
-      headers: { "X-CA-Root-Key": "client-limit-root-key-0123456789abcdef", "Content-Type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(boot.status, 200, await boot.text());
-    const statuses: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const r = await fetch(`${server.url}/api/v1/integrations/acme_corp`, {
-        headers: { "X-API-Key": randomKey("acme_corp"), "X-Forwarded-For": `192.0.2.${i}` },
-      });
-      statuses.push(r.status);
-      await r.body?.cancel();
-    }
-    assert.ok(statuses.includes(429), statuses.join(","));
-    assert.ok(statuses.indexOf(429) <= 6, `a forwarding header gives no fresh budget: ${statuses.join(",")}`);
-  } finally {
+  const stop = async () => {
     await server.shutdown();
     await Deno.remove(dataDir, { recursive: true });
-  }
-});
-
-Deno.test("behind TRUSTED_PROXY_HOPS=1 the limit keys on the proxy's X-Forwarded-For entry, never on a forged one", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "conv-client-proxy-" });
-  const server = await startServer({
-    DATA_DIR: dataDir,
-    PORT: "0",
-    CA_ROOT_API_KEY: "client-limit-root-key-0123456789abcdef",
-    RATE_LIMIT_PER_SECOND: "5",
-    RATE_LIMIT_BURST: "20",
-    TRUSTED_PROXY_HOPS: "1",
-    SCHEDULER_ENABLED: "false",
-    LOG_LEVEL: "error",
-  });
-  const flood = async (xff: (i: number) => string) => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      const r = await fetch(`${server.url}/api/v1/integrations/acme_corp`, {
-        headers: { "X-API-Key": randomKey("acme_corp"), "X-Forwarded-For": xff(i) },
-      });
-      statuses.push(r.status);
-      await r.body?.cancel();
-    }
-    return statuses;
   };
   try {
     const boot = await fetch(`${server.url}/api/v1/admin/bootstrap`, {
       method: "POST",
-      headers: { "X-CA-Root-Key": "client-limit-root-key-0123456789abcdef", "Content-Type": "application/json" },
+      headers: { "X-CA-Root-Key": SERVER_ROOT, "Content-Type": "application/json" },
       body: "{}",
     });
     assert.equal(boot.status, 200, await boot.text());
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: server.url, stop };
+}
+
+/** `n` lookups of fresh random keys of acme_corp, the i-th with X-Forwarded-For `xff(i)`: their statuses. */
+async function flood(url: string, n: number, xff: (i: number) => string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${url}/api/v1/integrations/acme_corp`, {
+      headers: { "X-API-Key": randomKey("acme_corp"), "X-Forwarded-For": xff(i) },
+    });
+    statuses.push(r.status);
+    await r.body?.cancel();
+  }
+  return statuses;
+}
+
+Deno.test("the client limit keys a real server's requests by the connection's remote address", async () => {
+  const server = await bootedServer("conv-client-limit-");
+  try {
+    const statuses = await flood(server.url, 30, (i) => `192.0.2.${i}`);
+    assert.ok(statuses.includes(429), statuses.join(","));
+    assert.ok(statuses.indexOf(429) <= 6, `a forwarding header gives no fresh budget: ${statuses.join(",")}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("behind TRUSTED_PROXY_HOPS=1 the limit keys on the proxy's X-Forwarded-For entry, never on a forged one", async () => {
+  const server = await bootedServer("conv-client-proxy-", { TRUSTED_PROXY_HOPS: "1" });
+  try {
     // The proxy appends the address it saw: the last entry. Entries left of it are whatever the client sent.
-    const flooder = await flood((i) => `198.51.100.${i}, 203.0.113.7`);
+    const flooder = await flood(server.url, 12, (i) => `198.51.100.${i}, 203.0.113.7`);
     assert.ok(flooder.includes(429), `one client behind the proxy is limited: ${flooder.join(",")}`);
     assert.ok(flooder.indexOf(429) <= 6, `forged left entries give no fresh budget: ${flooder.join(",")}`);
-    const other = await flood(() => "203.0.113.8");
+    const other = await flood(server.url, 12, () => "203.0.113.8");
     assert.equal(other[0], 401, `another client behind the proxy has its own budget: ${other.join(",")}`);
   } finally {
-    await server.shutdown();
-    await Deno.remove(dataDir, { recursive: true });
+    await server.stop();
   }
 });
