@@ -16,8 +16,9 @@ import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
 import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
 import { waitReason } from "./limits.ts";
+import { NOT_BACKFILLABLE, scheduledPipelines } from "./_catalog.ts";
 
-export { isDue, scheduledParams };
+export { isDue, NOT_BACKFILLABLE, scheduledParams, scheduledPipelines };
 
 export interface SchedulerOptions {
   /** Runs at once across this process (default 4). */
@@ -30,17 +31,6 @@ export interface SchedulerOptions {
   readonly catchupDays?: number;
   readonly now?: () => Date;
 }
-
-/** Scheduled data pipelines: every pipeline with a `schedule`. */
-export function scheduledPipelines(): PipelineModule[] {
-  return Object.values(pipelines as Record<string, PipelineModule>).filter((p) => p.kind === "data" && p.schedule);
-}
-
-/** Pipelines whose past days cannot be loaded again (a snapshot of the present): no backfill, catch-up of one day. */
-export const NOT_BACKFILLABLE: Readonly<Record<string, string>> = {
-  "deepseek/usage_cost": "DeepSeek reports only the account balance as it is now (it has no usage history API), " +
-    "so a past day's snapshot cannot be taken again; its scheduled daily runs record each day as it ends",
-};
 
 /** How long an item refused for a busy slot waits before it is claimed again (unless a run here frees one first). */
 const SLOT_WAIT_MS = 5_000;
