@@ -26,8 +26,9 @@ import { mountQuotaRoutes } from "./routes/quota.ts";
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { settings, logger } = deps;
   const app = new Hono<AppEnv>();
-  const checkRoot = rootKeyChecker(deps.rootKey);
+  const checkRoot = rootKeyChecker(deps.rootKey, deps.previousRootKey);
   logger.addSecret(deps.rootKey);
+  if (deps.previousRootKey) logger.addSecret(deps.previousRootKey);
   const buckets = new TokenBuckets(settings.rateLimit);
   const limiter = rateLimit(buckets);
   // Before the key lookup: requests with no known credential, per client (same rate and burst as per org).

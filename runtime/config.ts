@@ -13,6 +13,8 @@ export interface Settings {
   /** Dataset suffix: local, stage or prod. */
   readonly datasetSuffix: "local" | "stage" | "prod";
   readonly rootApiKey?: string;
+  /** The root key being rotated out: accepted beside `rootApiKey` until it is removed. */
+  readonly previousRootApiKey?: string;
   readonly disableAuth: boolean;
   readonly rateLimitEnabled: boolean;
   /** Sustained requests per second per org and the burst size. */
@@ -110,6 +112,7 @@ export const SETTINGS_ENV = [
   "PORT",
   "ENVIRONMENT",
   "CA_ROOT_API_KEY",
+  "CA_ROOT_API_KEY_PREVIOUS",
   "DISABLE_AUTH",
   "RATE_LIMIT_ENABLED",
   "RATE_LIMIT_PER_SECOND",
@@ -209,6 +212,7 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
     environment,
     datasetSuffix: SUFFIX[environment],
     ...(env.CA_ROOT_API_KEY ? { rootApiKey: env.CA_ROOT_API_KEY } : {}),
+    ...(env.CA_ROOT_API_KEY_PREVIOUS ? { previousRootApiKey: env.CA_ROOT_API_KEY_PREVIOUS } : {}),
     disableAuth: bool(env, "DISABLE_AUTH", false, problems),
     rateLimitEnabled: bool(env, "RATE_LIMIT_ENABLED", true, problems),
     rateLimit: {
@@ -247,6 +251,12 @@ export function productionProblems(s: Settings): string[] {
   const p: string[] = [];
   if (!s.rootApiKey) p.push("CA_ROOT_API_KEY is required in production");
   else if (s.rootApiKey.length < 32) p.push("CA_ROOT_API_KEY must be at least 32 characters in production");
+  if (s.previousRootApiKey !== undefined) {
+    if (s.previousRootApiKey.length < 32) {
+      p.push("CA_ROOT_API_KEY_PREVIOUS must be at least 32 characters in production");
+    }
+    if (s.previousRootApiKey === s.rootApiKey) p.push("CA_ROOT_API_KEY_PREVIOUS must differ from CA_ROOT_API_KEY");
+  }
   if (s.disableAuth) p.push("DISABLE_AUTH must be false in production");
   if (!s.rateLimitEnabled) p.push("RATE_LIMIT_ENABLED must be true in production");
   if (s.warehouse !== "bigquery") p.push("WAREHOUSE must be bigquery in production");

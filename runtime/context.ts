@@ -12,6 +12,8 @@ export interface AppDeps extends PipelineDeps {
   readonly settings: Settings;
   readonly logger: Logger;
   readonly rootKey: string;
+  /** The root key being rotated out, accepted beside `rootKey` (CA_ROOT_API_KEY_PREVIOUS). */
+  readonly previousRootKey?: string;
   readonly executor: RunExecutor;
   readonly scheduler: Scheduler;
 }

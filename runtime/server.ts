@@ -96,6 +96,7 @@ export async function buildDeps(
     settings,
     logger,
     rootKey,
+    ...(settings.previousRootApiKey ? { previousRootKey: settings.previousRootApiKey } : {}),
     warehouse: wh,
     vault,
     keys: new ApiKeyStore(wh, vault),

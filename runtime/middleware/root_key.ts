@@ -7,13 +7,21 @@ function digest(text: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(text).digest());
 }
 
-/** A checker for one root key; throws at construction when the key is missing or short. */
-export function rootKeyChecker(rootKey: string): (presented: string | undefined) => boolean {
-  if (!rootKey || rootKey.length < 16) throw new Error("The root API key must be at least 16 characters");
-  const expected = digest(rootKey);
+/**
+ * A checker for the root key and, during a rotation, the previous one (both accepted until the previous one is
+ * removed from the settings); throws at construction when a key is missing or short. Every accepted key is compared,
+ * so the time taken does not say which one matched.
+ */
+export function rootKeyChecker(rootKey: string, previous?: string): (presented: string | undefined) => boolean {
+  const keys = [rootKey, ...(previous ? [previous] : [])];
+  if (keys.some((k) => !k || k.length < 16)) throw new Error("The root API key must be at least 16 characters");
+  const expected = keys.map(digest);
   return (presented) => {
     if (!presented) return false;
-    return timingSafeEqual(digest(presented), expected);
+    const got = digest(presented);
+    let ok = false;
+    for (const e of expected) ok = timingSafeEqual(got, e) || ok;
+    return ok;
   };
 }
 
