@@ -43,11 +43,7 @@ Deno.test('gcp/billing with the seed\'s {"date": "2025-11-25"} loads that one da
     await Deno.writeTextFile(`${h.dataDir}/imports/${ORG}/billing_export.jsonl`, lines.join("\n") + "\n");
     await h.bootstrap();
     const key = await h.onboard(ORG, "SCALE");
-    const setup = await h.request("POST", `/api/v1/integrations/${ORG}/gcp/setup`, {
-      key,
-      body: { credential: sa.json, billing_export_table: "billing_export.jsonl" },
-    });
-    assert.equal(setup.status, 200, setup.text);
+    await h.setup(ORG, "gcp", key, { credential: sa.json, billing_export_table: "billing_export.jsonl" });
 
     const r = await h.request("POST", `/api/v1/pipelines/run/${ORG}/gcp/billing?wait=true`, { key, body: { date: D } });
     assert.equal(r.status, 200, r.text);
@@ -71,11 +67,7 @@ Deno.test('openai/usage_cost with {"date": D} asks OpenAI for that one day and w
   try {
     await h.bootstrap();
     const key = await h.onboard(ORG, "SCALE");
-    const setup = await h.request("POST", `/api/v1/integrations/${ORG}/openai/setup`, {
-      key,
-      body: { credential: OPENAI_STANDIN_KEY },
-    });
-    assert.equal(setup.status, 200, setup.text);
+    await h.setup(ORG, "openai", key, { credential: OPENAI_STANDIN_KEY });
     const r = await h.request("POST", `/api/v1/pipelines/run/${ORG}/openai/usage_cost?wait=true`, {
       key,
       body: { date: D },

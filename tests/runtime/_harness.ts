@@ -27,6 +27,8 @@ export interface Harness {
   ): Promise<{ status: number; json: any; text: string; headers: Headers }>;
   bootstrap(): Promise<void>;
   onboard(slug: string, plan?: string): Promise<string>;
+  /** Sets up one integration of `org` with its org key (`body` as the setup route takes it); throws unless 200. */
+  setup(org: string, provider: string, key: string, body: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,10 @@ export async function startHarness(
     async bootstrap() {
       const r = await h.request("POST", "/api/v1/admin/bootstrap", { root: true, body: {} });
       if (r.status !== 200) throw new Error(`bootstrap failed: ${r.status} ${r.text}`);
+    },
+    async setup(org, provider, key, body) {
+      const r = await h.request("POST", `/api/v1/integrations/${org}/${provider}/setup`, { key, body });
+      if (r.status !== 200) throw new Error(`${provider} setup failed: ${r.status} ${r.text}`);
     },
     async onboard(slug, plan = "STARTER") {
       const r = await h.request("POST", "/api/v1/organizations/onboard", {

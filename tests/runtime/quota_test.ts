@@ -24,10 +24,9 @@ async function setupIntegrations(h: Harness, org: string, key: string): Promise<
       ["openai", OPENAI_STANDIN_KEY],
       ["anthropic", ANTHROPIC_STANDIN_KEY],
       ["deepseek", DEEPSEEK_STANDIN_KEY],
-    ]
+    ] as const
   ) {
-    const r = await h.request("POST", `/api/v1/integrations/${org}/${provider}/setup`, { key, body: { credential } });
-    assert.equal(r.status, 200, `${provider} setup: ${r.text}`);
+    await h.setup(org, provider, key, { credential });
   }
 }
 
@@ -244,11 +243,7 @@ Deno.test("daily and monthly 429s say which limit and retry after the next UTC m
     const keys: Record<string, string> = {};
     for (const org of ["acme_1", "acme_2"]) {
       keys[org] = await h.onboard(org, "STARTER");
-      const r = await h.request("POST", `/api/v1/integrations/${org}/openai/setup`, {
-        key: keys[org],
-        body: { credential: OPENAI_STANDIN_KEY },
-      });
-      assert.equal(r.status, 200, r.text);
+      await h.setup(org, "openai", keys[org], { credential: OPENAI_STANDIN_KEY });
     }
 
     await t.step("6 runs today on STARTER: the 7th is a daily 429 with Retry-After to next UTC midnight", async () => {

@@ -32,11 +32,7 @@ Deno.test("a server started on a warehouse of the previous release adds the atte
     // The previous release's state: bootstrapped, one org with the integration, one run, tables without attempt.
     await old.bootstrap();
     const apiKey = await old.onboard(ORG, "SCALE");
-    const setup = await old.request("POST", `/api/v1/integrations/${ORG}/openai/setup`, {
-      key: apiKey,
-      body: { credential: OPENAI_STANDIN_KEY },
-    });
-    assert.equal(setup.status, 200, setup.text);
+    await old.setup(ORG, "openai", apiKey, { credential: OPENAI_STANDIN_KEY });
     const wh = old.deps.warehouse;
     for (const table of OLD_TABLES) {
       await wh.execute(`DROP TABLE ${CENTRAL}.${table}`);

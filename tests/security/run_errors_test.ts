@@ -15,11 +15,7 @@ Deno.test("a run whose warehouse write fails tells the tenant which table failed
   try {
     await h.bootstrap();
     const key = await h.onboard(ORG, "SCALE");
-    const setup = await h.request("POST", `/api/v1/integrations/${ORG}/openai/setup`, {
-      key,
-      body: { credential: OPENAI_STANDIN_KEY },
-    });
-    assert.equal(setup.status, 200, setup.text);
+    await h.setup(ORG, "openai", key, { credential: OPENAI_STANDIN_KEY });
     // Sabotage: the raw table's name is taken by a view, so the engine refuses the write.
     await h.deps.warehouse.execute(`CREATE VIEW ${ORG}_local.openai_usage_daily_raw AS SELECT 1 AS x`);
 
