@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
-import { addVersion, pricesTable, PricingError } from "../../src/pricing/mod.ts";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { bigQueryClient } from "../_bigquery_twins.ts";
+import { raceNewVersion } from "./_price_race.ts";
 
 const SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
-const TABLE = pricesTable(SCHEMA);
 const ORG = "bq_race_org";
 
 Deno.test("two instances on the BigQuery stand-in adding one new model at once store one version (10 races)", async () => {
@@ -20,24 +19,9 @@ Deno.test("two instances on the BigQuery stand-in adding one new model at once s
   try {
     await a.ensureDataset(CENTRAL_DATASET);
     await a.ensureTable(CENTRAL_DATASET, SCHEMA);
-    const now = new Date();
     for (let i = 0; i < 10; i++) {
       const key = { provider: "openai", model_id: `bq-race-${i}` };
-      const values = (input: string) => ({
-        input_per_1m: input,
-        output_per_1m: "1",
-        currency: "USD",
-        effective_from: "2025-06-01",
-        effective_to: null,
-      });
-      const results = await Promise.allSettled([
-        addVersion(a, TABLE, ORG, key, values("1"), now),
-        addVersion(b, TABLE, ORG, key, values("2"), now),
-      ]);
-      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, `race ${i}: exactly one writer wins`);
-      const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
-      assert.ok(lost.reason instanceof PricingError, String(lost.reason));
-      assert.equal(lost.reason.status, 409);
+      await raceNewVersion(a, b, ORG, key, `race ${i}`);
       const stored = await a.query<{ n: number }>(
         `SELECT COUNT(*) AS n FROM ${CENTRAL_DATASET}.org_model_pricing WHERE org_slug = @org AND model_id = @model`,
         { org: ORG, model: key.model_id },

@@ -8,22 +8,15 @@ import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { loadPrices, PriceBook } from "../../src/processors/_cost.ts";
-import {
-  addVersion,
-  normaliseDecimal,
-  overlaps,
-  pricesTable,
-  PricingError,
-  seedPricing,
-} from "../../src/pricing/mod.ts";
+import { normaliseDecimal, overlaps, seedPricing } from "../../src/pricing/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 import { isWriteConflict } from "../../src/warehouse/conflict.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
 import { type Harness, startHarness } from "./_harness.ts";
+import { raceNewVersion } from "./_price_race.ts";
 
 const ORG = "race_org";
 const SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
-const TABLE = pricesTable(SCHEMA);
 const url = (provider = "openai", rest = "") => `/api/v1/integrations/${ORG}/${provider}/pricing${rest}`;
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -124,26 +117,11 @@ Deno.test("two processes on one warehouse (no shared mutex) never write two vers
   await withOrg(async (h) => {
     const conflicts = { n: 0 };
     const other = asOtherProcess(h.deps.warehouse, conflicts);
-    const now = new Date();
     let refused = 0;
     for (let i = 0; i < 20; i++) {
       const key = { provider: "anthropic", model_id: `two-proc-${i}` };
-      const values = (input: string) => ({
-        input_per_1m: input,
-        output_per_1m: "1",
-        currency: "USD",
-        effective_from: "2025-06-01",
-        effective_to: null,
-      });
-      const results = await Promise.allSettled([
-        addVersion(h.deps.warehouse, TABLE, ORG, key, values("1"), now),
-        addVersion(other, TABLE, ORG, key, values("2"), now),
-      ]);
-      assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, `race ${i}: one writer wins`);
-      const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
-      assert.ok(lost.reason instanceof PricingError, String(lost.reason));
-      assert.equal(lost.reason.status, 409);
-      assert.ok(["PRICE_EXISTS", "WRITE_CONFLICT"].includes(lost.reason.code), lost.reason.code);
+      const lost = await raceNewVersion(h.deps.warehouse, other, ORG, key, `race ${i}`);
+      assert.ok(["PRICE_EXISTS", "WRITE_CONFLICT"].includes(lost.code), lost.code);
       refused++;
       assert.equal((await versionsOf(h, "anthropic", key.model_id)).length, 1, `race ${i}`);
     }
