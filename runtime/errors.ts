@@ -6,6 +6,8 @@ import { type Logger, redactKeys } from "./logger.ts";
 import { VaultError } from "../src/vault/vault.ts";
 import { isWriteConflict } from "../src/warehouse/conflict.ts";
 import { DayError } from "../src/time/day.ts";
+import { AppError } from "../src/errors/mod.ts";
+import { statusOf } from "./error_status.ts";
 
 /** An error meant for the client: a status, a stable code and a message that names the field. */
 export class ApiError extends HTTPException {
@@ -91,6 +93,15 @@ function causes(err: unknown): Error[] {
 /** The app's only onError: known errors keep their status and message; anything else is a 500 with no internals. */
 export function onError(logger: Logger) {
   return (err: Error, c: Context) => {
+    if (err instanceof AppError) {
+      for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+      if (err.retryAfterS !== undefined) c.header("Retry-After", String(Math.ceil(err.retryAfterS)));
+      const status = statusOf(err.code);
+      if (status >= 500 && err.code === "INTERNAL") {
+        logger.error("internal error", { request_id: c.get("requestId"), path: c.req.path, error: err });
+      }
+      return errorBody(c, status, err.code, err.message, err.details, err.extra);
+    }
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       return errorBody(c, err.status, err.code, err.message, err.details, err.extra);
