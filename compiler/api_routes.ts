@@ -2,6 +2,7 @@
  * The API routes that are not pipelines (statuses, pricing, runs, costs, ...), described for the
  * OpenAPI document. Pipeline routes come from the configs; these are the runtime's own handlers.
  */
+import { PRICED_SLUGS, PROVIDER_SLUGS } from "../src/providers/catalogue.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -19,8 +20,8 @@ export interface ApiRoute {
 
 const str = { type: "string" };
 const date = { type: "string", format: "date" };
-const provider = { type: "string", enum: ["openai", "anthropic", "deepseek", "gcp"] };
-const pricedProvider = { type: "string", enum: ["openai", "anthropic", "deepseek"] };
+const provider = { type: "string", enum: [...PROVIDER_SLUGS] };
+const pricedProvider = { type: "string", enum: [...PRICED_SLUGS] };
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: "null" }] });
 const int = (description?: string) => ({ type: "integer", minimum: 0, ...(description ? { description } : {}) });
 /** Queue items by status (QUEUED, CLAIMED, DEFERRED, DONE, FAILED); absent statuses are left out. */

@@ -3,15 +3,16 @@
  * Strict objects throughout, so a misspelt key is an error rather than ignored.
  */
 import { z } from "zod";
+import { PROVIDER_SLUGS, type ProviderSlug } from "../src/providers/catalogue.ts";
 
 const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be snake_case");
 const kebab = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case");
 const configPath = z.string().regex(/^[a-z0-9_][a-z0-9_./-]*$/, "must be a path relative to configs/")
   .refine((p) => !p.split("/").includes(".."), "must not leave configs/");
 
-/** Providers a pipeline may depend on; the credential rows use the upper-case names. */
-export const PROVIDERS = ["openai", "anthropic", "deepseek", "gcp"] as const;
-export type Provider = typeof PROVIDERS[number];
+/** Providers a pipeline may depend on (the catalogue's slugs); the credential rows use the upper-case names. */
+export const PROVIDERS = PROVIDER_SLUGS;
+export type Provider = ProviderSlug;
 
 export const PARAM_TYPES = ["date", "string", "integer", "number", "boolean"] as const;
 

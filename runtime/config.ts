@@ -4,10 +4,12 @@
  */
 
 import { ipRefusalReason } from "../src/notify/ip.ts";
+import { BASE_URL_SETTINGS, type BaseUrls } from "../src/providers/catalogue.ts";
 
 export type Environment = "development" | "staging" | "production";
 
-export interface Settings {
+/** The runtime settings; the providers' base URLs (`openaiBaseUrl`, ...) come from the catalogue's `BaseUrls`. */
+export interface Settings extends BaseUrls {
   readonly port: number;
   readonly environment: Environment;
   /** Dataset suffix: local, stage or prod. */
@@ -30,9 +32,6 @@ export interface Settings {
   readonly gcpProjectId?: string;
   readonly bigqueryLocation: string;
   readonly kmsKeyName?: string;
-  readonly openaiBaseUrl: string;
-  readonly anthropicBaseUrl: string;
-  readonly deepseekBaseUrl: string;
   readonly gcpTokenUri?: string;
   readonly schedulerEnabled: boolean;
   /**
@@ -129,9 +128,7 @@ export const SETTINGS_ENV = [
   "KMS_LOCATION",
   "KMS_KEYRING",
   "KMS_KEY",
-  "OPENAI_BASE_URL",
-  "ANTHROPIC_BASE_URL",
-  "DEEPSEEK_BASE_URL",
+  ...BASE_URL_SETTINGS.map((b) => b.setting),
   "GCP_TOKEN_URI",
   "SCHEDULER_ENABLED",
   "SCHEDULER_CONCURRENCY",
@@ -226,9 +223,9 @@ export function loadSettings(env: Record<string, string | undefined> = readEnv()
     ...(env.GCP_PROJECT_ID ? { gcpProjectId: env.GCP_PROJECT_ID } : {}),
     bigqueryLocation: env.BIGQUERY_LOCATION || "US",
     ...(kmsKeyName ? { kmsKeyName } : {}),
-    openaiBaseUrl: url(env, "OPENAI_BASE_URL", "https://api.openai.com/v1", problems)!,
-    anthropicBaseUrl: url(env, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", problems)!,
-    deepseekBaseUrl: url(env, "DEEPSEEK_BASE_URL", "https://api.deepseek.com", problems)!,
+    ...Object.fromEntries(
+      BASE_URL_SETTINGS.map((b) => [b.field, url(env, b.setting, b.default, problems)!]),
+    ) as unknown as BaseUrls,
     ...(env.GCP_TOKEN_URI ? { gcpTokenUri: url(env, "GCP_TOKEN_URI", undefined, problems)! } : {}),
     schedulerEnabled: bool(env, "SCHEDULER_ENABLED", true, problems),
     scheduler: {
@@ -265,14 +262,10 @@ export function productionProblems(s: Settings): string[] {
     p.push("KMS_KEY_NAME (or KMS_PROJECT_ID, KMS_LOCATION, KMS_KEYRING and KMS_KEY) is required in production");
   }
   if (s.gcpTokenUri) p.push("GCP_TOKEN_URI is for testing only and is refused in production");
-  for (
-    const [name, value] of [["OPENAI_BASE_URL", s.openaiBaseUrl], ["ANTHROPIC_BASE_URL", s.anthropicBaseUrl], [
-      "DEEPSEEK_BASE_URL",
-      s.deepseekBaseUrl,
-    ]]
-  ) {
-    if (!value!.startsWith("https://")) p.push(`${name} must use https in production`);
-    const host = new URL(value!).hostname.replace(/^\[|\]$/g, "");
+  for (const { setting: name, field } of BASE_URL_SETTINGS) {
+    const value = s[field];
+    if (!value.startsWith("https://")) p.push(`${name} must use https in production`);
+    const host = new URL(value).hostname.replace(/^\[|\]$/g, "");
     const internal = /^(localhost|.+\.localhost|.+\.internal)$/i.test(host) || ipRefusalReason(host) !== undefined;
     if (internal) p.push(`${name} must not point at a loopback, private or link-local address in production`);
   }

@@ -14,6 +14,7 @@ import { ApiKeyStore } from "../src/orgs/api_keys.ts";
 import { defaultProcessors } from "../src/processors/mod.ts";
 import type { Warehouse } from "../src/warehouse/warehouse.ts";
 import { type ExecutorDeps, RunExecutor } from "../src/pipeline/executor.ts";
+import { pickBaseUrls } from "../src/providers/catalogue.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
@@ -106,9 +107,7 @@ export async function buildDeps(
       environment: settings.environment,
       datasetSuffix: settings.datasetSuffix,
       dataDir: settings.dataDir,
-      openaiBaseUrl: settings.openaiBaseUrl,
-      anthropicBaseUrl: settings.anthropicBaseUrl,
-      deepseekBaseUrl: settings.deepseekBaseUrl,
+      ...pickBaseUrls(settings),
       ...(settings.gcpTokenUri ? { gcpTokenUri: settings.gcpTokenUri } : {}),
     },
   };

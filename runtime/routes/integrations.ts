@@ -5,9 +5,10 @@ import type { Auth } from "../../src/pipeline/module.ts";
 import { notFound } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import type { StatusCache } from "../status_cache.ts";
+import { CREDENTIAL_KEY_OF } from "../../src/providers/catalogue.ts";
 
-/** API provider name -> credential row provider. */
-export const PROVIDER_KEYS = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
+/** API provider name -> credential row provider (the catalogue's `CREDENTIAL_KEY_OF`). */
+export const PROVIDER_KEYS = CREDENTIAL_KEY_OF;
 export type ApiProvider = keyof typeof PROVIDER_KEYS;
 
 export interface StatusRow {

@@ -24,10 +24,11 @@
  */
 import { qualified } from "../warehouse/warehouse.ts";
 import { normaliseDecimal } from "../pricing/decimal.ts";
+import { PROVIDER_SLUGS, providerBySlug, type ProviderSlug } from "../providers/catalogue.ts";
 
-/** Providers with a cost table, as the API names them. */
-export const COST_PROVIDERS = ["openai", "anthropic", "deepseek", "gcp"] as const;
-export type CostProvider = typeof COST_PROVIDERS[number];
+/** Providers with a cost table, as the API names them: every provider of the catalogue. */
+export const COST_PROVIDERS = PROVIDER_SLUGS;
+export type CostProvider = ProviderSlug;
 
 /** Columns of the unified cost row, in SELECT order. */
 export const UNIFIED_COLUMNS = [
@@ -61,7 +62,10 @@ const NUM = (expr: string) => `CAST(${expr} AS NUMERIC(38, 9))`;
 const NULL_STRING = "CAST(NULL AS STRING)";
 const NULL_NUM = NUM("NULL");
 
-function tokenTable(provider: "openai" | "anthropic", name: string, subAccount: string): CostSource {
+/** The FOCUS ProviderName of a provider, as an SQL string literal. */
+const focusName = (provider: CostProvider) => `'${providerBySlug(provider)!.focusName}'`;
+
+function tokenTable(provider: CostProvider, subAccount: string): CostSource {
   return {
     provider,
     table: `${provider}_cost_daily`,
@@ -70,7 +74,7 @@ function tokenTable(provider: "openai" | "anthropic", name: string, subAccount: 
       charge_period_start: "charge_period_start",
       charge_period_end: "charge_period_end",
       provider: `'${provider}'`,
-      provider_name: `'${name}'`,
+      provider_name: focusName(provider),
       service_name: "service_name",
       model: "model",
       sku_id: "model",
@@ -88,8 +92,8 @@ function tokenTable(provider: "openai" | "anthropic", name: string, subAccount: 
 
 /** Every provider cost table the view reads. */
 export const COST_SOURCES: readonly CostSource[] = [
-  tokenTable("openai", "OpenAI", "project_id"),
-  tokenTable("anthropic", "Anthropic", "workspace_id"),
+  tokenTable("openai", "project_id"),
+  tokenTable("anthropic", "workspace_id"),
   {
     provider: "deepseek",
     table: "deepseek_cost_daily",
@@ -98,7 +102,7 @@ export const COST_SOURCES: readonly CostSource[] = [
       charge_period_start: "charge_period_start",
       charge_period_end: "charge_period_end",
       provider: "'deepseek'",
-      provider_name: "'DeepSeek'",
+      provider_name: focusName("deepseek"),
       service_name: "service_name",
       model: "model",
       sku_id: NULL_STRING,
@@ -120,7 +124,7 @@ export const COST_SOURCES: readonly CostSource[] = [
       charge_period_start: "usage_start_time",
       charge_period_end: "usage_end_time",
       provider: "'gcp'",
-      provider_name: "'Google Cloud'",
+      provider_name: focusName("gcp"),
       service_name: "COALESCE(service_description, service_id)",
       model: NULL_STRING,
       sku_id: "sku_id",

@@ -9,14 +9,10 @@ import type { Preflight } from "./runs_store.ts";
 import { noPlan, quotaExceeded } from "./quota.ts";
 import { ProcessorError } from "../processors/context.ts";
 import { DayError } from "../time/day.ts";
+import { CREDENTIAL_KEY_OF } from "../providers/catalogue.ts";
 
-/** Credential row provider names by pipeline integration. */
-export const CREDENTIAL_PROVIDER = {
-  openai: "OPENAI",
-  anthropic: "ANTHROPIC",
-  deepseek: "DEEPSEEK",
-  gcp: "GCP_SA",
-} as const;
+/** Credential row provider names by pipeline integration (the catalogue's `CREDENTIAL_KEY_OF`). */
+export const CREDENTIAL_PROVIDER = CREDENTIAL_KEY_OF;
 
 /**
  * The run's params resolved and checked (`resolveParams`: every date a real day 2015-01-01..today, start <= end,

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { Row } from "../schema/row.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
+import type { ProviderSlug } from "../providers/catalogue.ts";
 
 export type { TableSchema };
 
@@ -78,7 +79,7 @@ export interface PipelineModule {
   readonly id: string;
   readonly description: string;
   readonly kind: PipelineKind;
-  readonly integration?: "openai" | "anthropic" | "deepseek" | "gcp";
+  readonly integration?: ProviderSlug;
   readonly schedule?: string;
   readonly route: RouteDef;
   readonly timeoutMinutes: number;

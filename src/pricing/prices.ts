@@ -3,10 +3,11 @@ import { z } from "zod";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { amount, day } from "./decimal.ts";
 import type { DatedTable } from "./dated_table.ts";
+import { PRICED_SLUGS, type PricedSlug } from "../providers/catalogue.ts";
 
-/** Providers whose models are priced per token. */
-export const PRICED_PROVIDERS = ["openai", "anthropic", "deepseek"] as const;
-export type PricedProvider = typeof PRICED_PROVIDERS[number];
+/** Providers whose models are priced per token (the catalogue's `PRICED_SLUGS`). */
+export const PRICED_PROVIDERS = PRICED_SLUGS;
+export type PricedProvider = PricedSlug;
 
 /** A model id: a letter or digit, then letters, digits and `._:/-`; at most 128 characters. */
 export const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;

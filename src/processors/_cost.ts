@@ -6,6 +6,7 @@
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { ProviderHttpOptions } from "../providers/mod.ts";
 import { ProviderError } from "../providers/mod.ts";
+import type { PricedSlug } from "../providers/catalogue.ts";
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { type ProcessorContext, ProcessorError } from "./context.ts";
 import {
@@ -146,7 +147,7 @@ export interface ModelPrice {
 export async function loadPrices(
   wh: Warehouse,
   orgSlug: string,
-  provider: "openai" | "anthropic" | "deepseek",
+  provider: PricedSlug,
   range: DayRange,
 ): Promise<ModelPrice[]> {
   return await wh.query<ModelPrice>(

@@ -3,6 +3,7 @@ import type { PipelineModule, StepDef } from "../pipeline/module.ts";
 import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { ApiKeyStore } from "../orgs/api_keys.ts";
+import type { BaseUrls } from "../providers/catalogue.ts";
 
 /** The logger shape processors use (runtime/logger.ts implements it, already tagged with org/pipeline/run/step). */
 export interface ProcessorLogger {
@@ -12,14 +13,11 @@ export interface ProcessorLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Deployment facts processors need; built from the runtime settings. */
-export interface ProcessorEnv {
+/** Deployment facts processors need; built from the runtime settings (base URLs: the catalogue's `BaseUrls`). */
+export interface ProcessorEnv extends BaseUrls {
   readonly environment: "development" | "staging" | "production";
   readonly datasetSuffix: string;
   readonly dataDir: string;
-  readonly openaiBaseUrl: string;
-  readonly anthropicBaseUrl: string;
-  readonly deepseekBaseUrl: string;
   readonly gcpTokenUri?: string;
 }
 

@@ -1,8 +1,9 @@
 /** Every processor the DSL knows, by `ps_type`. Implementations live beside them in src/processors/. */
 import { z } from "zod";
 import { defineProcessorSpec, type ProcessorSpec } from "./spec.ts";
+import { CREDENTIAL_KEYS, PRICED_SLUGS, PROVIDERS } from "../providers/catalogue.ts";
 
-const credentialProvider = z.enum(["OPENAI", "ANTHROPIC", "DEEPSEEK", "GCP_SA"]);
+const credentialProvider = z.enum(CREDENTIAL_KEYS);
 const timeout = z.int().min(100).max(120_000).default(15_000);
 const pageLimit = (max: number) => z.int().min(1).max(max).default(max);
 
@@ -24,10 +25,10 @@ export const onboardingSpec = defineProcessorSpec({
   config: z.strictObject({ api_key_random_chars: z.int().min(16).max(64).default(24) }),
 });
 
-export const validateSpecs = (["openai", "anthropic", "deepseek", "gcp"] as const).map((p) =>
+export const validateSpecs = PROVIDERS.map((p) =>
   defineProcessorSpec({
-    type: `integrations.validate_${p}`,
-    description: `Validates a ${p} credential with the cheapest read of the endpoint it will be used for`,
+    type: p.validator,
+    description: `Validates a ${p.slug} credential with the cheapest read of the endpoint it will be used for`,
     config: z.strictObject({ timeout_ms: timeout }),
   })
 );
@@ -47,7 +48,7 @@ export const kmsDecryptSpec = defineProcessorSpec({
 export const seedSpec = defineProcessorSpec({
   type: "integrations.seed",
   description: "Loads the step's seed rows for the org where none exist yet",
-  config: z.strictObject({ provider: z.enum(["openai", "anthropic", "deepseek"]) }),
+  config: z.strictObject({ provider: z.enum(PRICED_SLUGS) }),
 });
 
 export const openaiUsageSpec = defineProcessorSpec({

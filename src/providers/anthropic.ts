@@ -4,6 +4,7 @@
  * `GET /v1/organizations/cost_report`, as documented at https://docs.anthropic.com/en/api/usage-cost-api.
  */
 import { z } from "zod";
+import { baseUrlDefault } from "./catalogue.ts";
 import { type ErrorHint, ProviderHttp, type ProviderHttpOptions } from "./http.ts";
 import { endpointUrl, paginate, parseBaseUrl } from "./_paging.ts";
 import { isDecimalString } from "./decimal.ts";
@@ -11,7 +12,7 @@ import { isDecimalString } from "./decimal.ts";
 export { centsToDollars } from "./decimal.ts";
 
 /** Default API root (`ANTHROPIC_BASE_URL`). */
-export const ANTHROPIC_BASE_URL = "https://api.anthropic.com";
+export const ANTHROPIC_BASE_URL: string = baseUrlDefault("anthropic");
 /** The `anthropic-version` header sent on every call. */
 export const ANTHROPIC_VERSION = "2023-06-01";
 const PROVIDER = "Anthropic";

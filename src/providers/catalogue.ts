@@ -23,8 +23,14 @@ export interface ProviderEntry {
   /** The processor that validates a credential of this provider (`ps_type` of the validate pipelines). */
   readonly validator: string;
   readonly pricing: PricingKind;
+  /** The folder of its setup and validate pipelines: `configs/integrations/<integrationFolder>/`. */
+  readonly integrationFolder: string;
+  /** The scheduled data pipelines that read it (`integration: slug` in configs/<slug>/). */
+  readonly pipelines: readonly string[];
   /** Whether past days can be re-pulled (a backfill); false when the API only answers "now". */
   readonly backfillable: boolean;
+  /** Why its pipelines cannot be backfilled (the backfill API's answer); set exactly when `backfillable` is false. */
+  readonly noBackfillReason?: string;
 }
 
 /** Every provider, in display order. */
@@ -37,6 +43,8 @@ export const PROVIDERS = [
     baseUrl: { setting: "OPENAI_BASE_URL", default: "https://api.openai.com/v1" },
     validator: "integrations.validate_openai",
     pricing: "token_prices",
+    integrationFolder: "openai",
+    pipelines: ["openai/usage_cost", "openai/subscriptions"],
     backfillable: true,
   },
   {
@@ -47,6 +55,8 @@ export const PROVIDERS = [
     baseUrl: { setting: "ANTHROPIC_BASE_URL", default: "https://api.anthropic.com" },
     validator: "integrations.validate_anthropic",
     pricing: "token_prices",
+    integrationFolder: "anthropic",
+    pipelines: ["anthropic/usage_cost"],
     backfillable: true,
   },
   {
@@ -57,7 +67,11 @@ export const PROVIDERS = [
     baseUrl: { setting: "DEEPSEEK_BASE_URL", default: "https://api.deepseek.com" },
     validator: "integrations.validate_deepseek",
     pricing: "token_prices",
+    integrationFolder: "deepseek",
+    pipelines: ["deepseek/usage_cost"],
     backfillable: false,
+    noBackfillReason: "DeepSeek reports only the account balance as it is now (it has no usage history API), " +
+      "so a past day's snapshot cannot be taken again; its scheduled daily runs record each day as it ends",
   },
   {
     slug: "gcp",
@@ -67,6 +81,8 @@ export const PROVIDERS = [
     baseUrl: null,
     validator: "integrations.validate_gcp",
     pricing: "billed_export",
+    integrationFolder: "gcp_sa",
+    pipelines: ["gcp/billing"],
     backfillable: true,
   },
 ] as const satisfies readonly ProviderEntry[];
@@ -84,8 +100,23 @@ export const CREDENTIAL_KEYS = PROVIDERS.map((p) => p.credentialKey) as unknown 
   CredentialKey,
   ...CredentialKey[],
 ];
-/** Providers whose cost is computed from token prices (the pricing API's providers). */
-export const PRICED_SLUGS = PROVIDERS.filter((p) => p.pricing === "token_prices").map((p) => p.slug);
+/** A provider whose cost is computed from token prices: "openai" | "anthropic" | "deepseek". */
+export type PricedSlug = Extract<Provider, { pricing: "token_prices" }>["slug"];
+/** Providers whose cost is computed from token prices (the pricing API's providers), in catalogue order. */
+export const PRICED_SLUGS = PROVIDERS.filter((p) => p.pricing === "token_prices").map((p) =>
+  p.slug
+) as unknown as readonly [PricedSlug, ...PricedSlug[]];
+/** A provider with an HTTP API of its own, whose base URL is a setting: "openai" | "anthropic" | "deepseek". */
+export type BaseUrlSlug = Exclude<Provider, { baseUrl: null }>["slug"];
+/** The base-URL settings by field name (`openaiBaseUrl`, ...), the shape `Settings` and `ProcessorEnv` extend. */
+export type BaseUrls = { readonly [S in BaseUrlSlug as `${S}BaseUrl`]: string };
+/** Every provider with a base-URL setting: its field name in `BaseUrls`, its environment variable, its default. */
+export const BASE_URL_SETTINGS: readonly { field: keyof BaseUrls; setting: string; default: string }[] = PROVIDERS
+  .flatMap((p) =>
+    p.baseUrl
+      ? [{ field: `${p.slug as BaseUrlSlug}BaseUrl` as const, setting: p.baseUrl.setting, default: p.baseUrl.default }]
+      : []
+  );
 
 const BY_SLUG = new Map<string, Provider>(PROVIDERS.map((p) => [p.slug, p]));
 const BY_KEY = new Map<string, Provider>(PROVIDERS.map((p) => [p.credentialKey, p]));
@@ -113,6 +144,21 @@ export function credentialKeyOf<S extends ProviderSlug>(slug: S): KeyOf[S] {
 /** The slug of a credential key: `slugOf("GCP_SA") === "gcp"`. */
 export function slugOf<K extends CredentialKey>(key: K): SlugOf[K] {
   return BY_KEY.get(key)!.slug as SlugOf[K];
+}
+
+/** Credential key by slug: `CREDENTIAL_KEY_OF.gcp === "GCP_SA"`. */
+export const CREDENTIAL_KEY_OF = Object.fromEntries(PROVIDERS.map((p) => [p.slug, p.credentialKey])) as KeyOf;
+/** Slug by credential key: `SLUG_OF.GCP_SA === "gcp"`. */
+export const SLUG_OF = Object.fromEntries(PROVIDERS.map((p) => [p.credentialKey, p.slug])) as SlugOf;
+
+/** The default API root of a provider with a base-URL setting: `baseUrlDefault("openai")`. */
+export function baseUrlDefault(slug: BaseUrlSlug): string {
+  return BASE_URL_SETTINGS.find((b) => b.field === `${slug}BaseUrl`)!.default;
+}
+
+/** The base-URL settings picked out of a larger object (the runtime settings into the processor env). */
+export function pickBaseUrls(from: BaseUrls): BaseUrls {
+  return Object.fromEntries(BASE_URL_SETTINGS.map((b) => [b.field, from[b.field]])) as unknown as BaseUrls;
 }
 
 /** True when `s` is a provider slug. */

@@ -4,12 +4,13 @@
  * (https://api-docs.deepseek.com/api/get-user-balance).
  */
 import { z } from "zod";
+import { baseUrlDefault } from "./catalogue.ts";
 import { ProviderHttp, type ProviderHttpOptions } from "./http.ts";
 import { endpointUrl, parseBaseUrl } from "./_paging.ts";
 import { isDecimalString } from "./decimal.ts";
 
 /** Default API root (`DEEPSEEK_BASE_URL`). */
-export const DEEPSEEK_BASE_URL = "https://api.deepseek.com";
+export const DEEPSEEK_BASE_URL: string = baseUrlDefault("deepseek");
 const PROVIDER = "DeepSeek";
 
 const decimal = z.string().refine(isDecimalString, "expected a decimal string");

@@ -4,11 +4,12 @@
  * https://platform.openai.com/docs/api-reference/usage.
  */
 import { z } from "zod";
+import { baseUrlDefault } from "./catalogue.ts";
 import { type ErrorHint, ProviderHttp, type ProviderHttpOptions } from "./http.ts";
 import { endpointUrl, paginate, parseBaseUrl } from "./_paging.ts";
 
 /** Default API root (`OPENAI_BASE_URL`). */
-export const OPENAI_BASE_URL = "https://api.openai.com/v1";
+export const OPENAI_BASE_URL: string = baseUrlDefault("openai");
 const PROVIDER = "OpenAI";
 const USAGE = "/organization/usage/completions";
 const COSTS = "/organization/costs";

@@ -2,20 +2,17 @@
 import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { ProviderError } from "../../providers/mod.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { CREDENTIAL_KEY_OF, type CredentialKey, SLUG_OF } from "../../providers/catalogue.ts";
 
-export type CredentialProvider = "OPENAI" | "ANTHROPIC" | "DEEPSEEK" | "GCP_SA";
+/** A credential row provider (the catalogue's `CredentialKey`). */
+export type CredentialProvider = CredentialKey;
 
-export const API_NAME: Record<CredentialProvider, string> = {
-  OPENAI: "openai",
-  ANTHROPIC: "anthropic",
-  DEEPSEEK: "deepseek",
-  GCP_SA: "gcp",
-};
+/** The API name of a credential row provider (the catalogue's `SLUG_OF`). */
+export const API_NAME: Readonly<Record<CredentialProvider, string>> = SLUG_OF;
 
 export function credentialProvider(ctx: ProcessorContext): CredentialProvider {
-  const map = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
   if (!ctx.pipeline.integration) throw new Error(`Pipeline "${ctx.pipeline.path}" names no integration`);
-  return map[ctx.pipeline.integration];
+  return CREDENTIAL_KEY_OF[ctx.pipeline.integration];
 }
 
 export function requireOrg(ctx: ProcessorContext): { slug: string; dataset: string } {

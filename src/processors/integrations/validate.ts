@@ -12,6 +12,7 @@ import {
   parseServiceAccount,
 } from "../../providers/mod.ts";
 import { ServiceAccountError } from "../../providers/gcp.ts";
+import { PROVIDERS } from "../../providers/catalogue.ts";
 import { validateSpecs } from "../specs.ts";
 import { defineProcessor, type Processor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError, type StepResult } from "../context.ts";
@@ -104,8 +105,6 @@ function validator(spec: (typeof validateSpecs)[number], provider: CredentialPro
   });
 }
 
-const PROVIDER_OF = { openai: "OPENAI", anthropic: "ANTHROPIC", deepseek: "DEEPSEEK", gcp: "GCP_SA" } as const;
-
 export const validateProcessors: Processor[] = validateSpecs.map((spec) =>
-  validator(spec, PROVIDER_OF[spec.type.replace("integrations.validate_", "") as keyof typeof PROVIDER_OF])
+  validator(spec, PROVIDERS.find((p) => p.validator === spec.type)!.credentialKey)
 );
