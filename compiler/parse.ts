@@ -1,5 +1,5 @@
 /** Parse stage: read configs/ into documents with source maps. Only this stage and `write` touch the disk. */
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 import { type Diagnostic, SourceMap } from "./diagnostics.ts";
 
 export interface ParsedFile {
@@ -71,7 +71,7 @@ function parseOne(
   const map = new SourceMap(file, doc, lines);
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
-      const pos = lines.linePos(err.pos[0]);
+      const pos = lines.linePos(openerOf(doc, err) ?? err.pos[0]);
       const message = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
       diagnostics.push({
         file,
@@ -85,4 +85,34 @@ function parseOne(
     return undefined;
   }
   return { rel, file, value: doc.toJS(), map };
+}
+
+/**
+ * Where the construct an "unclosed" error is about was opened: the `[`, `{` or quote. The parser reports these
+ * where it gave up (often the line after the construct, or end of file), which is not where the fix goes.
+ */
+function openerOf(doc: Document, err: YAMLError): number | undefined {
+  const message = err.message;
+  const want = /^Flow sequence/.test(message)
+    ? "seq"
+    : /^Flow map/.test(message)
+    ? "map"
+    : /^Missing closing .?quote/.test(message)
+    ? "quote"
+    : undefined;
+  if (!want) return undefined;
+  const at = err.pos[0];
+  let best: number | undefined;
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || !node.range) return;
+    const [start, , end] = node.range;
+    if (!(start < at && at <= end)) return;
+    const kind = isScalar(node)
+      ? (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" ? "quote" : undefined)
+      : (node as { flow?: boolean }).flow
+      ? (isSeq(node) ? "seq" : "map")
+      : undefined;
+    if (kind === want && (best === undefined || start > best)) best = start;
+  });
+  return best;
 }

@@ -44,13 +44,27 @@ Deno.test("compile() accepts a valid pipeline with no diagnostics", () => {
 });
 
 Deno.test("compile() reports YAML syntax errors with their line and column, all of them", () => {
+  // The unclosed `[` is reported where it opened (3:4), not at the end of the file (4:1).
   assert.deepEqual(problems("id: a\nid: b\nx: [1, 2\n"), [
     `configs/p/x.yml:2:1 invalid YAML: Map keys must be unique at "<root>" (E_YAML_SYNTAX)`,
-    `configs/p/x.yml:4:1 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
+    `configs/p/x.yml:3:4 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
   ]);
+  // Each unclosed construct at the character that opened it: the `{` at 1:1, the `[` at 2:13.
   assert.deepEqual(problems(HEAD + STEP, { "p/schemas/broken.json": '{ "description": "x",\n  "fields": [ }' }), [
-    `configs/p/schemas/broken.json:2:15 invalid JSON: Flow map must end with a } at "<root>" (E_JSON_SYNTAX)`,
-    `configs/p/schemas/broken.json:2:15 invalid JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_JSON_SYNTAX)`,
+    `configs/p/schemas/broken.json:1:1 invalid JSON: Flow map must end with a } at "<root>" (E_JSON_SYNTAX)`,
+    `configs/p/schemas/broken.json:2:13 invalid JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_JSON_SYNTAX)`,
+  ]);
+});
+
+Deno.test("compile() reports an unclosed quote or bracket at the line that opened it, not the line after", () => {
+  assert.deepEqual(problems('id: a\ndescription: "never closed\nkind: data\n'), [
+    `configs/p/x.yml:2:14 invalid YAML: Missing closing "quote at "<root>" (E_YAML_SYNTAX)`,
+  ]);
+  assert.deepEqual(problems("id: a\nsteps: [x,\n  y\n\nkind: data\n"), [
+    `configs/p/x.yml:2:8 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
+  ]);
+  assert.deepEqual(problems("id: a\nparams:\n  - { x: 1\n"), [
+    `configs/p/x.yml:3:5 invalid YAML: Flow map in block collection must be sufficiently indented and end with a } at "<root>" (E_YAML_SYNTAX)`,
   ]);
 });
 
