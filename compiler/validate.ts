@@ -7,6 +7,7 @@ import { stringsIn, templateProblems } from "./templates.ts";
 import { validateSchemaFiles, validateSeed } from "./validate_tables.ts";
 import { zodDiagnostics } from "./zod_issues.ts";
 import { checkSteps, type TableResolver } from "./validate_steps.ts";
+import { centralTables } from "./table_refs.ts";
 import type { NotifyDef, RouteDef } from "../src/pipeline/module.ts";
 import type { TableSchema } from "../src/schema/table_schema.ts";
 import type { ProcessorSpec } from "../src/processors/spec.ts";
@@ -59,9 +60,10 @@ export function validate(
     },
   };
 
+  const central = centralTables(tree);
   const pipelines: PipelineIR[] = [];
   for (const f of tree.pipelines) {
-    const ir = validatePipeline(f, specs, resolver, diagnostics);
+    const ir = validatePipeline(f, specs, resolver, central, diagnostics);
     if (ir) pipelines.push(ir);
   }
   checkUnique(pipelines, tree, diagnostics);
@@ -84,6 +86,7 @@ function validatePipeline(
   f: ParsedFile,
   specs: ReadonlyMap<string, ProcessorSpec>,
   tables: TableResolver,
+  central: ReadonlySet<string>,
   diagnostics: Diagnostic[],
 ): PipelineIR | undefined {
   const parsed = pipelineConfig.safeParse(f.value);
@@ -98,7 +101,7 @@ function validatePipeline(
   const route = checkRoute(cfg, path, f.map, diagnostics);
   // A shorthand param is gone once a request is resolved: templates read the params it stands for.
   const paramNames = new Set(Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name));
-  const { steps, tables: used } = checkSteps(cfg, f.map, specs, tables, paramNames, diagnostics);
+  const { steps, tables: used } = checkSteps(cfg, f.map, specs, tables, paramNames, central, diagnostics);
   const notify = checkNotify(cfg, f.map, specs, paramNames, diagnostics);
   if (diagnostics.length > before || !route) return undefined;
   return {

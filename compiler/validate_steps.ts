@@ -4,6 +4,7 @@ import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
 import { stringsIn, templateProblems } from "./templates.ts";
 import { zodDiagnostics } from "./zod_issues.ts";
 import { suggest } from "./suggest.ts";
+import { inferDependencies } from "./table_refs.ts";
 import type { CheckDef, OutputDef, StepDef } from "../src/pipeline/module.ts";
 import type { ProcessorSpec } from "../src/processors/spec.ts";
 import type { Row } from "../src/schema/row.ts";
@@ -23,6 +24,7 @@ export function checkSteps(
   specs: ReadonlyMap<string, ProcessorSpec>,
   resolver: TableResolver,
   params: ReadonlySet<string>,
+  central: ReadonlySet<string>,
   diagnostics: Diagnostic[],
 ): { steps: StepDef[]; tables: Record<string, TableSchema> } {
   const err = (path: YamlPath, message: string, code: Diagnostic["code"]) =>
@@ -49,9 +51,16 @@ export function checkSteps(
       }
     });
   });
+  // What a step waits for: its explicit depends_on plus the steps whose output tables it reads.
+  const inferred = inferDependencies(cfg.steps, specs, central, map, diagnostics);
+  const deps = cfg.steps.map((s, i) => {
+    const explicit = (s.depends_on ?? []).map((d) => index.get(d)).filter((d): d is number => d !== undefined);
+    return [...new Set([...explicit, ...inferred[i]!])].sort((a, b) => a - b);
+  });
   const order = topologicalOrder(
     cfg.steps,
     index,
+    deps,
     (i, cycle) => err(["steps", i, "depends_on"], `dependency cycle: ${cycle.join(" -> ")}`, "E_DEPENDENCY_CYCLE"),
   );
 
@@ -112,7 +121,7 @@ export function checkSteps(
       id: s.id,
       psType: spec.type,
       ...(s.description !== undefined ? { description: s.description } : {}),
-      dependsOn: s.depends_on ?? [],
+      dependsOn: deps[i]!.map((d) => cfg.steps[d]!.id),
       config,
       ...(output ? { output } : {}),
       tables: stepTables,
@@ -235,11 +244,9 @@ function checkChecks(
 function topologicalOrder(
   steps: readonly Step[],
   index: ReadonlyMap<string, number>,
+  deps: readonly (readonly number[])[],
   onCycle: (i: number, cycle: string[]) => void,
 ): number[] {
-  const deps = steps.map((s) =>
-    (s.depends_on ?? []).map((d) => index.get(d)).filter((d): d is number => d !== undefined)
-  );
   const done = new Set<number>();
   const order: number[] = [];
   let progress = true;

@@ -319,3 +319,58 @@ Deno.test("compile() output is deterministic whatever order the files arrive in"
   for (const [k, v] of ra) assert.equal(rb.get(k), v, k);
   assert.ok([...ra.values()].every((text, i) => [...ra.keys()][i]!.endsWith(".json") || text.includes("DO NOT EDIT")));
 });
+
+const COST_SCHEMA = JSON.stringify({
+  description: "Cost",
+  fields: [{ name: "usage_date", type: "DATE", mode: "REQUIRED" }, { name: "cost", type: "NUMERIC" }],
+  partitioning: { field: "usage_date", type: "DAY" },
+});
+// Line 11 of HEAD + STEP + COST_STEP is the `source_table` line.
+const COST_STEP = `  - id: transform
+    ps_type: openai.cost
+    with:
+      source_table: usage
+    output: { schema: p/schemas/cost.json, write: replace_partitions }
+`;
+
+Deno.test("compile() fails on a misspelt source_table at its line, with a suggestion", () => {
+  const yaml = HEAD + STEP + COST_STEP.replace("source_table: usage", "source_table: usag");
+  assert.deepEqual(problems(yaml, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:14:21 with.source_table names "usag", which no earlier step of this pipeline writes (did you mean "usage"?) at "steps[1].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+});
+
+Deno.test("compile() refuses a table reference to a step declared later or to the step itself", () => {
+  const later = HEAD + COST_STEP + STEP;
+  assert.deepEqual(problems(later, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:11:21 with.source_table names "usage", which step "extract" writes after step "transform"; declare it first at "steps[0].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+  const own = HEAD + COST_STEP.replace("source_table: usage", "source_table: cost");
+  assert.deepEqual(problems(own, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:11:21 step "transform" cannot read its own output "cost" (with.source_table) at "steps[0].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+});
+
+Deno.test("compile() infers depends_on from table references and keeps an explicit one", () => {
+  const kms = `  - id: store\n    ps_type: integrations.kms_store\n    with: { provider: OPENAI }\n`;
+  const yaml = HEAD + kms + STEP + COST_STEP.replace("    with:", "    depends_on: [store]\n    with:");
+  const { diagnostics, program, files } = compileSources(
+    new Map([["p/schemas/usage.json", USAGE_SCHEMA], ["p/schemas/cost.json", COST_SCHEMA], ["p/x.yml", yaml]]),
+  );
+  assert.deepEqual(diagnostics, []);
+  const steps = program.pipelines[0]!.steps;
+  assert.deepEqual(steps.map((s) => [s.id, s.dependsOn]), [["store", []], ["extract", []], [
+    "transform",
+    ["store", "extract"],
+  ]]);
+  assert.match(files.get("generated/pipelines/p/x.ts")!, /dependsOn: \["store", "extract"\]/);
+  // The output table defaults to the schema file's name.
+  assert.equal(steps[2]!.output?.table, "cost");
+});
+
+Deno.test("compile() reports a cycle made by an explicit depends_on against an inferred one", () => {
+  const yaml = HEAD + STEP.replace("    output:", "    depends_on: [transform]\n    output:") + COST_STEP;
+  const out = problems(yaml, { "p/schemas/cost.json": COST_SCHEMA });
+  assert.equal(out.length, 1);
+  assert.match(out[0]!, /dependency cycle: extract -> transform -> extract .*\(E_DEPENDENCY_CYCLE\)$/);
+});
