@@ -18,11 +18,16 @@ type Step = PipelineConfig["steps"][number];
  */
 export function inferDependencies(
   steps: readonly Step[],
-  specs: ReadonlyMap<string, ProcessorSpec>,
-  central: ReadonlySet<string>,
-  map: SourceMap,
-  diagnostics: Diagnostic[],
+  ctx: {
+    readonly specs: ReadonlyMap<string, ProcessorSpec>;
+    readonly central: ReadonlySet<string>;
+    readonly map: SourceMap;
+    readonly diagnostics: Diagnostic[];
+    /** False when some step's output failed its shape: a name it may have written is then not reported. */
+    readonly outputsKnown: boolean;
+  },
 ): number[][] {
+  const { specs, central, map, diagnostics } = ctx;
   const writer = new Map<string, number>();
   steps.forEach((s, i) => {
     if (s.output && !writer.has(s.output.table)) writer.set(s.output.table, i);
@@ -56,6 +61,7 @@ export function inferDependencies(
         );
         continue;
       }
+      if (!ctx.outputsKnown) continue;
       const earlier = steps.slice(0, i).flatMap((e) => e.output ? [e.output.table] : []);
       const hint = suggest(table, earlier);
       at(

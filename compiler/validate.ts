@@ -1,5 +1,6 @@
 /** Validate stage: every config against the DSL, the processor registry and the table schemas; builds the IR. */
-import { type NotifierConfig, notifierConfig, NOTIFY_TRIGGERS, type PipelineConfig, pipelineConfig } from "./dsl.ts";
+import { type NotifierConfig, notifierConfig, NOTIFY_TRIGGERS, type PipelineConfig } from "./dsl.ts";
+import { salvagePipeline } from "./salvage.ts";
 import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
 import type { NotifierIR, ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
 import type { ConfigTree, ParsedFile } from "./parse.ts";
@@ -89,19 +90,29 @@ function validatePipeline(
   central: ReadonlySet<string>,
   diagnostics: Diagnostic[],
 ): PipelineIR | undefined {
-  const parsed = pipelineConfig.safeParse(f.value);
-  if (!parsed.success) {
-    diagnostics.push(...zodDiagnostics(parsed.error, f.map, f.value));
-    return undefined;
-  }
-  const cfg = parsed.data;
-  const path = pipelinePath(f.rel);
   const before = diagnostics.length;
+  // A shape error leaves out only what failed, so the rest of the file is still checked and every error reported.
+  const salvaged = salvagePipeline(f.value, f.map, diagnostics);
+  if (!salvaged) return undefined;
+  const { cfg, broken, brokenSteps, brokenParams } = salvaged;
+  const path = pipelinePath(f.rel);
   const params = checkParams(cfg, f.map, diagnostics);
-  const route = checkRoute(cfg, path, f.map, diagnostics);
+  const routeKeys = ["kind", "integration", "schedule", "route"];
+  const route = routeKeys.some((k) => broken.has(k)) ? undefined : checkRoute(cfg, path, f.map, diagnostics);
   // A shorthand param is gone once a request is resolved: templates read the params it stands for.
-  const paramNames = new Set(Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name));
-  const { steps, tables: used } = checkSteps(cfg, f.map, specs, tables, paramNames, central, diagnostics);
+  const paramNames = new Set([
+    ...Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name),
+    ...brokenParams,
+  ]);
+  const { steps, tables: used } = checkSteps(cfg, {
+    map: f.map,
+    specs,
+    resolver: tables,
+    params: paramNames,
+    central,
+    brokenSteps,
+    diagnostics,
+  });
   const notify = checkNotify(cfg, f.map, specs, paramNames, diagnostics);
   if (diagnostics.length > before || !route) return undefined;
   return {

@@ -293,17 +293,31 @@ steps:
     depends_on: [zz]
 `;
   const out = problems(yaml);
+  // Shape errors no longer stop the file: the semantic errors of the parts that have the right shape follow.
   assert.deepEqual(out.map((l) => l.replace(/^configs\/p\/x\.yml:(\d+:\d+) .* \((E_[A-Z_]+)\)$/, "$1 $2")), [
     "1:5 E_INVALID_VALUE",
     "3:14 E_INVALID_VALUE",
     "5:49 E_UNKNOWN_KEY",
-  ]);
-  // Schema-level errors stop the pipeline before semantic checks; fix them and the semantic ones all appear.
-  const out2 = problems(yaml.replace("Not_Kebab", "p-x").replace("openia", "openai").replace(", colour: red", ""));
-  assert.deepEqual(out2.map((l) => l.replace(/^configs\/p\/x\.yml:(\d+:\d+) .* \((E_[A-Z_]+)\)$/, "$1 $2")), [
     "8:14 E_UNKNOWN_PS_TYPE",
     "9:9 E_DUPLICATE_STEP_ID",
     "11:18 E_UNKNOWN_DEPENDENCY",
+  ]);
+});
+
+Deno.test("compile() reports a shape error and a bad ps_type in the same file, both", () => {
+  const yaml = HEAD.replace("integration: openai", "integration: openai\ntimeout_minutes: 0") +
+    STEP.replace("openai.usage", "openai.usge") +
+    `  - id: second\n    ps_type: integrations.kms_store\n    colour: red\n    with: { provider: OPENAI }\n`;
+  assert.deepEqual(problems(yaml), [
+    `configs/p/x.yml:4:18 Too small: expected number to be >=1 at "timeout_minutes" (E_INVALID_VALUE)`,
+    `configs/p/x.yml:10:14 unknown processor "openai.usge" (did you mean "openai.usage"?) at "steps[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+    `configs/p/x.yml:14:5 unknown key "colour" at "steps[1].colour" (E_UNKNOWN_KEY)`,
+  ]);
+  // A shape error inside a step does not hide that step's own bad ps_type, nor cause follow-on errors.
+  const inStep = HEAD + STEP.replace("openai.usage", "openai.usge").replace("write:", "dataset: orgs, write:");
+  assert.deepEqual(problems(inStep), [
+    `configs/p/x.yml:9:14 unknown processor "openai.usge" (did you mean "openai.usage"?) at "steps[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+    `configs/p/x.yml:10:68 Invalid option: expected one of "org"|"central" at "steps[0].output.dataset" (E_INVALID_VALUE)`,
   ]);
 });
 
