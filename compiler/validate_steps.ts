@@ -36,7 +36,7 @@ export function checkSteps(
   cfg: PipelineConfig,
   ctx: StepContext,
 ): { steps: StepDef[]; tables: Record<string, TableSchema> } {
-  const { map, specs, resolver, params, central, diagnostics } = ctx;
+  const { map, specs, resolver, central, diagnostics } = ctx;
   const broken = (i: number, key: string) => ctx.brokenSteps[i]?.has(key) ?? false;
   const err = (path: YamlPath, message: string, code: Diagnostic["code"]) =>
     diagnostics.push(map.diagnostic(path, message, code));
