@@ -139,6 +139,23 @@ export const pipelineConfig = z.strictObject({
 });
 export type PipelineConfig = z.output<typeof pipelineConfig>;
 
+/** What a pipeline of one kind gets for a key it omits. */
+export const kindDefaults = z.strictObject({
+  params: z.record(snake, paramSpec).optional(),
+  notify: notifySpec.optional(),
+});
+
+/** configs/_defaults.yml: defaults stated once, by pipeline kind (a pipeline's own key replaces the default). */
+export const defaultsConfig = z.strictObject({
+  data: kindDefaults.optional(),
+  system: kindDefaults.optional(),
+  integration: kindDefaults.optional(),
+});
+export type DefaultsConfig = z.output<typeof defaultsConfig>;
+
+/** The defaults file, relative to configs/. */
+export const DEFAULTS_FILE = "_defaults.yml";
+
 /** configs/notify_systems/<name>/config.yml */
 export const notifierConfig = z.strictObject({
   ps_type: z.string().min(1),

@@ -1,6 +1,7 @@
 /** Parse stage: read configs/ into documents with source maps. Only this stage and `write` touch the disk. */
 import { type Document, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 import { type Diagnostic, SourceMap } from "./diagnostics.ts";
+import { DEFAULTS_FILE } from "./dsl.ts";
 
 export interface ParsedFile {
   /** Path relative to configs/, e.g. `openai/usage_cost.yml`. */
@@ -13,6 +14,8 @@ export interface ParsedFile {
 
 export interface ConfigTree {
   readonly pipelines: ParsedFile[];
+  /** configs/_defaults.yml, when there is one. */
+  defaults?: ParsedFile;
   readonly notifiers: ParsedFile[];
   /** JSON files (table schemas) by path relative to configs/. */
   readonly schemas: Map<string, ParsedFile>;
@@ -53,6 +56,7 @@ export function parseConfigs(sources: ConfigSources, prefix = "configs"): Config
     const parsed = parseOne(rel, `${prefix}/${rel}`, text, isJson, tree.diagnostics);
     if (!parsed) continue;
     if (isJson) tree.schemas.set(rel, parsed);
+    else if (rel === DEFAULTS_FILE) tree.defaults = parsed;
     else if (/^notify_systems\/[^/]+\/config\.ya?ml$/.test(rel)) tree.notifiers.push(parsed);
     else tree.pipelines.push(parsed);
   }

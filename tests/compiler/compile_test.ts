@@ -388,3 +388,63 @@ Deno.test("compile() reports a cycle made by an explicit depends_on against an i
   assert.equal(out.length, 1);
   assert.match(out[0]!, /dependency cycle: extract -> transform -> extract .*\(E_DEPENDENCY_CYCLE\)$/);
 });
+
+const DEFAULTS = `data:
+  params:
+    start_date: { type: date, default: yesterday }
+    end_date: { type: date, default: "{{ params.start_date }}" }
+  notify:
+    on_failure:
+      - ps_type: notify_systems.slack_notification
+`;
+const BARE = `id: p-x
+description: Test pipeline
+integration: openai
+steps:
+` + STEP;
+
+Deno.test("compile() gives a pipeline that omits params and notify the defaults of configs/_defaults.yml", () => {
+  const sources = new Map([["_defaults.yml", DEFAULTS], ["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", BARE]]);
+  const { diagnostics, program } = compileSources(sources);
+  assert.deepEqual(diagnostics, []);
+  const p = program.pipelines[0]!;
+  assert.deepEqual(p.params.map((x) => [x.name, x.default]), [
+    ["start_date", "yesterday"],
+    ["end_date", "{{ params.start_date }}"],
+  ]);
+  assert.deepEqual(p.notify.map((n) => [n.trigger, n.psType]), [["on_failure", "notify_systems.slack_notification"]]);
+  // The output's dataset defaults to org and its table to the schema file's name.
+  assert.deepEqual(p.steps[0]!.output, {
+    table: "usage",
+    dataset: "org",
+    write: "replace_partitions",
+    partitionField: "usage_date",
+  });
+});
+
+Deno.test("compile() lets a pipeline's own params and notify replace the defaults, and keeps them to their kind", () => {
+  const own = BARE.replace(
+    "steps:",
+    "params:\n  start_date: { type: date, default: today }\n  end_date: { type: date, default: today }\nnotify: {}\nsteps:",
+  );
+  const sys = `id: p-sys\ndescription: System\nkind: system\nroute: { method: POST, path: /admin/x, auth: root }\n` +
+    `steps:\n  - id: boot\n    ps_type: setup.initial.onetime_bootstrap\n`;
+  const { diagnostics, program } = compileSources(
+    new Map([["_defaults.yml", DEFAULTS], ["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", own], ["p/y.yml", sys]]),
+  );
+  assert.deepEqual(diagnostics, []);
+  const [x, y] = program.pipelines;
+  assert.deepEqual(x!.params.map((p) => [p.name, p.default]), [["start_date", "today"], ["end_date", "today"]]);
+  assert.deepEqual(x!.notify, []);
+  assert.deepEqual([y!.params, y!.notify], [[], []]);
+});
+
+Deno.test("compile() reports a problem in a default once, in configs/_defaults.yml, however many pipelines take it", () => {
+  const bad = DEFAULTS.replace("default: yesterday", "default: last week")
+    .replace("notify_systems.slack_notification", "notify_systems.slack_notificaton");
+  const out = problems(BARE, { "_defaults.yml": bad, "p/y.yml": BARE.replace("p-x", "p-y") });
+  assert.deepEqual(out, [
+    `configs/_defaults.yml:3:40 default of date param "start_date" must be yesterday, today, YYYY-MM-DD or a template, not "last week" at "data.params.start_date.default" (E_PARAM_DEFAULT)`,
+    `configs/_defaults.yml:7:18 unknown notification processor "notify_systems.slack_notificaton" (did you mean "notify_systems.slack_notification"?) at "data.notify.on_failure[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+  ]);
+});
