@@ -448,3 +448,27 @@ Deno.test("compile() reports a problem in a default once, in configs/_defaults.y
     `configs/_defaults.yml:7:18 unknown notification processor "notify_systems.slack_notificaton" (did you mean "notify_systems.slack_notification"?) at "data.notify.on_failure[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
   ]);
 });
+
+Deno.test("compile() resolves a central table reference against the tables the pipelines declare central", async () => {
+  const { z } = await import("zod");
+  const { PROCESSOR_SPECS } = await import("../../src/processors/specs.ts");
+  const { defineProcessorSpec, tableName } = await import("../../src/processors/spec.ts");
+  const reader = defineProcessorSpec({
+    type: "test.read_prices",
+    description: "Reads a central table",
+    config: z.strictObject({ prices_table: tableName }),
+    tableRefs: { prices_table: "central" },
+  });
+  const specs = new Map([...PROCESSOR_SPECS, [reader.type, reader]]);
+  const yaml = (table: string) =>
+    HEAD +
+    `  - id: boot\n    ps_type: setup.initial.onetime_bootstrap\n    tables: [{ schema: p/schemas/usage.json }]\n` +
+    `  - id: read\n    ps_type: test.read_prices\n    with: { prices_table: ${table} }\n`;
+  const run = (table: string) =>
+    compileSources(new Map([["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", yaml(table)]]), { specs })
+      .diagnostics.map(formatDiagnostic);
+  assert.deepEqual(run("usage"), []);
+  assert.deepEqual(run("usages"), [
+    `configs/p/x.yml:13:27 with.prices_table names "usages", which is not a central table (did you mean "usage"?) at "steps[1].with.prices_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+});
