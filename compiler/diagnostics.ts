@@ -12,6 +12,7 @@ export type DiagnosticCode =
   | "E_DUPLICATE_STEP_ID"
   | "E_UNKNOWN_DEPENDENCY"
   | "E_DEPENDENCY_CYCLE"
+  | "E_UNKNOWN_TABLE_REF"
   | "E_SCHEMA_FILE_MISSING"
   | "E_TABLE_SCHEMA"
   | "E_TEMPLATE_SYNTAX"
@@ -51,11 +52,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.col} ${d.message} at "${formatPath(d.path)}" (${d.code})`;
 }
 
-/** Orders diagnostics by file, line, column, then message, so output is deterministic. */
+/**
+ * Orders diagnostics by file, line, column, then message, so output is deterministic; drops repeats (a problem in
+ * configs/_defaults.yml is found once for each pipeline that takes the default, and reported once).
+ */
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) =>
+  const sorted = [...list].sort((a, b) =>
     a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.message.localeCompare(b.message)
   );
+  return sorted.filter((d, i) => i === 0 || formatDiagnostic(d) !== formatDiagnostic(sorted[i - 1]!));
 }
 
 /** A parsed YAML or JSON document that can turn a value path into a line and column. */
@@ -64,13 +69,21 @@ export class SourceMap {
     readonly file: string,
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    /** Where this map's paths start in the document (see `under`). */
+    private readonly root: YamlPath = [],
   ) {}
+
+  /** The same document seen from `prefix`: `under(["data"]).position(["params"])` is `data.params`. */
+  under(prefix: YamlPath): SourceMap {
+    return new SourceMap(this.file, this.doc, this.lines, [...this.root, ...prefix]);
+  }
 
   /**
    * The position of the node at `path`; with `key`, the position of the key of the last segment.
    * A path that does not exist resolves to its deepest existing ancestor (a missing key points at its parent).
    */
-  position(path: YamlPath, opts: { key?: boolean } = {}): { line: number; col: number } {
+  position(relative: YamlPath, opts: { key?: boolean } = {}): { line: number; col: number } {
+    const path = [...this.root, ...relative];
     let node: unknown = this.doc.contents;
     let offset = rangeStart(node) ?? 0;
     for (let i = 0; i < path.length; i++) {
@@ -99,7 +112,7 @@ export class SourceMap {
 
   diagnostic(path: YamlPath, message: string, code: DiagnosticCode, opts: { key?: boolean } = {}): Diagnostic {
     const { line, col } = this.position(path, opts);
-    return { file: this.file, line, col, message, path, code };
+    return { file: this.file, line, col, message, path: [...this.root, ...path], code };
   }
 }
 

@@ -42,26 +42,42 @@ export type ParamSpec = z.output<typeof paramSpec>;
 
 export const WRITE_MODES = ["replace_partitions", "append", "truncate", "merge"] as const;
 
+/** A table's default name: its schema file's name, `openai/schemas/openai_cost_daily.json` -> `openai_cost_daily`. */
+export function tableOfSchema(schema: string): string {
+  return schema.slice(schema.lastIndexOf("/") + 1).replace(/\.json$/, "");
+}
+
+/** `table:` may be omitted wherever a `schema:` is named: it defaults to the schema file's name. */
+function withTable<T extends { table?: string; schema: string }>(o: T): T & { table: string } {
+  return { ...o, table: o.table ?? tableOfSchema(o.schema) };
+}
+
+const snakeTable = (o: { table: string }) => /^[a-z][a-z0-9_]*$/.test(o.table);
+const tableNameIssue = {
+  message: "schema file name must be a snake_case table name, or name the table with table:",
+  path: ["schema"],
+};
+
 export const outputSpec = z.strictObject({
-  table: snake,
+  table: snake.optional(),
   schema: configPath,
   dataset: z.enum(["org", "central"]).default("org"),
   write: z.enum(WRITE_MODES),
   partition_field: snake.optional(),
   merge_keys: z.array(snake).min(1).optional(),
-});
+}).transform(withTable).refine(snakeTable, tableNameIssue);
 
 export const tableRef = z.strictObject({
-  table: snake,
+  table: snake.optional(),
   schema: configPath,
   dataset: z.enum(["org", "central"]).default("central"),
-});
+}).transform(withTable).refine(snakeTable, tableNameIssue);
 
 export const seedSpec = z.strictObject({
-  table: snake,
+  table: snake.optional(),
   schema: configPath,
   data: configPath,
-});
+}).transform(withTable).refine(snakeTable, tableNameIssue);
 
 export const DQ_CHECKS = ["not_null", "unique", "non_negative", "min_rows"] as const;
 export const dqCheck = z.strictObject({
@@ -123,6 +139,23 @@ export const pipelineConfig = z.strictObject({
   notify: notifySpec.optional(),
 });
 export type PipelineConfig = z.output<typeof pipelineConfig>;
+
+/** What a pipeline of one kind gets for a key it omits. */
+export const kindDefaults = z.strictObject({
+  params: z.record(snake, paramSpec).optional(),
+  notify: notifySpec.optional(),
+});
+
+/** configs/_defaults.yml: defaults stated once, by pipeline kind (a pipeline's own key replaces the default). */
+export const defaultsConfig = z.strictObject({
+  data: kindDefaults.optional(),
+  system: kindDefaults.optional(),
+  integration: kindDefaults.optional(),
+});
+export type DefaultsConfig = z.output<typeof defaultsConfig>;
+
+/** The defaults file, relative to configs/. */
+export const DEFAULTS_FILE = "_defaults.yml";
 
 /** configs/notify_systems/<name>/config.yml */
 export const notifierConfig = z.strictObject({

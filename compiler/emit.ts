@@ -6,6 +6,7 @@ import { Project, type StatementStructures, StructureKind } from "ts-morph";
 import type { NotifierIR, ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
 import { literal } from "./literal.ts";
 import { emitOpenApi } from "./emit_openapi.ts";
+import { tablesStatements } from "./emit_tables.ts";
 
 export const GENERATED_DIR = "generated";
 
@@ -15,6 +16,7 @@ export function emitProgram(program: ProgramIR): Map<string, string> {
   const files = new Map<string, string>();
   for (const p of program.pipelines) files.set(modulePath(p.path), emitPipeline(project, p));
   files.set(`${GENERATED_DIR}/manifest.ts`, emitManifest(project, program.pipelines));
+  files.set(`${GENERATED_DIR}/tables.ts`, emitTables(project, program.pipelines));
   files.set(`${GENERATED_DIR}/notifiers.ts`, emitNotifiers(project, program.notifiers));
   files.set(`${GENERATED_DIR}/openapi.json`, JSON.stringify(emitOpenApi(program.pipelines), null, 2) + "\n");
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
@@ -92,6 +94,7 @@ function emitPipeline(project: Project, p: PipelineIR): string {
     `import { z } from "zod";`,
     `import type { PipelineModule, TableSchema } from "${up}src/pipeline/module.ts";`,
     `import type { ProcessorConfig } from "${up}src/processors/specs.ts";`,
+    `import { tables as all } from "${"../".repeat(p.path.split("/").length)}tables.ts";`,
     ...(usesJson ? [`import { isJsonText } from "${up}src/pipeline/params.ts";`] : []),
     exportConst(
       "paramsSchema",
@@ -107,8 +110,10 @@ function emitPipeline(project: Project, p: PipelineIR): string {
     },
     exportConst(
       "tables",
-      "Tables this pipeline creates or writes, from the schema files its steps name.",
-      `${literal(tables)} as const satisfies Record<string, TableSchema>`,
+      "Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts).",
+      `{\n${
+        Object.keys(tables).map((t) => `  ${t}: all.${t},`).join("\n")
+      }\n} as const satisfies Record<string, TableSchema>`,
     ),
     exportConst(
       "pipeline",
@@ -152,6 +157,14 @@ function emitManifest(project: Project, pipelines: readonly PipelineIR[]): strin
     ),
   ];
   return print(project, `${GENERATED_DIR}/manifest.ts`, header("the pipeline configs under configs/"), statements);
+}
+
+function emitTables(project: Project, pipelines: readonly PipelineIR[]): string {
+  const statements = [
+    `import type { TableSchema } from "../src/schema/table_schema.ts";`,
+    ...tablesStatements(pipelines, exportConst),
+  ];
+  return print(project, `${GENERATED_DIR}/tables.ts`, header("the table schemas under configs/"), statements);
 }
 
 function emitNotifiers(project: Project, notifiers: readonly NotifierIR[]): string {

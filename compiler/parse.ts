@@ -1,6 +1,7 @@
 /** Parse stage: read configs/ into documents with source maps. Only this stage and `write` touch the disk. */
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 import { type Diagnostic, SourceMap } from "./diagnostics.ts";
+import { DEFAULTS_FILE } from "./dsl.ts";
 
 export interface ParsedFile {
   /** Path relative to configs/, e.g. `openai/usage_cost.yml`. */
@@ -13,6 +14,8 @@ export interface ParsedFile {
 
 export interface ConfigTree {
   readonly pipelines: ParsedFile[];
+  /** configs/_defaults.yml, when there is one. */
+  defaults?: ParsedFile;
   readonly notifiers: ParsedFile[];
   /** JSON files (table schemas) by path relative to configs/. */
   readonly schemas: Map<string, ParsedFile>;
@@ -53,6 +56,7 @@ export function parseConfigs(sources: ConfigSources, prefix = "configs"): Config
     const parsed = parseOne(rel, `${prefix}/${rel}`, text, isJson, tree.diagnostics);
     if (!parsed) continue;
     if (isJson) tree.schemas.set(rel, parsed);
+    else if (rel === DEFAULTS_FILE) tree.defaults = parsed;
     else if (/^notify_systems\/[^/]+\/config\.ya?ml$/.test(rel)) tree.notifiers.push(parsed);
     else tree.pipelines.push(parsed);
   }
@@ -71,7 +75,7 @@ function parseOne(
   const map = new SourceMap(file, doc, lines);
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
-      const pos = lines.linePos(err.pos[0]);
+      const pos = lines.linePos(openerOf(doc, err) ?? err.pos[0]);
       const message = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
       diagnostics.push({
         file,
@@ -85,4 +89,34 @@ function parseOne(
     return undefined;
   }
   return { rel, file, value: doc.toJS(), map };
+}
+
+/**
+ * Where the construct an "unclosed" error is about was opened: the `[`, `{` or quote. The parser reports these
+ * where it gave up (often the line after the construct, or end of file), which is not where the fix goes.
+ */
+function openerOf(doc: Document, err: YAMLError): number | undefined {
+  const message = err.message;
+  const want = /^Flow sequence/.test(message)
+    ? "seq"
+    : /^Flow map/.test(message)
+    ? "map"
+    : /^Missing closing .?quote/.test(message)
+    ? "quote"
+    : undefined;
+  if (!want) return undefined;
+  const at = err.pos[0];
+  let best: number | undefined;
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || !node.range) return;
+    const [start, , end] = node.range;
+    if (!(start < at && at <= end)) return;
+    const kind = isScalar(node)
+      ? (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE" ? "quote" : undefined)
+      : (node as { flow?: boolean }).flow
+      ? (isSeq(node) ? "seq" : "map")
+      : undefined;
+    if (kind === want && (best === undefined || start > best)) best = start;
+  });
+  return best;
 }

@@ -1,12 +1,16 @@
 /** Validate stage: every config against the DSL, the processor registry and the table schemas; builds the IR. */
-import { type NotifierConfig, notifierConfig, NOTIFY_TRIGGERS, type PipelineConfig, pipelineConfig } from "./dsl.ts";
+import { type NotifierConfig, notifierConfig, NOTIFY_TRIGGERS, type PipelineConfig } from "./dsl.ts";
+import { salvagePipeline } from "./salvage.ts";
+import { checkParams } from "./validate_params.ts";
+import { applyDefaults, type Defaults, readDefaults } from "./defaults.ts";
 import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
-import type { NotifierIR, ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
+import type { NotifierIR, PipelineIR, ProgramIR } from "./ir.ts";
 import type { ConfigTree, ParsedFile } from "./parse.ts";
 import { stringsIn, templateProblems } from "./templates.ts";
 import { validateSchemaFiles, validateSeed } from "./validate_tables.ts";
 import { zodDiagnostics } from "./zod_issues.ts";
 import { checkSteps, type TableResolver } from "./validate_steps.ts";
+import { centralTables } from "./table_refs.ts";
 import type { NotifyDef, RouteDef } from "../src/pipeline/module.ts";
 import type { TableSchema } from "../src/schema/table_schema.ts";
 import type { ProcessorSpec } from "../src/processors/spec.ts";
@@ -59,9 +63,11 @@ export function validate(
     },
   };
 
+  const central = centralTables(tree);
+  const defaults = readDefaults(tree.defaults, diagnostics);
   const pipelines: PipelineIR[] = [];
   for (const f of tree.pipelines) {
-    const ir = validatePipeline(f, specs, resolver, diagnostics);
+    const ir = validatePipeline(f, { specs, tables: resolver, central, defaults }, diagnostics);
     if (ir) pipelines.push(ir);
   }
   checkUnique(pipelines, tree, diagnostics);
@@ -80,26 +86,47 @@ export function pipelinePath(rel: string): string {
   return rel.replace(/\.ya?ml$/, "").replace(/\/pipeline$/, "");
 }
 
-function validatePipeline(
-  f: ParsedFile,
-  specs: ReadonlyMap<string, ProcessorSpec>,
-  tables: TableResolver,
-  diagnostics: Diagnostic[],
-): PipelineIR | undefined {
-  const parsed = pipelineConfig.safeParse(f.value);
-  if (!parsed.success) {
-    diagnostics.push(...zodDiagnostics(parsed.error, f.map, f.value));
-    return undefined;
-  }
-  const cfg = parsed.data;
-  const path = pipelinePath(f.rel);
+/** What validating one pipeline needs besides its file. */
+interface PipelineContext {
+  readonly specs: ReadonlyMap<string, ProcessorSpec>;
+  readonly tables: TableResolver;
+  readonly central: ReadonlySet<string>;
+  readonly defaults: Defaults;
+}
+
+function validatePipeline(f: ParsedFile, ctx: PipelineContext, diagnostics: Diagnostic[]): PipelineIR | undefined {
+  const { specs, tables, central } = ctx;
   const before = diagnostics.length;
-  const params = checkParams(cfg, f.map, diagnostics);
-  const route = checkRoute(cfg, path, f.map, diagnostics);
+  // A shape error leaves out only what failed, so the rest of the file is still checked and every error reported.
+  const salvaged = salvagePipeline(f.value, f.map, diagnostics);
+  if (!salvaged) return undefined;
+  const { broken, brokenSteps, brokenParams } = salvaged;
+  const { cfg, paramsMap, notifyMap } = applyDefaults(
+    f.value,
+    salvaged.cfg,
+    !broken.has("kind"),
+    ctx.defaults,
+    f.map,
+  );
+  const path = pipelinePath(f.rel);
+  const params = checkParams(cfg, paramsMap, diagnostics);
+  const routeKeys = ["kind", "integration", "schedule", "route"];
+  const route = routeKeys.some((k) => broken.has(k)) ? undefined : checkRoute(cfg, path, f.map, diagnostics);
   // A shorthand param is gone once a request is resolved: templates read the params it stands for.
-  const paramNames = new Set(Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name));
-  const { steps, tables: used } = checkSteps(cfg, f.map, specs, tables, paramNames, diagnostics);
-  const notify = checkNotify(cfg, f.map, specs, paramNames, diagnostics);
+  const paramNames = new Set([
+    ...Object.entries(cfg.params).filter(([, p]) => !p.alias_of).map(([name]) => name),
+    ...brokenParams,
+  ]);
+  const { steps, tables: used } = checkSteps(cfg, {
+    map: f.map,
+    specs,
+    resolver: tables,
+    params: paramNames,
+    central,
+    brokenSteps,
+    diagnostics,
+  });
+  const notify = checkNotify(cfg, notifyMap, specs, paramNames, diagnostics);
   if (diagnostics.length > before || !route) return undefined;
   return {
     source: f.file,
@@ -117,97 +144,6 @@ function validatePipeline(
     notify,
     tables: used,
   };
-}
-
-const DATE_LITERAL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-
-function checkParams(cfg: PipelineConfig, map: SourceMap, diagnostics: Diagnostic[]): ParamIR[] {
-  const declared: string[] = [];
-  const out: ParamIR[] = [];
-  for (const [name, p] of Object.entries(cfg.params)) {
-    const at = (message: string, key = "default") =>
-      diagnostics.push(map.diagnostic(["params", name, key], message, "E_PARAM_DEFAULT"));
-    const d = p.default;
-    if (d !== undefined) {
-      if (p.required === true) at(`param "${name}" is required, so it cannot have a default`);
-      const template = typeof d === "string" && d.includes("{{");
-      if (template) {
-        for (const t of templateProblems(d, new Set(declared))) {
-          diagnostics.push(
-            map.diagnostic(
-              ["params", name, "default"],
-              `${t.message} (a default may only use params declared before it)`,
-              t.code,
-            ),
-          );
-        }
-      } else if (
-        p.type === "date" && !(d === "yesterday" || d === "today" || (typeof d === "string" && DATE_LITERAL.test(d)))
-      ) {
-        at(
-          `default of date param "${name}" must be yesterday, today, YYYY-MM-DD or a template, not ${
-            JSON.stringify(d)
-          }`,
-        );
-      } else if ((p.type === "string" || p.type === "date") && typeof d !== "string") {
-        at(`default of ${p.type} param "${name}" must be a string`);
-      } else if (p.type === "integer" && !Number.isInteger(d)) {
-        at(`default of integer param "${name}" must be an integer`);
-      } else if (p.type === "number" && typeof d !== "number") at(`default of number param "${name}" must be a number`);
-      else if (p.type === "boolean" && typeof d !== "boolean") {
-        at(`default of boolean param "${name}" must be true or false`);
-      } else if (p.enum && !p.enum.includes(String(d))) {
-        at(`default "${d}" of param "${name}" is not one of ${p.enum.join(", ")}`);
-      }
-    }
-    if (p.pattern !== undefined) {
-      try {
-        new RegExp(p.pattern);
-      } catch {
-        at(`pattern of param "${name}" is not a valid regular expression`, "pattern");
-      }
-    }
-    if (p.enum && p.type !== "string") at(`only string params may have an enum`, "enum");
-    if (!p.alias_of) declared.push(name);
-    const { type, description, required, default: _d, secret, alias_of, alias_note, ...constraints } = p;
-    out.push({
-      name,
-      type,
-      required: alias_of ? false : required ?? d === undefined,
-      ...(d !== undefined ? { default: d } : {}),
-      ...(description !== undefined ? { description } : {}),
-      secret: secret ?? false,
-      ...(p.enum ? { enum: p.enum } : {}),
-      ...(alias_of ? { aliasOf: alias_of } : {}),
-      ...(alias_note !== undefined ? { aliasNote: alias_note } : {}),
-      constraints,
-    });
-  }
-  checkAliases(cfg, map, diagnostics);
-  return out;
-}
-
-/** `alias_of`: every target a declared param of the same type that is not itself a shorthand. */
-function checkAliases(cfg: PipelineConfig, map: SourceMap, diagnostics: Diagnostic[]): void {
-  for (const [name, p] of Object.entries(cfg.params)) {
-    const at = (message: string, key: string | number = "alias_of", ...rest: (string | number)[]) =>
-      diagnostics.push(map.diagnostic(["params", name, key, ...rest], message, "E_PARAM_ALIAS"));
-    if (!p.alias_of) {
-      if (p.alias_note !== undefined) at(`param "${name}" has an alias_note but no alias_of`, "alias_note");
-      continue;
-    }
-    if (p.default !== undefined) at(`shorthand param "${name}" cannot have a default`, "default");
-    if (p.required === true) at(`shorthand param "${name}" cannot be required`, "required");
-    p.alias_of.forEach((target, i) => {
-      const t = cfg.params[target];
-      if (target === name) at(`param "${name}" cannot be a shorthand for itself`, "alias_of", i);
-      else if (!t) at(`alias_of names "${target}", which is not a param of this pipeline`, "alias_of", i);
-      else if (t.alias_of) at(`alias_of names "${target}", which is itself a shorthand`, "alias_of", i);
-      else if (t.type !== p.type) {
-        at(`param "${name}" (${p.type}) cannot be a shorthand for "${target}" (${t.type})`, "alias_of", i);
-      }
-    });
-  }
 }
 
 function checkRoute(

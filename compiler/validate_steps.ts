@@ -4,6 +4,7 @@ import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
 import { stringsIn, templateProblems } from "./templates.ts";
 import { zodDiagnostics } from "./zod_issues.ts";
 import { suggest } from "./suggest.ts";
+import { inferDependencies } from "./table_refs.ts";
 import type { CheckDef, OutputDef, StepDef } from "../src/pipeline/module.ts";
 import type { ProcessorSpec } from "../src/processors/spec.ts";
 import type { Row } from "../src/schema/row.ts";
@@ -17,14 +18,26 @@ export interface TableResolver {
 
 type Step = PipelineConfig["steps"][number];
 
+/** What the step checks need besides the pipeline config. */
+export interface StepContext {
+  readonly map: SourceMap;
+  readonly specs: ReadonlyMap<string, ProcessorSpec>;
+  readonly resolver: TableResolver;
+  /** Param names templates may read. */
+  readonly params: ReadonlySet<string>;
+  /** Central table names (what a `central` table reference may name). */
+  readonly central: ReadonlySet<string>;
+  /** Per step, the keys that failed their shape (already reported): the checks that need them are skipped. */
+  readonly brokenSteps: readonly ReadonlySet<string>[];
+  readonly diagnostics: Diagnostic[];
+}
+
 export function checkSteps(
   cfg: PipelineConfig,
-  map: SourceMap,
-  specs: ReadonlyMap<string, ProcessorSpec>,
-  resolver: TableResolver,
-  params: ReadonlySet<string>,
-  diagnostics: Diagnostic[],
+  ctx: StepContext,
 ): { steps: StepDef[]; tables: Record<string, TableSchema> } {
+  const { map, specs, resolver, central, diagnostics } = ctx;
+  const broken = (i: number, key: string) => ctx.brokenSteps[i]?.has(key) ?? false;
   const err = (path: YamlPath, message: string, code: Diagnostic["code"]) =>
     diagnostics.push(map.diagnostic(path, message, code));
   const tables: Record<string, TableSchema> = {};
@@ -49,9 +62,17 @@ export function checkSteps(
       }
     });
   });
+  // What a step waits for: its explicit depends_on plus the steps whose output tables it reads.
+  const outputsKnown = cfg.steps.every((_, i) => !broken(i, "output"));
+  const inferred = inferDependencies(cfg.steps, { specs, central, map, diagnostics, outputsKnown });
+  const deps = cfg.steps.map((s, i) => {
+    const explicit = (s.depends_on ?? []).map((d) => index.get(d)).filter((d): d is number => d !== undefined);
+    return [...new Set([...explicit, ...inferred[i]!])].sort((a, b) => a - b);
+  });
   const order = topologicalOrder(
     cfg.steps,
     index,
+    deps,
     (i, cycle) => err(["steps", i, "depends_on"], `dependency cycle: ${cycle.join(" -> ")}`, "E_DEPENDENCY_CYCLE"),
   );
 
@@ -59,42 +80,26 @@ export function checkSteps(
   for (const i of order) {
     const s = cfg.steps[i]!;
     const base = ["steps", i] as const;
-    const spec = specs.get(s.ps_type);
-    if (!spec) {
+    const spec = broken(i, "ps_type") ? undefined : specs.get(s.ps_type);
+    if (!spec && !broken(i, "ps_type")) {
       err(
         [...base, "ps_type"],
         `unknown processor "${s.ps_type}"${suggest(s.ps_type, [...specs.keys()])}`,
         "E_UNKNOWN_PS_TYPE",
       );
-      continue;
     }
-    const parsed = spec.config.safeParse(s.with ?? {});
-    if (!parsed.success) {
-      diagnostics.push(
-        ...zodDiagnostics(parsed.error, map, s.with ?? {}, [...base, "with"], {
-          code: "E_PROCESSOR_CONFIG",
-          context: `for processor "${spec.type}"`,
-        }),
-      );
-      continue;
-    }
-    const config = parsed.data as Record<string, unknown>;
-    for (const str of stringsIn(config)) {
-      const explicit = hasPath(s.with, str.path);
-      for (const t of templateProblems(str.text, params)) {
-        const where = explicit ? [...base, "with", ...str.path] : [...base, "ps_type"];
-        err(where, explicit ? t.message : `${t.message} (default of with.${str.path.join(".")})`, t.code);
-      }
-    }
-    if (spec.requiresOutput && !s.output) {
+    const config = spec && !broken(i, "with") ? checkConfig(s, spec, ctx, base) : undefined;
+    if (spec?.requiresOutput && !s.output && !broken(i, "output")) {
       err(
         [...base, "ps_type"],
-        `processor "${spec.type}" writes a table, so step "${s.id}" needs an "output"`,
+        `processor "${spec!.type}" writes a table, so step "${s.id}" needs an "output"`,
         "E_OUTPUT_REQUIRED",
       );
     }
     const output = s.output ? checkOutput(s, [...base, "output"], map, resolver, tables, err) : undefined;
-    const checks = checkChecks(s, [...base, "checks"], output ? tables[output.table] : undefined, err);
+    const checks = broken(i, "output")
+      ? []
+      : checkChecks(s, [...base, "checks"], output ? tables[output.table] : undefined, err);
     const stepTables = (s.tables ?? []).map((t, j) => {
       const schema = resolver.schema(t.schema, t.table, map, [...base, "tables", j, "schema"]);
       if (schema) tables[t.table] = schema;
@@ -108,11 +113,12 @@ export function checkSteps(
         seed = { table: s.seed.table, rows: resolver.seed(s.seed.data, schema, map, [...base, "seed", "data"]) };
       }
     }
+    if (!spec || !config) continue;
     steps.push({
       id: s.id,
       psType: spec.type,
       ...(s.description !== undefined ? { description: s.description } : {}),
-      dependsOn: s.depends_on ?? [],
+      dependsOn: deps[i]!.map((d) => cfg.steps[d]!.id),
       config,
       ...(output ? { output } : {}),
       tables: stepTables,
@@ -122,6 +128,35 @@ export function checkSteps(
   }
   const sorted = Object.fromEntries(Object.entries(tables).sort(([a], [b]) => a.localeCompare(b)));
   return { steps, tables: sorted };
+}
+
+/** The step's `with:` parsed by its processor's schema (defaults filled in), its templates checked. */
+function checkConfig(
+  s: Step,
+  spec: ProcessorSpec,
+  ctx: StepContext,
+  base: YamlPath,
+): Record<string, unknown> | undefined {
+  const parsed = spec.config.safeParse(s.with ?? {});
+  if (!parsed.success) {
+    ctx.diagnostics.push(
+      ...zodDiagnostics(parsed.error, ctx.map, s.with ?? {}, [...base, "with"], {
+        code: "E_PROCESSOR_CONFIG",
+        context: `for processor "${spec.type}"`,
+      }),
+    );
+    return undefined;
+  }
+  const config = parsed.data as Record<string, unknown>;
+  for (const str of stringsIn(config)) {
+    const explicit = hasPath(s.with, str.path);
+    for (const t of templateProblems(str.text, ctx.params)) {
+      const where = explicit ? [...base, "with", ...str.path] : [...base, "ps_type"];
+      const message = explicit ? t.message : `${t.message} (default of with.${str.path.join(".")})`;
+      ctx.diagnostics.push(ctx.map.diagnostic(where, message, t.code));
+    }
+  }
+  return config;
 }
 
 function checkOutput(
@@ -235,11 +270,9 @@ function checkChecks(
 function topologicalOrder(
   steps: readonly Step[],
   index: ReadonlyMap<string, number>,
+  deps: readonly (readonly number[])[],
   onCycle: (i: number, cycle: string[]) => void,
 ): number[] {
-  const deps = steps.map((s) =>
-    (s.depends_on ?? []).map((d) => index.get(d)).filter((d): d is number => d !== undefined)
-  );
   const done = new Set<number>();
   const order: number[] = [];
   let progress = true;

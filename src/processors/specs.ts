@@ -1,6 +1,6 @@
 /** Every processor the DSL knows, by `ps_type`. Implementations live beside them in src/processors/. */
 import { z } from "zod";
-import { defineProcessorSpec, type ProcessorSpec } from "./spec.ts";
+import { defineProcessorSpec, type ProcessorSpec, tableName } from "./spec.ts";
 import { CREDENTIAL_KEYS, PRICED_SLUGS, PROVIDERS } from "../providers/catalogue.ts";
 
 const credentialProvider = z.enum(CREDENTIAL_KEYS);
@@ -84,12 +84,13 @@ const transform = (type: string, description: string) =>
     type,
     description,
     config: z.strictObject({
-      source_table: z.string().regex(/^[a-z][a-z0-9_]*$/),
-      billed_table: z.string().regex(/^[a-z][a-z0-9_]*$/).optional(),
+      source_table: tableName,
+      billed_table: tableName.optional(),
       start_date: z.string().default("{{ params.start_date }}"),
       end_date: z.string().default("{{ params.end_date }}"),
     }),
     requiresOutput: true,
+    tableRefs: { source_table: "output", billed_table: "output" },
   });
 
 export const openaiCostSpec = transform("openai.cost", "Prices OpenAI usage per day at the effective model prices");

@@ -44,13 +44,27 @@ Deno.test("compile() accepts a valid pipeline with no diagnostics", () => {
 });
 
 Deno.test("compile() reports YAML syntax errors with their line and column, all of them", () => {
+  // The unclosed `[` is reported where it opened (3:4), not at the end of the file (4:1).
   assert.deepEqual(problems("id: a\nid: b\nx: [1, 2\n"), [
     `configs/p/x.yml:2:1 invalid YAML: Map keys must be unique at "<root>" (E_YAML_SYNTAX)`,
-    `configs/p/x.yml:4:1 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
+    `configs/p/x.yml:3:4 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
   ]);
+  // Each unclosed construct at the character that opened it: the `{` at 1:1, the `[` at 2:13.
   assert.deepEqual(problems(HEAD + STEP, { "p/schemas/broken.json": '{ "description": "x",\n  "fields": [ }' }), [
-    `configs/p/schemas/broken.json:2:15 invalid JSON: Flow map must end with a } at "<root>" (E_JSON_SYNTAX)`,
-    `configs/p/schemas/broken.json:2:15 invalid JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_JSON_SYNTAX)`,
+    `configs/p/schemas/broken.json:1:1 invalid JSON: Flow map must end with a } at "<root>" (E_JSON_SYNTAX)`,
+    `configs/p/schemas/broken.json:2:13 invalid JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_JSON_SYNTAX)`,
+  ]);
+});
+
+Deno.test("compile() reports an unclosed quote or bracket at the line that opened it, not the line after", () => {
+  assert.deepEqual(problems('id: a\ndescription: "never closed\nkind: data\n'), [
+    `configs/p/x.yml:2:14 invalid YAML: Missing closing "quote at "<root>" (E_YAML_SYNTAX)`,
+  ]);
+  assert.deepEqual(problems("id: a\nsteps: [x,\n  y\n\nkind: data\n"), [
+    `configs/p/x.yml:2:8 invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at "<root>" (E_YAML_SYNTAX)`,
+  ]);
+  assert.deepEqual(problems("id: a\nparams:\n  - { x: 1\n"), [
+    `configs/p/x.yml:3:5 invalid YAML: Flow map in block collection must be sufficiently indented and end with a } at "<root>" (E_YAML_SYNTAX)`,
   ]);
 });
 
@@ -279,17 +293,31 @@ steps:
     depends_on: [zz]
 `;
   const out = problems(yaml);
+  // Shape errors no longer stop the file: the semantic errors of the parts that have the right shape follow.
   assert.deepEqual(out.map((l) => l.replace(/^configs\/p\/x\.yml:(\d+:\d+) .* \((E_[A-Z_]+)\)$/, "$1 $2")), [
     "1:5 E_INVALID_VALUE",
     "3:14 E_INVALID_VALUE",
     "5:49 E_UNKNOWN_KEY",
-  ]);
-  // Schema-level errors stop the pipeline before semantic checks; fix them and the semantic ones all appear.
-  const out2 = problems(yaml.replace("Not_Kebab", "p-x").replace("openia", "openai").replace(", colour: red", ""));
-  assert.deepEqual(out2.map((l) => l.replace(/^configs\/p\/x\.yml:(\d+:\d+) .* \((E_[A-Z_]+)\)$/, "$1 $2")), [
     "8:14 E_UNKNOWN_PS_TYPE",
     "9:9 E_DUPLICATE_STEP_ID",
     "11:18 E_UNKNOWN_DEPENDENCY",
+  ]);
+});
+
+Deno.test("compile() reports a shape error and a bad ps_type in the same file, both", () => {
+  const yaml = HEAD.replace("integration: openai", "integration: openai\ntimeout_minutes: 0") +
+    STEP.replace("openai.usage", "openai.usge") +
+    `  - id: second\n    ps_type: integrations.kms_store\n    colour: red\n    with: { provider: OPENAI }\n`;
+  assert.deepEqual(problems(yaml), [
+    `configs/p/x.yml:4:18 Too small: expected number to be >=1 at "timeout_minutes" (E_INVALID_VALUE)`,
+    `configs/p/x.yml:10:14 unknown processor "openai.usge" (did you mean "openai.usage"?) at "steps[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+    `configs/p/x.yml:14:5 unknown key "colour" at "steps[1].colour" (E_UNKNOWN_KEY)`,
+  ]);
+  // A shape error inside a step does not hide that step's own bad ps_type, nor cause follow-on errors.
+  const inStep = HEAD + STEP.replace("openai.usage", "openai.usge").replace("write:", "dataset: orgs, write:");
+  assert.deepEqual(problems(inStep), [
+    `configs/p/x.yml:9:14 unknown processor "openai.usge" (did you mean "openai.usage"?) at "steps[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+    `configs/p/x.yml:10:68 Invalid option: expected one of "org"|"central" at "steps[0].output.dataset" (E_INVALID_VALUE)`,
   ]);
 });
 
@@ -304,4 +332,143 @@ Deno.test("compile() output is deterministic whatever order the files arrive in"
   assert.deepEqual([...ra.keys()], [...rb.keys()]);
   for (const [k, v] of ra) assert.equal(rb.get(k), v, k);
   assert.ok([...ra.values()].every((text, i) => [...ra.keys()][i]!.endsWith(".json") || text.includes("DO NOT EDIT")));
+});
+
+const COST_SCHEMA = JSON.stringify({
+  description: "Cost",
+  fields: [{ name: "usage_date", type: "DATE", mode: "REQUIRED" }, { name: "cost", type: "NUMERIC" }],
+  partitioning: { field: "usage_date", type: "DAY" },
+});
+// Line 11 of HEAD + STEP + COST_STEP is the `source_table` line.
+const COST_STEP = `  - id: transform
+    ps_type: openai.cost
+    with:
+      source_table: usage
+    output: { schema: p/schemas/cost.json, write: replace_partitions }
+`;
+
+Deno.test("compile() fails on a misspelt source_table at its line, with a suggestion", () => {
+  const yaml = HEAD + STEP + COST_STEP.replace("source_table: usage", "source_table: usag");
+  assert.deepEqual(problems(yaml, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:14:21 with.source_table names "usag", which no earlier step of this pipeline writes (did you mean "usage"?) at "steps[1].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+});
+
+Deno.test("compile() refuses a table reference to a step declared later or to the step itself", () => {
+  const later = HEAD + COST_STEP + STEP;
+  assert.deepEqual(problems(later, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:11:21 with.source_table names "usage", which step "extract" writes after step "transform"; declare it first at "steps[0].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+  const own = HEAD + COST_STEP.replace("source_table: usage", "source_table: cost");
+  assert.deepEqual(problems(own, { "p/schemas/cost.json": COST_SCHEMA }), [
+    `configs/p/x.yml:11:21 step "transform" cannot read its own output "cost" (with.source_table) at "steps[0].with.source_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
+});
+
+Deno.test("compile() infers depends_on from table references and keeps an explicit one", () => {
+  const kms = `  - id: store\n    ps_type: integrations.kms_store\n    with: { provider: OPENAI }\n`;
+  const yaml = HEAD + kms + STEP + COST_STEP.replace("    with:", "    depends_on: [store]\n    with:");
+  const { diagnostics, program, files } = compileSources(
+    new Map([["p/schemas/usage.json", USAGE_SCHEMA], ["p/schemas/cost.json", COST_SCHEMA], ["p/x.yml", yaml]]),
+  );
+  assert.deepEqual(diagnostics, []);
+  const steps = program.pipelines[0]!.steps;
+  assert.deepEqual(steps.map((s) => [s.id, s.dependsOn]), [["store", []], ["extract", []], [
+    "transform",
+    ["store", "extract"],
+  ]]);
+  assert.match(files.get("generated/pipelines/p/x.ts")!, /dependsOn: \["store", "extract"\]/);
+  // The output table defaults to the schema file's name.
+  assert.equal(steps[2]!.output?.table, "cost");
+});
+
+Deno.test("compile() reports a cycle made by an explicit depends_on against an inferred one", () => {
+  const yaml = HEAD + STEP.replace("    output:", "    depends_on: [transform]\n    output:") + COST_STEP;
+  const out = problems(yaml, { "p/schemas/cost.json": COST_SCHEMA });
+  assert.equal(out.length, 1);
+  assert.match(out[0]!, /dependency cycle: extract -> transform -> extract .*\(E_DEPENDENCY_CYCLE\)$/);
+});
+
+const DEFAULTS = `data:
+  params:
+    start_date: { type: date, default: yesterday }
+    end_date: { type: date, default: "{{ params.start_date }}" }
+  notify:
+    on_failure:
+      - ps_type: notify_systems.slack_notification
+`;
+const BARE = `id: p-x
+description: Test pipeline
+integration: openai
+steps:
+` + STEP;
+
+Deno.test("compile() gives a pipeline that omits params and notify the defaults of configs/_defaults.yml", () => {
+  const sources = new Map([["_defaults.yml", DEFAULTS], ["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", BARE]]);
+  const { diagnostics, program } = compileSources(sources);
+  assert.deepEqual(diagnostics, []);
+  const p = program.pipelines[0]!;
+  assert.deepEqual(p.params.map((x) => [x.name, x.default]), [
+    ["start_date", "yesterday"],
+    ["end_date", "{{ params.start_date }}"],
+  ]);
+  assert.deepEqual(p.notify.map((n) => [n.trigger, n.psType]), [["on_failure", "notify_systems.slack_notification"]]);
+  // The output's dataset defaults to org and its table to the schema file's name.
+  assert.deepEqual(p.steps[0]!.output, {
+    table: "usage",
+    dataset: "org",
+    write: "replace_partitions",
+    partitionField: "usage_date",
+  });
+});
+
+Deno.test("compile() lets a pipeline's own params and notify replace the defaults, and keeps them to their kind", () => {
+  const own = BARE.replace(
+    "steps:",
+    "params:\n  start_date: { type: date, default: today }\n  end_date: { type: date, default: today }\nnotify: {}\nsteps:",
+  );
+  const sys = `id: p-sys\ndescription: System\nkind: system\nroute: { method: POST, path: /admin/x, auth: root }\n` +
+    `steps:\n  - id: boot\n    ps_type: setup.initial.onetime_bootstrap\n`;
+  const { diagnostics, program } = compileSources(
+    new Map([["_defaults.yml", DEFAULTS], ["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", own], ["p/y.yml", sys]]),
+  );
+  assert.deepEqual(diagnostics, []);
+  const [x, y] = program.pipelines;
+  assert.deepEqual(x!.params.map((p) => [p.name, p.default]), [["start_date", "today"], ["end_date", "today"]]);
+  assert.deepEqual(x!.notify, []);
+  assert.deepEqual([y!.params, y!.notify], [[], []]);
+});
+
+Deno.test("compile() reports a problem in a default once, in configs/_defaults.yml, however many pipelines take it", () => {
+  const bad = DEFAULTS.replace("default: yesterday", "default: last week")
+    .replace("notify_systems.slack_notification", "notify_systems.slack_notificaton");
+  const out = problems(BARE, { "_defaults.yml": bad, "p/y.yml": BARE.replace("p-x", "p-y") });
+  assert.deepEqual(out, [
+    `configs/_defaults.yml:3:40 default of date param "start_date" must be yesterday, today, YYYY-MM-DD or a template, not "last week" at "data.params.start_date.default" (E_PARAM_DEFAULT)`,
+    `configs/_defaults.yml:7:18 unknown notification processor "notify_systems.slack_notificaton" (did you mean "notify_systems.slack_notification"?) at "data.notify.on_failure[0].ps_type" (E_UNKNOWN_PS_TYPE)`,
+  ]);
+});
+
+Deno.test("compile() resolves a central table reference against the tables the pipelines declare central", async () => {
+  const { z } = await import("zod");
+  const { PROCESSOR_SPECS } = await import("../../src/processors/specs.ts");
+  const { defineProcessorSpec, tableName } = await import("../../src/processors/spec.ts");
+  const reader = defineProcessorSpec({
+    type: "test.read_prices",
+    description: "Reads a central table",
+    config: z.strictObject({ prices_table: tableName }),
+    tableRefs: { prices_table: "central" },
+  });
+  const specs = new Map([...PROCESSOR_SPECS, [reader.type, reader]]);
+  const yaml = (table: string) =>
+    HEAD +
+    `  - id: boot\n    ps_type: setup.initial.onetime_bootstrap\n    tables: [{ schema: p/schemas/usage.json }]\n` +
+    `  - id: read\n    ps_type: test.read_prices\n    with: { prices_table: ${table} }\n`;
+  const run = (table: string) =>
+    compileSources(new Map([["p/schemas/usage.json", USAGE_SCHEMA], ["p/x.yml", yaml(table)]]), { specs })
+      .diagnostics.map(formatDiagnostic);
+  assert.deepEqual(run("usage"), []);
+  assert.deepEqual(run("usages"), [
+    `configs/p/x.yml:13:27 with.prices_table names "usages", which is not a central table (did you mean "usage"?) at "steps[1].with.prices_table" (E_UNKNOWN_TABLE_REF)`,
+  ]);
 });

@@ -29,7 +29,7 @@ Deno.test("the golden pipeline module type-checks and its params schema behaves"
     for (const [path, text] of files) {
       await Deno.mkdir(`${dir}/${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
       // Generated modules import ../src relative to the repo root: mirror that depth under the temp dir.
-      await Deno.writeTextFile(`${dir}/${path}`, text.replaceAll('"../', '"../../'));
+      await Deno.writeTextFile(`${dir}/${path}`, text.replace(/"((?:\.\.\/)+)src\//g, '"../$1src/'));
     }
     const mod = await import(`${dir}/generated/pipelines/demo/usage_cost.ts`);
     assert.equal(mod.pipeline.path, "demo/usage_cost");

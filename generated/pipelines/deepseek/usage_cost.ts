@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../src/processors/specs.ts";
+import { tables as all } from "../../tables.ts";
 /** Request params of `deepseek/usage_cost`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
   date: z.string().optional(),
@@ -12,176 +13,10 @@ export const paramsSchema = z.strictObject({
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
 export const tables = {
-  deepseek_balance_daily: {
-    table: "deepseek_balance_daily",
-    description: "DeepSeek account balance snapshots from GET /user/balance, one row per snapshot day and currency (balance_infos[]). DeepSeek has no usage API: daily spend is derived from consecutive snapshots.",
-    fields: [
-      {
-        name: "snapshot_date",
-        type: "DATE",
-        mode: "REQUIRED",
-        description: "UTC day whose end the snapshot stands for (the run's date param; the scheduled run reads the balance just after that day ends)",
-      },
-      {
-        name: "snapshot_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "When the balance was read (UTC)",
-      },
-      {
-        name: "currency",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "CNY or USD, as reported",
-      },
-      {
-        name: "total_balance",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "total_balance parsed from its decimal string = granted + topped up",
-      },
-      {
-        name: "granted_balance",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Promotional balance (spent first)",
-      },
-      {
-        name: "topped_up_balance",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Paid balance",
-      },
-      {
-        name: "is_available",
-        type: "BOOLEAN",
-        mode: "REQUIRED",
-        description: "Whether the balance is enough for API calls",
-      },
-      {
-        name: "run_id",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Run that wrote the row",
-      },
-      {
-        name: "ingested_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "When the row was written (UTC)",
-      },
-    ],
-    partitioning: { field: "snapshot_date", type: "DAY" },
-    clustering: ["currency"],
-    primary_key: ["snapshot_date", "currency"],
-  },
-  deepseek_cost_daily: {
-    table: "deepseek_cost_daily",
-    description: "DeepSeek daily spend per currency derived from balance snapshots: spend = max(opening_balance - closing_balance, 0). A rise in balance is recorded as a top-up, never as negative spend; top-ups cannot be observed separately, so spend on a day with a top-up is under-counted by up to the top-up. No token or model detail exists (DeepSeek has no usage API). Columns follow FinOps FOCUS where one applies.",
-    fields: [
-      {
-        name: "usage_date",
-        type: "DATE",
-        mode: "REQUIRED",
-        description: "UTC day the spend is attributed to (FOCUS ChargePeriodStart, as a date)",
-      },
-      {
-        name: "charge_period_start",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "FOCUS ChargePeriodStart: snapshot_at of the previous snapshot",
-      },
-      {
-        name: "charge_period_end",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "FOCUS ChargePeriodEnd: snapshot_at of this day's snapshot",
-      },
-      {
-        name: "provider",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Always 'deepseek' (FOCUS ProviderName)",
-      },
-      {
-        name: "service_name",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "FOCUS ServiceName, e.g. 'DeepSeek API'",
-      },
-      {
-        name: "model",
-        type: "STRING",
-        mode: "NULLABLE",
-        description: "Always null: balance drops cannot be attributed to a model (FOCUS SkuId)",
-      },
-      {
-        name: "previous_snapshot_date",
-        type: "DATE",
-        mode: "NULLABLE",
-        description: "Snapshot the drop is measured from; null on the first snapshot (no spend computed). More than a day back when days were missed: the spend then covers the whole gap.",
-      },
-      {
-        name: "opening_balance",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "total_balance of the previous snapshot",
-      },
-      {
-        name: "closing_balance",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "total_balance of this snapshot",
-      },
-      {
-        name: "top_up_amount",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "max(closing_balance - opening_balance, 0): net top-ups and grants seen this day",
-      },
-      {
-        name: "list_cost",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Spend; DeepSeek deducts at list price (FOCUS ListCost)",
-      },
-      {
-        name: "cost",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Cost used by /costs: equals list_cost (FOCUS EffectiveCost)",
-      },
-      {
-        name: "billed_cost",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Amount deducted from the balance: equals cost, since the balance is the provider's own ledger (FOCUS BilledCost)",
-      },
-      {
-        name: "currency",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Currency of the balance, CNY or USD (FOCUS BillingCurrency)",
-      },
-      {
-        name: "run_id",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Run that wrote the row",
-      },
-      {
-        name: "priced_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "When the row was computed (UTC)",
-      },
-    ],
-    partitioning: { field: "usage_date", type: "DAY" },
-    clustering: ["currency"],
-    primary_key: ["usage_date", "currency"],
-  },
+  deepseek_balance_daily: all.deepseek_balance_daily,
+  deepseek_cost_daily: all.deepseek_cost_daily,
 } as const satisfies Record<string, TableSchema>;
 /** Daily DeepSeek balance snapshot and the spend derived from it */
 export const pipeline = {

@@ -4,120 +4,16 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../src/processors/specs.ts";
+import { tables as all } from "../../tables.ts";
 /** Request params of `openai/subscriptions`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
   month: z.string().regex(new RegExp("^\\d{4}-(0[1-9]|1[0-2])$")).optional(),
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
 export const tables = {
-  openai_subscriptions_monthly: {
-    table: "openai_subscriptions_monthly",
-    description: "The org's OpenAI plans in force during a calendar month (from org_openai_subscriptions), with their fixed fees, one row per plan per month.",
-    fields: [
-      {
-        name: "month_start",
-        type: "DATE",
-        mode: "REQUIRED",
-        description: "First day of the month (FOCUS BillingPeriodStart, as a date)",
-      },
-      { name: "month", type: "STRING", mode: "REQUIRED", description: "YYYY-MM" },
-      {
-        name: "provider",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Always 'openai' (FOCUS ProviderName)",
-      },
-      {
-        name: "plan_name",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Plan name (FOCUS SkuId)",
-      },
-      {
-        name: "quantity",
-        type: "INT64",
-        mode: "REQUIRED",
-        description: "Units bought (FOCUS PricingQuantity)",
-      },
-      {
-        name: "unit_price_usd",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Fee per unit (FOCUS ListUnitPrice)",
-      },
-      {
-        name: "billing_period",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "monthly or yearly (a yearly fee is spread over 12 months)",
-      },
-      {
-        name: "rpm_limit",
-        type: "INT64",
-        mode: "NULLABLE",
-        description: "Requests per minute granted",
-      },
-      {
-        name: "tpm_limit",
-        type: "INT64",
-        mode: "NULLABLE",
-        description: "Tokens per minute granted",
-      },
-      {
-        name: "monthly_spend_limit_usd",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Usage spend cap of the tier",
-      },
-      {
-        name: "effective_from",
-        type: "DATE",
-        mode: "REQUIRED",
-        description: "effective_from of the plan row",
-      },
-      {
-        name: "effective_to",
-        type: "DATE",
-        mode: "NULLABLE",
-        description: "effective_to of the plan row (exclusive)",
-      },
-      {
-        name: "list_cost",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "quantity x unit_price_usd for the month (FOCUS ListCost, ChargeCategory 'Purchase', recurring)",
-      },
-      {
-        name: "cost",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Equals list_cost (FOCUS EffectiveCost)",
-      },
-      {
-        name: "currency",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Always USD (FOCUS BillingCurrency)",
-      },
-      {
-        name: "run_id",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Run that wrote the row",
-      },
-      {
-        name: "ingested_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "When the row was written (UTC)",
-      },
-    ],
-    partitioning: { field: "month_start", type: "MONTH" },
-    clustering: ["plan_name"],
-    primary_key: ["month_start", "plan_name", "effective_from"],
-  },
+  openai_subscriptions_monthly: all.openai_subscriptions_monthly,
 } as const satisfies Record<string, TableSchema>;
 /** Monthly OpenAI plan fees and limits from the org's plan table */
 export const pipeline = {

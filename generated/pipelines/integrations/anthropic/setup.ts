@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../../src/processors/specs.ts";
+import { tables as all } from "../../../tables.ts";
 /** Request params of `integrations/anthropic/setup`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
   credential: z.string().min(1).max(20000),
@@ -11,106 +12,9 @@ export const paramsSchema = z.strictObject({
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
 export const tables = {
-  org_model_pricing: {
-    table: "org_model_pricing",
-    description: "Per-org, effective-dated LLM model prices (USD per 1M tokens) used by the *_cost transforms. Seeded from configs/<provider>/seed/data/default_pricing.csv on integration setup, editable through the pricing API. A usage day is priced with the row where effective_from <= day < effective_to (open-ended when effective_to is null). model_id is the provider's id without a date-snapshot suffix (gpt-4o, claude-sonnet-4-5); a row for an exact snapshot id (gpt-4o-2024-05-13) wins over the stripped id.",
-    fields: [
-      {
-        name: "org_slug",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Owning org (filled in by the seed step, not in the CSV)",
-      },
-      {
-        name: "provider",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "openai, anthropic or deepseek (FOCUS ProviderName)",
-      },
-      {
-        name: "model_id",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Model id as reported by the provider's usage API, without date suffix (FOCUS SkuId)",
-      },
-      {
-        name: "input_per_1m",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Uncached input tokens (DeepSeek: cache miss), per 1M (FOCUS ListUnitPrice)",
-      },
-      {
-        name: "cached_input_per_1m",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Cached input / cache hits / cache reads, per 1M; null = the model has no cache discount (billed at input_per_1m)",
-      },
-      {
-        name: "cache_write_5m_per_1m",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Anthropic 5-minute cache writes, per 1M (usually 1.25x input); null for providers without paid cache writes",
-      },
-      {
-        name: "cache_write_1h_per_1m",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Anthropic 1-hour cache writes, per 1M (usually 2x input); null for providers without paid cache writes",
-      },
-      {
-        name: "output_per_1m",
-        type: "NUMERIC",
-        mode: "REQUIRED",
-        description: "Output tokens (reasoning tokens included), per 1M",
-      },
-      {
-        name: "currency",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "ISO 4217 code of the prices (FOCUS PricingCurrency), USD for the defaults",
-      },
-      {
-        name: "effective_from",
-        type: "DATE",
-        mode: "REQUIRED",
-        description: "First UTC day the price applies (inclusive)",
-      },
-      {
-        name: "effective_to",
-        type: "DATE",
-        mode: "NULLABLE",
-        description: "First UTC day the price no longer applies (exclusive); null = still in force",
-      },
-      {
-        name: "source",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "seed (loaded from configs/, replaced by pricing reset) or user (added or edited through the API)",
-      },
-      {
-        name: "notes",
-        type: "STRING",
-        mode: "NULLABLE",
-        description: "Free text, e.g. tier or long-context caveats",
-      },
-      {
-        name: "created_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "Row creation time (UTC)",
-      },
-      {
-        name: "updated_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "Last change (UTC)",
-      },
-    ],
-    clustering: ["org_slug", "provider", "model_id"],
-    primary_key: ["org_slug", "provider", "model_id", "effective_from"],
-  },
+  org_model_pricing: all.org_model_pricing,
 } as const satisfies Record<string, TableSchema>;
 /** Validate, encrypt and store the org's Anthropic admin key; seed default prices */
 export const pipeline = {

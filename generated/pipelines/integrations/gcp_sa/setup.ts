@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../../src/processors/specs.ts";
+import { tables as all } from "../../../tables.ts";
 import { isJsonText } from "../../../../src/pipeline/params.ts";
 /** Request params of `integrations/gcp_sa/setup`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
@@ -13,8 +14,10 @@ export const paramsSchema = z.strictObject({
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
-export const tables = {} as const satisfies Record<string, TableSchema>;
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
+export const tables = {
+
+} as const satisfies Record<string, TableSchema>;
 /** Validate, encrypt and store the org's GCP service account and billing export table */
 export const pipeline = {
   source: "configs/integrations/gcp_sa/setup.yml",

@@ -4,12 +4,15 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../../src/processors/specs.ts";
+import { tables as all } from "../../../tables.ts";
 /** Request params of `integrations/openai/validate`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({});
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
-export const tables = {} as const satisfies Record<string, TableSchema>;
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
+export const tables = {
+
+} as const satisfies Record<string, TableSchema>;
 /** Re-validate the org's stored OpenAI key with the provider */
 export const pipeline = {
   source: "configs/integrations/openai/validate.yml",

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { PipelineModule, TableSchema } from "../../../../src/pipeline/module.ts";
 import type { ProcessorConfig } from "../../../../src/processors/specs.ts";
+import { tables as all } from "../../../tables.ts";
 /** Request params of `setup/organizations/dryrun`; unknown fields are rejected. */
 export const paramsSchema = z.strictObject({
   org_slug: z.string().regex(new RegExp("^[a-z][a-z0-9_]{2,49}$")),
@@ -13,106 +14,9 @@ export const paramsSchema = z.strictObject({
 });
 /** Params as the API accepts them. */
 export type Params = z.input<typeof paramsSchema>;
-/** Tables this pipeline creates or writes, from the schema files its steps name. */
+/** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
 export const tables = {
-  org_subscriptions: {
-    table: "org_subscriptions",
-    description: "The org's platform plan and the limits the quota check enforces. One ACTIVE row per org; plan changes close the old row (ends_at) and add a new one.",
-    fields: [
-      {
-        name: "subscription_id",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Random id (UUID)",
-      },
-      {
-        name: "org_slug",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "Owning org",
-      },
-      {
-        name: "plan_name",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "STARTER, PROFESSIONAL or SCALE",
-      },
-      {
-        name: "status",
-        type: "STRING",
-        mode: "REQUIRED",
-        description: "ACTIVE, TRIAL, CANCELLED or EXPIRED",
-      },
-      {
-        name: "max_pipelines_per_day",
-        type: "INT64",
-        mode: "REQUIRED",
-        description: "Pipeline runs allowed per UTC day",
-      },
-      {
-        name: "max_pipelines_per_month",
-        type: "INT64",
-        mode: "REQUIRED",
-        description: "Pipeline runs allowed per UTC calendar month",
-      },
-      {
-        name: "max_concurrent_pipelines",
-        type: "INT64",
-        mode: "REQUIRED",
-        description: "Runs allowed in PENDING or RUNNING at once",
-      },
-      {
-        name: "max_team_members",
-        type: "INT64",
-        mode: "NULLABLE",
-        description: "Seats (enforced by the frontend)",
-      },
-      {
-        name: "max_providers",
-        type: "INT64",
-        mode: "NULLABLE",
-        description: "Integrations that may be configured at once",
-      },
-      {
-        name: "price_usd",
-        type: "NUMERIC",
-        mode: "NULLABLE",
-        description: "Plan price per billing period, USD",
-      },
-      {
-        name: "billing_period",
-        type: "STRING",
-        mode: "NULLABLE",
-        description: "monthly or yearly",
-      },
-      {
-        name: "starts_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "Start of the subscription (UTC)",
-      },
-      {
-        name: "ends_at",
-        type: "TIMESTAMP",
-        mode: "NULLABLE",
-        description: "End of the subscription; null = open-ended",
-      },
-      {
-        name: "created_at",
-        type: "TIMESTAMP",
-        mode: "REQUIRED",
-        description: "Row creation time (UTC)",
-      },
-      {
-        name: "updated_at",
-        type: "TIMESTAMP",
-        mode: "NULLABLE",
-        description: "Last change (UTC)",
-      },
-    ],
-    clustering: ["org_slug", "status"],
-    primary_key: ["subscription_id"],
-  },
+  org_subscriptions: all.org_subscriptions,
 } as const satisfies Record<string, TableSchema>;
 /** Validate an onboarding request without creating anything */
 export const pipeline = {
