@@ -138,16 +138,12 @@ export class RunExecutor {
       const provider = pipeline.integration ? CREDENTIAL_PROVIDER[pipeline.integration] : null;
       const runId = runIdFor(orgSlug, pipeline, now);
       let credential: Preflight["credential"] | undefined;
+      const quotas = this.deps.stores.quotas;
       // Count and claim in one transaction that holds the org's claim lock: no other claim of the org, from
       // any pipeline, trigger or instance, can count the same free slot. Committed before start() returns.
       await this.#claims.run(orgSlug, () =>
-        this.deps.stores.quotas.claim(orgSlug, { now }, async (tx) => {
-          const pre = await this.deps.stores.quotas.orgState(
-            orgSlug,
-            now,
-            { pipelinePath: pipeline.path, provider },
-            tx,
-          );
+        quotas.claim(orgSlug, { now }, async (tx) => {
+          const pre = await quotas.orgState(orgSlug, now, { pipelinePath: pipeline.path, provider }, tx);
           if (pre.activeSame > 0) throw inProgress();
           credential = checkIntegration(pipeline, provider, pre);
           checkQuota(orgSlug, pre, now);
