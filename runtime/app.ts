@@ -36,12 +36,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     trustedProxyHops: settings.trustedProxyHops,
     isKnown: (c) => {
       const key = c.req.header("X-API-Key");
-      if (key) return deps.keys.isCached(key);
+      if (key) return deps.stores.apiKeys.isCached(key);
       return checkRoot(c.req.header("X-CA-Root-Key"));
     },
   });
   const guard = (mode: Auth): MiddlewareHandler<AppEnv> => {
-    const a = auth(mode, { keys: deps.keys, checkRoot, disabled: settings.disableAuth });
+    const a = auth(mode, { keys: deps.stores.apiKeys, checkRoot, disabled: settings.disableAuth });
     if (!settings.rateLimitEnabled || mode === "none") return a;
     return async function guardMiddleware(c, next) {
       const authed = async () => {

@@ -18,9 +18,9 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "./errors.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
-import { CENTRAL_DATASET, sha256Hex } from "../src/orgs/api_keys.ts";
+import { sha256Hex } from "../src/orgs/keys.ts";
 import type { WarehouseTx } from "../src/warehouse/warehouse.ts";
-import { pipelines } from "../generated/manifest.ts";
+import type { HeldKey, StoredResponse } from "../src/central/idempotency.ts";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** How long a stored response is replayed. */
@@ -33,26 +33,6 @@ const KEY_SHAPE = /^[A-Za-z0-9._:-]{1,255}$/;
 /** Response fields holding a one-time secret: stored only encrypted. */
 const SECRET_FIELDS = ["api_key"] as const;
 const SLUG = /^[a-z][a-z0-9_]{2,49}$/;
-const TABLE = `${CENTRAL_DATASET}.org_idempotency_keys`;
-
-interface StoredRow {
-  request_hash: string;
-  status_code: number | null;
-  response: Record<string, unknown> | null;
-  created_at: string;
-}
-
-/** A key this request holds (its pending row). */
-interface Held {
-  scope: string;
-  key: string;
-  claimId: string;
-  hash: string;
-  method: string;
-  path: string;
-  createdAt: string;
-  expiresAt: string;
-}
 
 /** Requests of this process holding a key right now, by `scope \n key`. */
 const running = new Map<string, Promise<void>>();
@@ -107,13 +87,13 @@ export async function idempotent(
   const identity = c.get("auth");
   if (key === undefined || !identity || identity.kind === "none") return await run();
   // Before bootstrap there is no table to keep keys in (and the request itself is refused).
-  if (!(await deps.warehouse.tableExists(CENTRAL_DATASET, "org_idempotency_keys"))) return await run();
+  if (!(await deps.stores.idempotency.ready())) return await run();
   const scope = identity.kind === "root" ? "_root" : identity.orgSlug;
   const hash = requestHash(c.req.method, c.req.path, body);
   const local = `${scope}\n${key}`;
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const row = await find(deps, scope, key);
+    const row = await deps.stores.idempotency.find(scope, key, deps.now());
     if (row) {
       if (row.request_hash !== hash) {
         throw new ApiError(
@@ -129,7 +109,7 @@ export async function idempotent(
         continue;
       }
       if (!other && deps.now().getTime() - Date.parse(row.created_at) > STALE_MS) {
-        await release(deps, scope, key, String(row.response?.claim_id ?? ""));
+        await deps.stores.idempotency.release(scope, key, String(row.response?.claim_id ?? ""));
         continue;
       }
       throw inProgress();
@@ -152,7 +132,7 @@ export async function idempotent(
     try {
       res = await run(hook);
     } catch (err) {
-      await release(deps, scope, key, held.claimId).catch(() => {});
+      await deps.stores.idempotency.release(scope, key, held.claimId).catch(() => {});
       throw err;
     }
     if (res.status >= 200 && res.status < 300) {
@@ -165,10 +145,10 @@ export async function idempotent(
             request_id: c.get("requestId"),
             error: err instanceof Error ? err.message : String(err),
           });
-          await release(deps, scope, key, held.claimId).catch(() => {});
+          await deps.stores.idempotency.release(scope, key, held.claimId).catch(() => {});
         }
       }
-    } else await release(deps, scope, key, held.claimId).catch(() => {});
+    } else await deps.stores.idempotency.release(scope, key, held.claimId).catch(() => {});
     return res;
   } finally {
     running.delete(local);
@@ -185,20 +165,7 @@ function inProgress(): ApiError {
   );
 }
 
-async function find(deps: AppDeps, scope: string, key: string): Promise<StoredRow | undefined> {
-  const rows = await deps.warehouse.query<StoredRow>(
-    `SELECT request_hash, status_code, response, created_at FROM ${TABLE}
-     WHERE org_slug = @scope AND idempotency_key = @key AND expires_at > CAST(@now AS TIMESTAMP)
-     ORDER BY created_at, status_code NULLS LAST LIMIT 1`,
-    { scope, key, now: deps.now().toISOString() },
-  );
-  return rows[0];
-}
-
-/**
- * Writes a pending row and returns the hold; 409 when another process claimed the key at the same time
- * (the earliest claim wins, so of two racing claims exactly one goes on).
- */
+/** Claims the key with a pending row; 409 when another process claimed it at the same time (the earliest wins). */
 async function claim(
   deps: AppDeps,
   scope: string,
@@ -206,11 +173,11 @@ async function claim(
   hash: string,
   method: string,
   path: string,
-): Promise<Held> {
+): Promise<HeldKey> {
   const now = deps.now();
   // Claim ids sort by time, so a later claim never wins over one that already checked.
   const claimId = `${now.toISOString()}_${crypto.randomUUID()}`;
-  const held: Held = {
+  const held: HeldKey = {
     scope,
     key,
     claimId,
@@ -220,26 +187,7 @@ async function claim(
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
   };
-  await deps.warehouse.execute(`DELETE FROM ${TABLE} WHERE expires_at <= CAST(@now AS TIMESTAMP)`, {
-    now: now.toISOString(),
-  });
-  await deps.warehouse.insertRows(CENTRAL_DATASET, schema(), [row(held, null, { claim_id: claimId })]);
-  let claims: { claim_id: string | null }[];
-  try {
-    claims = await deps.warehouse.query<{ claim_id: string | null }>(
-      `SELECT ${claimOf(deps)} AS claim_id FROM ${TABLE}
-       WHERE org_slug = @scope AND idempotency_key = @key`,
-      { scope, key },
-    );
-  } catch (err) {
-    await release(deps, scope, key, claimId).catch(() => {});
-    throw err;
-  }
-  const first = claims.map((r) => r.claim_id ?? "").sort()[0];
-  if (first !== claimId) {
-    await release(deps, scope, key, claimId);
-    throw inProgress();
-  }
+  if (!(await deps.stores.idempotency.claim(held, now))) throw inProgress();
   return held;
 }
 
@@ -247,7 +195,7 @@ async function claim(
 async function store(
   tx: WarehouseTx,
   deps: AppDeps,
-  held: Held,
+  held: HeldKey,
   status: number,
   body: Record<string, unknown> | Promise<Record<string, unknown>>,
 ): Promise<void> {
@@ -259,37 +207,10 @@ async function store(
       sealed[field] = { vault: await deps.vault.encrypt(secret, aad(held.scope, held.key, plain)) };
     }
   }
-  await tx.execute(
-    `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
-     AND ${claimOf(deps)} = @claim`,
-    { scope: held.scope, key: held.key, claim: held.claimId },
-  );
-  await tx.insertRows(CENTRAL_DATASET, schema(), [row(held, status, sealed)]);
+  await deps.stores.idempotency.storeIn(tx, held, status, sealed);
 }
 
-function row(held: Held, status: number | null, response: Record<string, unknown>): Record<string, unknown> {
-  return {
-    org_slug: held.scope,
-    idempotency_key: held.key,
-    request_hash: held.hash,
-    method: held.method,
-    path: held.path,
-    status_code: status,
-    response,
-    created_at: held.createdAt,
-    expires_at: held.expiresAt,
-  };
-}
-
-async function release(deps: AppDeps, scope: string, key: string, claimId: string): Promise<void> {
-  await deps.warehouse.execute(
-    `DELETE FROM ${TABLE} WHERE org_slug = @scope AND idempotency_key = @key AND status_code IS NULL
-     AND coalesce(${claimOf(deps)}, '') = @claim`,
-    { scope, key, claim: claimId },
-  );
-}
-
-async function replay(c: Context, deps: AppDeps, scope: string, key: string, row: StoredRow): Promise<Response> {
+async function replay(c: Context, deps: AppDeps, scope: string, key: string, row: StoredResponse): Promise<Response> {
   const body: Record<string, unknown> = { ...row.response };
   for (const field of SECRET_FIELDS) {
     const v = body[field] as { vault?: unknown } | undefined;
@@ -305,17 +226,6 @@ async function replay(c: Context, deps: AppDeps, scope: string, key: string, row
 function aad(scope: string, key: string, body: Record<string, unknown>) {
   const org = typeof body.org_slug === "string" && SLUG.test(body.org_slug) ? body.org_slug : "idempotency";
   return { org_slug: org, provider: `IDEMPOTENCY_KEY:${scope}:${key}` };
-}
-
-/** The pending row's claim id as SQL text: `json_extract_string` on DuckDB, `JSON_VALUE` on BigQuery. */
-function claimOf(deps: AppDeps): string {
-  return `${deps.warehouse.kind === "duckdb" ? "json_extract_string" : "JSON_VALUE"}(response, '$.claim_id')`;
-}
-
-function schema() {
-  const s = pipelines["setup/bootstrap"].tables.org_idempotency_keys;
-  if (!s) throw new Error("The bootstrap module has no org_idempotency_keys schema");
-  return s;
 }
 
 function canonical(v: unknown): unknown {

@@ -10,14 +10,14 @@ import { createApp } from "./app.ts";
 import type { AppDeps } from "./context.ts";
 import { openWarehouse } from "../src/warehouse/mod.ts";
 import { openVault } from "../src/vault/mod.ts";
-import { ApiKeyStore } from "../src/orgs/api_keys.ts";
+import { createCentralStores } from "../src/central/mod.ts";
 import { defaultProcessors } from "../src/processors/mod.ts";
 import type { Warehouse } from "../src/warehouse/warehouse.ts";
 import { type ExecutorDeps, RunExecutor } from "../src/pipeline/executor.ts";
 import { pickBaseUrls } from "../src/providers/catalogue.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
-import { CENTRAL_DATASET } from "../src/orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "../src/central/tables.ts";
 import { repairPricingOverlaps } from "./routes/pricing.ts";
 import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/bootstrap.ts";
 
@@ -100,7 +100,8 @@ export async function buildDeps(
     ...(settings.previousRootApiKey ? { previousRootKey: settings.previousRootApiKey } : {}),
     warehouse: wh,
     vault,
-    keys: new ApiKeyStore(wh, vault),
+    // The central stores get the table schemas here, at start-up: nothing under src/ imports generated/.
+    stores: createCentralStores(wh, bootstrapPipeline.tables, vault),
     processors: defaultProcessors(),
     now: () => new Date(),
     env: {
@@ -127,9 +128,9 @@ export async function buildDeps(
  * is older than two minutes.
  */
 export async function recoverAbandonedRuns(deps: AppDeps): Promise<number> {
-  if (!(await deps.warehouse.tableExists(CENTRAL_DATASET, "org_meta_pipeline_runs"))) return 0;
+  if (!(await deps.stores.runs.ready())) return 0;
   const now = deps.now();
-  const n = await deps.executor.runs.failAbandoned({
+  const n = await deps.stores.runs.failAbandoned({
     now: now.toISOString(),
     staleBefore: new Date(now.getTime() - 120_000).toISOString(),
     allWorkers: deps.warehouse.kind === "duckdb",

@@ -1,7 +1,7 @@
 /** Route auth from the manifest's `auth` value: root, org, root_or_org or none. */
 import type { MiddlewareHandler } from "hono";
 import type { Auth } from "../../src/pipeline/module.ts";
-import type { ApiKeyStore } from "../../src/orgs/api_keys.ts";
+import type { ApiKeyStore } from "../../src/central/api_keys.ts";
 import { requireRoot } from "./root_key.ts";
 import { requireOrg } from "./org_key.ts";
 

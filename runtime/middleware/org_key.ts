@@ -3,7 +3,7 @@
  * path must be the key's org (403 otherwise).
  */
 import type { Context } from "hono";
-import type { ApiKeyStore } from "../../src/orgs/api_keys.ts";
+import type { ApiKeyStore } from "../../src/central/api_keys.ts";
 import { forbidden, unauthorized } from "../errors.ts";
 
 export async function requireOrg(c: Context, keys: ApiKeyStore): Promise<void> {

@@ -1,26 +1,17 @@
 /** Integration statuses (never the credential) and removal. Setup/validate come from the manifest. */
 import type { Hono, MiddlewareHandler } from "hono";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import { notFound } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import type { StatusCache } from "../status_cache.ts";
 import { CREDENTIAL_KEY_OF } from "../../src/providers/catalogue.ts";
+import type { CredentialStatusRow } from "../../src/central/credentials.ts";
 
 /** API provider name -> credential row provider (the catalogue's `CREDENTIAL_KEY_OF`). */
 export const PROVIDER_KEYS = CREDENTIAL_KEY_OF;
 export type ApiProvider = keyof typeof PROVIDER_KEYS;
 
-export interface StatusRow {
-  provider: string;
-  credential_name: string | null;
-  credential_fingerprint: string | null;
-  validation_status: string;
-  validation_error: string | null;
-  configured_at: string;
-  last_validated_at: string | null;
-  metadata: Record<string, unknown> | null;
-}
+export type StatusRow = CredentialStatusRow;
 
 function status(row: StatusRow | undefined) {
   if (!row) return { status: "NOT_CONFIGURED", configured_at: null, last_validated_at: null };
@@ -49,13 +40,7 @@ export function mountIntegrationRoutes(
   cache: StatusCache<StatusRow[]>,
 ): void {
   const rows = (slug: string) => cache.get(slug, () => load(slug));
-  const load = (slug: string) =>
-    deps.warehouse.query<StatusRow>(
-      `SELECT provider, credential_name, credential_fingerprint, validation_status, validation_error, configured_at,
-              last_validated_at, metadata
-       FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND is_active = TRUE`,
-      { org_slug: slug },
-    );
+  const load = (slug: string) => deps.stores.credentials.statuses(slug);
 
   // The status body of each cached rows array, serialised once (a reload makes a new array, so a new body).
   const bodies = new WeakMap<StatusRow[], string>();
@@ -85,10 +70,7 @@ export function mountIntegrationRoutes(
   app.delete("/api/v1/integrations/:org_slug/:provider", guard("org"), async (c) => {
     const slug = c.req.param("org_slug");
     const key = PROVIDER_KEYS[provider(c.req.param("provider"))];
-    const deleted = await deps.warehouse.execute(
-      `DELETE FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND provider = @provider`,
-      { org_slug: slug, provider: key },
-    );
+    const deleted = await deps.stores.credentials.remove(slug, key);
     cache.invalidate(slug);
     if (!deleted) throw notFound(`Integration ${key} is not configured for "${slug}"`);
     deps.logger.info("integration removed", { request_id: c.get("requestId"), org_slug: slug, provider: key });

@@ -4,13 +4,12 @@
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { pipelines } from "../../generated/manifest.ts";
 import { notFound } from "../errors.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { type CommitHook, idempotent } from "../idempotency.ts";
+import type { IssuedKey } from "../../src/central/api_keys.ts";
 
 const rotateBody = z.strictObject({ reason: z.string().max(200).optional() });
 
@@ -19,7 +18,6 @@ export function mountOrganizationRoutes(
   deps: AppDeps,
   guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
 ): void {
-  const keysTable = pipelines["setup/bootstrap"].tables.org_api_keys;
   app.post("/api/v1/organizations/:org_slug/api-key/rotate", guard("root_or_org"), async (c) => {
     const slug = c.req.param("org_slug");
     const body = await parseBody(c, rotateBody);
@@ -32,32 +30,24 @@ export function mountOrganizationRoutes(
     reason: string | undefined,
     hook?: CommitHook,
   ): Promise<Response> {
-    const exists = await deps.warehouse.query(
-      `SELECT org_slug FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug LIMIT 1`,
-      { org_slug: slug },
-    );
-    if (!exists.length) throw notFound(`Organization "${slug}" does not exist`);
-    const now = deps.now();
-    const key = await deps.keys.issue(slug, 24, now);
-    const answer = (revoked: number) => ({
+    if (!(await deps.stores.orgs.exists(slug))) throw notFound(`Organization "${slug}" does not exist`);
+    const answer = ({ key, revoked }: { key: IssuedKey; revoked: number }) => ({
       org_slug: slug,
       api_key: key.apiKey,
       api_key_fingerprint: key.fingerprint,
       revoked_keys: revoked,
       message: "Store the new API key now: it is shown once; the previous key no longer works",
     });
-    let revoked = 0;
-    await deps.warehouse.transaction(async (tx) => {
-      revoked = await tx.execute(
-        `UPDATE ${CENTRAL_DATASET}.org_api_keys SET is_active = FALSE, revoked_at = CAST(@now AS TIMESTAMP), revocation_reason = @reason
-         WHERE org_slug = @org_slug AND is_active = TRUE`,
-        { org_slug: slug, now: now.toISOString(), reason: reason ?? "rotated" },
-      );
-      await tx.insertRows(CENTRAL_DATASET, keysTable, [key.row]);
-      await hook?.(tx, answer(revoked));
+    const rotated = await deps.stores.apiKeys.rotate(
+      slug,
+      { now: deps.now(), reason: reason ?? "rotated" },
+      async (tx, r) => await hook?.(tx, answer(r)),
+    );
+    deps.logger.info("org api key rotated", {
+      request_id: c.get("requestId"),
+      org_slug: slug,
+      revoked: rotated.revoked,
     });
-    deps.keys.forgetOrg(slug);
-    deps.logger.info("org api key rotated", { request_id: c.get("requestId"), org_slug: slug, revoked });
-    return c.json(answer(revoked));
+    return c.json(answer(rotated));
   }
 }

@@ -7,7 +7,6 @@ import { ProcessorError } from "../../src/processors/context.ts";
 import { ApiError } from "../errors.ts";
 import { jsonBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import { type CommitHook, idempotent, takesIdempotencyKey } from "../idempotency.ts";
 
@@ -35,43 +34,9 @@ function retryAfter(err: ProcessorError): number {
   return typeof s === "number" && s > 0 ? s : 60;
 }
 
-/** Columns of a step log as the run detail shows them; every attempt's steps, in order. */
-export const STEP_COLUMNS =
-  "step_id, step_index, attempt, ps_type, status, output_table, rows_written, start_time, end_time, duration_ms, error_message";
-export const STEP_ORDER = "ORDER BY attempt, step_index";
-
-/**
- * A run's step logs shown as `steps` (those of its latest attempt) and `previous_attempts` (`[{attempt, steps}]`,
- * oldest first, empty when the first try was the only one).
- */
-export function stepsByAttempt(rows: Record<string, unknown>[]) {
-  const byAttempt = new Map<number, Record<string, unknown>[]>();
-  for (const r of rows) {
-    const a = Number(r.attempt ?? 1);
-    byAttempt.set(a, [...(byAttempt.get(a) ?? []), r]);
-  }
-  const attempts = [...byAttempt.keys()].sort((x, y) => x - y);
-  const last = attempts.pop();
-  return {
-    steps: last === undefined ? [] : byAttempt.get(last)!,
-    previous_attempts: attempts.map((attempt) => ({ attempt, steps: byAttempt.get(attempt)! })),
-  };
-}
-
 /** A run with its steps, as `GET /pipelines/runs/{org}/{run_id}` and `?wait=true` show it. */
 export async function runDetail(deps: AppDeps, orgSlug: string, runId: string) {
-  const [run] = await deps.warehouse.query(
-    `SELECT run_id, pipeline_path, status, trigger, params, start_time, end_time, duration_ms, steps_total,
-       steps_completed, rows_written, error_message, error_code, attempt
-     FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs WHERE org_slug = @org_slug AND run_id = @run_id`,
-    { org_slug: orgSlug, run_id: runId },
-  );
-  const steps = await deps.warehouse.query(
-    `SELECT ${STEP_COLUMNS}
-     FROM ${CENTRAL_DATASET}.org_meta_step_logs WHERE org_slug = @org_slug AND run_id = @run_id ${STEP_ORDER}`,
-    { org_slug: orgSlug, run_id: runId },
-  );
-  return { ...(run ?? {}), ...stepsByAttempt(steps) };
+  return await deps.stores.runs.detail(orgSlug, runId) ?? { steps: [], previous_attempts: [] };
 }
 
 /** A pipeline as the catalogue shows it (no secrets: params are descriptions only). */

@@ -1,11 +1,11 @@
 /**
  * `GET /api/v1/organizations/{org_slug}/quota` (the org's key or the root key): the org's plan limits, what it has
  * used today, this month and right now, what remains, and when the day and month counts reset. Counted by the same
- * query as the run claim (src/pipeline/quota.ts), so what it shows is what the next run is checked against.
+ * query as the run claim (src/central/quotas.ts), so what it shows is what the next run is checked against.
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { nextMonthStart, nextUtcMidnight, readOrgState } from "../../src/pipeline/quota.ts";
+import { nextMonthStart, nextUtcMidnight } from "../../src/pipeline/quota.ts";
 import { notFound } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
@@ -17,7 +17,7 @@ export function mountQuotaRoutes(
   app.get("/api/v1/organizations/:org_slug/quota", guard("root_or_org"), async (c) => {
     const slug = c.req.param("org_slug");
     const now = deps.now();
-    const { plan, usage } = await readOrgState(deps.warehouse, slug, now);
+    const { plan, usage } = await deps.stores.quotas.orgState(slug, now);
     if (!plan) throw notFound(`Organization "${slug}" has no active subscription`);
     const left = (max: number, used: number) => Math.max(0, max - used);
     return c.json({

@@ -5,7 +5,7 @@
  */
 import type { PipelineModule, StepDef } from "./module.ts";
 import type { CheckOutcome } from "./checks.ts";
-import type { RunsStore } from "./runs_store.ts";
+import type { RunsStore } from "../central/runs.ts";
 
 /** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
 export type Book = (write: Promise<unknown>) => void;

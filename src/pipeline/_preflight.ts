@@ -5,7 +5,7 @@
  */
 import type { PipelineModule } from "./module.ts";
 import { resolveParams } from "./run_sync.ts";
-import type { Preflight } from "./runs_store.ts";
+import type { OrgState as Preflight } from "../central/quotas.ts";
 import { noPlan, quotaExceeded } from "./quota.ts";
 import { ProcessorError } from "../processors/context.ts";
 import { DayError } from "../time/day.ts";

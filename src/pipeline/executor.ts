@@ -11,8 +11,9 @@
 import type { PipelineModule, StepDef } from "./module.ts";
 import { contextBase, type PipelineDeps, templateVars } from "./run_sync.ts";
 import { renderTemplates } from "./template.ts";
-import { type Preflight, RunsStore } from "./runs_store.ts";
-import { claimForOrg, OrgMutex } from "./quota.ts";
+import type { RunsStore } from "../central/runs.ts";
+import type { OrgState as Preflight } from "../central/quotas.ts";
+import { OrgMutex } from "./quota.ts";
 import { isRetryable, retriesOf, retryDelayMs } from "./retry.ts";
 import { describeFailure } from "./_failure.ts";
 import { type Book, logStep } from "./_bookkeeping.ts";
@@ -103,7 +104,7 @@ export class RunExecutor {
   readonly #books: OutputDeps;
 
   constructor(private readonly deps: ExecutorDeps) {
-    this.runs = new RunsStore(deps.warehouse);
+    this.runs = deps.stores.runs;
     this.#books = { runs: this.runs, now: () => this.deps.now(), warehouse: deps.warehouse };
   }
 
@@ -137,11 +138,12 @@ export class RunExecutor {
       const provider = pipeline.integration ? CREDENTIAL_PROVIDER[pipeline.integration] : null;
       const runId = runIdFor(orgSlug, pipeline, now);
       let credential: Preflight["credential"] | undefined;
+      const quotas = this.deps.stores.quotas;
       // Count and claim in one transaction that holds the org's claim lock: no other claim of the org, from
       // any pipeline, trigger or instance, can count the same free slot. Committed before start() returns.
       await this.#claims.run(orgSlug, () =>
-        claimForOrg(this.deps.warehouse, orgSlug, { now }, async (tx) => {
-          const pre = await this.runs.preflight(orgSlug, pipeline.path, provider, now, tx);
+        quotas.claim(orgSlug, { now }, async (tx) => {
+          const pre = await quotas.orgState(orgSlug, now, { pipelinePath: pipeline.path, provider }, tx);
           if (pre.activeSame > 0) throw inProgress();
           credential = checkIntegration(pipeline, provider, pre);
           checkQuota(orgSlug, pre, now);

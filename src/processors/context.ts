@@ -2,8 +2,8 @@
 import type { PipelineModule, StepDef } from "../pipeline/module.ts";
 import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
-import type { ApiKeyStore } from "../orgs/api_keys.ts";
 import type { BaseUrls } from "../providers/catalogue.ts";
+import type { CentralStores } from "../central/mod.ts";
 
 /** The logger shape processors use (runtime/logger.ts implements it, already tagged with org/pipeline/run/step). */
 export interface ProcessorLogger {
@@ -24,7 +24,8 @@ export interface ProcessorEnv extends BaseUrls {
 export interface ProcessorContext {
   readonly warehouse: Warehouse;
   readonly vault: KeyVault;
-  readonly keys: ApiKeyStore;
+  /** The central tables' stores (runs, credentials, API keys, quotas, orgs, ...): a processor's only way to them. */
+  readonly stores: CentralStores;
   readonly env: ProcessorEnv;
   readonly logger: ProcessorLogger;
   readonly now: () => Date;

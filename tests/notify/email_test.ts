@@ -8,6 +8,10 @@ import { SMTPServer } from "npm:smtp-server@3.21.6";
 import { createEmailProcessor } from "../../src/processors/notify/email.ts";
 import type { ProcessorContext } from "../../src/processors/context.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
+import { createCentralStores } from "../../src/central/mod.ts";
+import type { Warehouse } from "../../src/warehouse/warehouse.ts";
+import type { KeyVault } from "../../src/vault/vault.ts";
+import { tables } from "../../generated/pipelines/setup/bootstrap.ts";
 
 // A self-signed test certificate for localhost and 127.0.0.1 (EC P-256, valid 2024-2124). Test use only.
 const CERT = `-----BEGIN CERTIFICATE-----
@@ -115,6 +119,8 @@ function fakeCtx(opts: { profiles?: Record<string, string>; notifyEmails?: strin
   };
   const ctx = {
     warehouse,
+    // The real orgs store over the recording warehouse (the vault is never used by it).
+    stores: createCentralStores(warehouse as unknown as Warehouse, tables, {} as KeyVault),
     env: { environment: "development", datasetSuffix: "local" },
     logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     now: () => new Date("2025-07-01T10:00:00Z"),

@@ -12,6 +12,8 @@ import { defineProcessorSpec } from "../../src/processors/spec.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { pipeline as usageCost } from "../../generated/pipelines/openai/usage_cost.ts";
 import { runDetail } from "../../runtime/routes/pipelines.ts";
+import { createCentralStores } from "../../src/central/mod.ts";
+import { tables } from "../../generated/pipelines/setup/bootstrap.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 
 const spec = (type: string) => defineProcessorSpec({ type, description: type, config: z.strictObject({}) });
@@ -269,6 +271,7 @@ Deno.test("a run whose end cannot be written at first (disk full) is recorded on
     const executor = new RunExecutor({
       ...h.deps,
       warehouse,
+      stores: createCentralStores(warehouse, tables, h.deps.vault),
       processors,
       sleep: (ms) => {
         waits.push(ms);

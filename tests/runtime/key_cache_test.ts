@@ -1,7 +1,8 @@
 /** Cached org keys never outlive their dataset: force-recreate drops them at once; other instances within 30 s. */
 import assert from "node:assert/strict";
 import { startHarness } from "./_harness.ts";
-import { ApiKeyStore, KEY_CACHE_TTL_MS } from "../../src/orgs/api_keys.ts";
+import { ApiKeyStore, KEY_CACHE_TTL_MS } from "../../src/central/api_keys.ts";
+import { tables } from "../../generated/pipelines/setup/bootstrap.ts";
 
 Deno.test("after a force-recreated bootstrap old org keys are refused at once, even once the slug is re-onboarded", async () => {
   const h = await startHarness({ SCHEDULER_ENABLED: "false" });
@@ -30,7 +31,7 @@ Deno.test("another instance's cache trusts a key for 30 s at most", async () => 
     await h.bootstrap();
     const key = await h.onboard("acme_corp");
     // A second instance on the same warehouse, with a short TTL so the test need not wait 30 s.
-    const other = new ApiKeyStore(h.deps.warehouse, h.deps.vault, { ttlMs: 200 });
+    const other = new ApiKeyStore(h.deps.warehouse, tables, h.deps.vault, { ttlMs: 200 });
     assert.equal((await other.lookup(key))?.orgSlug, "acme_corp");
     await h.deps.warehouse.execute("UPDATE organizations.org_api_keys SET is_active = FALSE");
     assert.equal((await other.lookup(key))?.orgSlug, "acme_corp", "still cached within the TTL");

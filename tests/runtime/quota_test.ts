@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { type Harness, holdFirstSteps, startHarness } from "./_harness.ts";
 import { createApp } from "../../runtime/app.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
-import { claimForOrg, readOrgState } from "../../src/pipeline/quota.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
@@ -323,14 +322,14 @@ Deno.test("two concurrent claims of one org on DuckDB conflict, and the loser re
     const now = new Date();
     const waits: number[] = [];
     const claim = (i: number) =>
-      claimForOrg(h.deps.warehouse, "claim_org", {
+      h.deps.stores.quotas.claim("claim_org", {
         now,
         sleep: (ms) => {
           waits.push(ms);
           return new Promise((r) => setTimeout(r, ms));
         },
       }, async (tx) => {
-        const seen = (await readOrgState(tx, "claim_org", now)).usage.today;
+        const seen = (await h.deps.stores.quotas.orgState("claim_org", now, {}, tx)).usage.today;
         await new Promise((r) => setTimeout(r, 50)); // hold the claim open while the other one starts
         await h.deps.executor.runs.insertPendingIn(tx, {
           run_id: `claim_org-test-${i}`,

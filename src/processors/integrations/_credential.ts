@@ -1,5 +1,4 @@
 /** Shared pieces of the integration processors: the credential in play, its row, INVALID answers. */
-import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { ProviderError } from "../../providers/mod.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
 import { CREDENTIAL_KEY_OF, type CredentialKey, SLUG_OF } from "../../providers/catalogue.ts";
@@ -55,11 +54,9 @@ export async function recordValidation(
   status: "VALID" | "INVALID",
   error: string | null,
 ): Promise<void> {
-  const now = ctx.now().toISOString();
-  await ctx.warehouse.execute(
-    `UPDATE ${CENTRAL_DATASET}.org_integration_credentials SET validation_status = @status, validation_error = @error,
-     last_validated_at = CAST(@now AS TIMESTAMP), updated_at = CAST(@now AS TIMESTAMP)
-     WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
-    { status, error, now, org_slug: requireOrg(ctx).slug, provider },
-  );
+  await ctx.stores.credentials.recordValidation(requireOrg(ctx).slug, provider, {
+    status,
+    error,
+    now: ctx.now().toISOString(),
+  });
 }

@@ -1,16 +1,13 @@
 /**
  * `integrations.kms_store`: encrypts the validated credential with a fresh data key (AAD `org|provider`)
- * and replaces the org's row for that provider in one transaction. `integrations.kms_decrypt` reads it back
+ * and replaces the org's row for that provider in one transaction (the credentials store). `integrations.kms_decrypt` reads it back
  * into the run's state for the next steps only.
  */
-import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
-import { pipelines } from "../../../generated/manifest.ts";
 import { kmsDecryptSpec, kmsStoreSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { ProcessorError } from "../context.ts";
 import { API_NAME, credentialInPlay, requireOrg } from "./_credential.ts";
-
-const CREDENTIALS = pipelines["setup/bootstrap"].tables.org_integration_credentials;
+import type { CredentialRow } from "../../central/credentials.ts";
 
 /** A display fingerprint that reveals nothing usable: the last 4 characters of an API key, the key id of a service account. */
 function fingerprint(provider: string, secret: string, metadata: Record<string, unknown>): string {
@@ -25,7 +22,7 @@ export const kmsStoreProcessor = defineProcessor(kmsStoreSpec, async (ctx, confi
   const { private_key_id: _omit, ...publicMetadata } = metadata;
   const encrypted = await ctx.vault.encrypt(secret, { org_slug: org.slug, provider: config.provider });
   const now = ctx.now().toISOString();
-  const row = {
+  const row: CredentialRow = {
     credential_id: crypto.randomUUID(),
     org_slug: org.slug,
     provider: config.provider,
@@ -42,13 +39,7 @@ export const kmsStoreProcessor = defineProcessor(kmsStoreSpec, async (ctx, confi
     created_at: now,
     updated_at: now,
   };
-  await ctx.warehouse.transaction(async (tx) => {
-    await tx.execute(
-      `DELETE FROM ${CENTRAL_DATASET}.org_integration_credentials WHERE org_slug = @org_slug AND provider = @provider`,
-      { org_slug: org.slug, provider: config.provider },
-    );
-    await tx.insertRows(CENTRAL_DATASET, CREDENTIALS, [row]);
-  });
+  await ctx.stores.credentials.replace(row);
   ctx.logger.info("credential stored", { provider: config.provider });
   return {
     rowsWritten: 1,
@@ -66,11 +57,7 @@ export const kmsStoreProcessor = defineProcessor(kmsStoreSpec, async (ctx, confi
 
 export const kmsDecryptProcessor = defineProcessor(kmsDecryptSpec, async (ctx, config) => {
   const org = requireOrg(ctx);
-  const [row] = await ctx.warehouse.query<{ encrypted_credential: string; metadata: Record<string, unknown> | null }>(
-    `SELECT encrypted_credential, metadata FROM ${CENTRAL_DATASET}.org_integration_credentials
-     WHERE org_slug = @org_slug AND provider = @provider AND is_active = TRUE`,
-    { org_slug: org.slug, provider: config.provider },
-  );
+  const row = await ctx.stores.credentials.active(org.slug, config.provider);
   if (!row) {
     throw new ProcessorError(404, "NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
   }

@@ -6,7 +6,6 @@
 import { emailSpec } from "../specs.ts";
 import { defineProcessor, type Processor } from "../registry.ts";
 import type { ProcessorContext } from "../context.ts";
-import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { denoEnv, type GetEnv, readSmtpSettings } from "../../notify/settings.ts";
 import { buildMessage, cleanAddress, headerSafe } from "../../notify/mime.ts";
 import { sendMail } from "../../notify/smtp.ts";
@@ -20,24 +19,9 @@ export interface EmailNotifierDeps {
 
 const MAX_RECIPIENTS = 50;
 
-/** admin_email of the org plus the pipeline's notify_emails; parameterised queries only. */
-export async function orgRecipients(ctx: ProcessorContext): Promise<string[]> {
-  if (!ctx.org) return [];
-  const found: string[] = [];
-  const profiles = await ctx.warehouse.query<{ admin_email: string | null }>(
-    `SELECT admin_email FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug LIMIT 1`,
-    { org_slug: ctx.org.slug },
-  );
-  if (profiles[0]?.admin_email) found.push(profiles[0].admin_email);
-  if (await ctx.warehouse.tableExists(CENTRAL_DATASET, "org_pipeline_configs")) {
-    const rows = await ctx.warehouse.query<{ notify_emails: string[] | null }>(
-      `SELECT notify_emails FROM ${CENTRAL_DATASET}.org_pipeline_configs
-       WHERE org_slug = @org_slug AND pipeline_path = @pipeline_path`,
-      { org_slug: ctx.org.slug, pipeline_path: ctx.pipeline.path },
-    );
-    for (const r of rows) found.push(...(r.notify_emails ?? []));
-  }
-  return found;
+/** admin_email of the org plus the pipeline's notify_emails (the orgs store). */
+export function orgRecipients(ctx: ProcessorContext): Promise<string[]> {
+  return ctx.org ? ctx.stores.orgs.recipients(ctx.org.slug, ctx.pipeline.path) : Promise.resolve([]);
 }
 
 /** Distinct valid addresses (case-insensitive), invalid ones logged and left out, at most 50. */

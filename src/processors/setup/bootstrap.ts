@@ -8,7 +8,7 @@ export const bootstrapProcessor = defineProcessor(bootstrapSpec, async (ctx, con
   if (recreated) {
     ctx.logger.warn("dropping the central dataset before bootstrap", { dataset: config.dataset });
     await warehouse.dropDataset(config.dataset);
-    ctx.keys.forgetAll(); // the keys went with the dataset: none may keep working from the cache
+    ctx.stores.apiKeys.forgetAll(); // the keys went with the dataset: none may keep working from the cache
   }
   await warehouse.ensureDataset(config.dataset);
   const created: string[] = [];

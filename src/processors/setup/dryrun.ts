@@ -4,7 +4,7 @@
  */
 import { dryrunSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { missingCentralTables, orgDataset, orgExists, planLimits } from "./_orgs.ts";
+import { orgDataset, planLimits } from "./_orgs.ts";
 
 interface Check {
   name: string;
@@ -33,7 +33,7 @@ export const dryrunProcessor = defineProcessor(dryrunSpec, async (ctx, config) =
     reachable = false;
   }
   add("warehouse_reachable", reachable, "Warehouse answers", "Warehouse does not answer");
-  const missing = reachable ? await missingCentralTables(ctx) : [];
+  const missing = reachable ? await ctx.stores.orgs.missingTables() : [];
   if (config.require_bootstrap) {
     add(
       "central_tables_exist",
@@ -42,7 +42,7 @@ export const dryrunProcessor = defineProcessor(dryrunSpec, async (ctx, config) =
       `Bootstrap first: missing ${missing.join(", ")}`,
     );
   }
-  const hasProfile = reachable && missing.length === 0 ? await orgExists(ctx, slug) : false;
+  const hasProfile = reachable && missing.length === 0 ? await ctx.stores.orgs.exists(slug) : false;
   const dataset = orgDataset(ctx, slug);
   const datasetTaken = reachable ? await ctx.warehouse.datasetExists(dataset) : false;
   // Only a profile with its dataset is an onboarded org; either one alone is a failed onboard, which onboarding repairs.

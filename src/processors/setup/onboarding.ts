@@ -9,24 +9,21 @@
  * profile), and onboarding it again repairs it; only a slug with both its profile and its dataset is 409
  * ORG_EXISTS. The key is returned once; `dataset_created` says whether this call created the dataset.
  */
-import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { onboardingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
-import { missingCentralTables, ONBOARDING_TABLES, orgDataset, orgExists, planLimits } from "./_orgs.ts";
+import { orgDataset, planLimits } from "./_orgs.ts";
+import { ONBOARDING_TABLES } from "../../central/orgs.ts";
 
 /** Slugs being onboarded by this process right now: two concurrent onboards of one slug cannot both pass the check. */
 const inFlight = new Set<string>();
-
-/** Rows of the earlier attempt are deleted in this order; the new rows are written in the reverse order. */
-const CLEAR_ORDER = ["org_profiles", "org_api_keys", "org_usage_quotas", "org_subscriptions"] as const;
 
 export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, config) => {
   const slug = String(ctx.params.org_slug);
   const plan = String(ctx.params.subscription_plan);
   const limits = planLimits(ctx, plan);
   if (!limits) throw new ProcessorError(400, "UNKNOWN_PLAN", `Subscription plan "${plan}" is not defined in configs/`);
-  const missing = await missingCentralTables(ctx);
+  const missing = await ctx.stores.orgs.missingTables();
   if (missing.length) {
     throw new ProcessorError(
       409,
@@ -38,7 +35,7 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
   inFlight.add(slug);
   try {
     const dataset = orgDataset(ctx, slug);
-    const hasProfile = await orgExists(ctx, slug);
+    const hasProfile = await ctx.stores.orgs.exists(slug);
     const datasetExisted = await ctx.warehouse.datasetExists(dataset);
     if (hasProfile && datasetExisted) {
       throw new ProcessorError(409, "ORG_EXISTS", `Organization "${slug}" already exists`);
@@ -47,21 +44,13 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
     const now = ctx.now();
     const ts = now.toISOString();
     // The key (a vault call, which can fail) before the dataset: nothing to undo when it fails.
-    const key = await ctx.keys.issue(slug, config.api_key_random_chars, now);
+    const key = await ctx.stores.apiKeys.issue(slug, config.api_key_random_chars, now);
     if (hasProfile) {
       // Rows without dataset: the old profile goes before the dataset comes, so no crash from here on can leave a
       // profile beside a dataset (which would read as onboarded, with a key never returned).
-      await ctx.warehouse.execute(`DELETE FROM ${CENTRAL_DATASET}.org_profiles WHERE org_slug = @org_slug`, {
-        org_slug: slug,
-      });
+      await ctx.stores.orgs.deleteProfile(slug);
     }
     if (!datasetExisted) await ctx.warehouse.ensureDataset(dataset);
-    const t = ctx.pipeline.tables;
-    const schema = (name: string) => {
-      const s = t[name];
-      if (!s) throw new Error(`Onboarding needs the schema of "${name}" in its generated module`);
-      return s;
-    };
     const response: Record<string, unknown> = {
       status: "SUCCESS",
       org_slug: slug,
@@ -80,13 +69,8 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
     };
     let cleared = 0;
     try {
-      await ctx.warehouse.transaction(async (tx) => {
-        for (const table of CLEAR_ORDER) {
-          cleared += await tx.execute(`DELETE FROM ${CENTRAL_DATASET}.${table} WHERE org_slug = @org_slug`, {
-            org_slug: slug,
-          });
-        }
-        await tx.insertRows(CENTRAL_DATASET, schema("org_subscriptions"), [{
+      cleared = await ctx.stores.orgs.writeOnboarding(slug, {
+        subscription: {
           ...limits,
           subscription_id: crypto.randomUUID(),
           org_slug: slug,
@@ -95,8 +79,8 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
           starts_at: ts,
           created_at: ts,
           updated_at: ts,
-        }]);
-        await tx.insertRows(CENTRAL_DATASET, schema("org_usage_quotas"), [{
+        },
+        usage: {
           usage_id: crypto.randomUUID(),
           org_slug: slug,
           usage_date: ts.slice(0, 10),
@@ -109,9 +93,9 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
           monthly_limit: limits.max_pipelines_per_month,
           concurrent_limit: limits.max_concurrent_pipelines,
           last_updated: ts,
-        }]);
-        await tx.insertRows(CENTRAL_DATASET, schema("org_api_keys"), [key.row]);
-        await tx.insertRows(CENTRAL_DATASET, schema("org_profiles"), [{
+        },
+        key,
+        profile: {
           org_slug: slug,
           company_name: ctx.params.company_name,
           admin_email: ctx.params.admin_email,
@@ -120,15 +104,14 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
           org_dataset_id: dataset,
           created_at: ts,
           updated_at: ts,
-        }]);
-        await ctx.commitHook?.(tx, response);
-      });
+        },
+      }, async (tx) => await ctx.commitHook?.(tx, response));
     } catch (err) {
       if (!datasetExisted) await dropQuietly(ctx, dataset);
       throw new Error(`Writing the rows of organization "${slug}" failed`, { cause: err });
     }
     // Keys of an earlier, half-done attempt were deleted: no cached lookup may keep them alive.
-    if (cleared || hasProfile) ctx.keys.forgetOrg(slug);
+    if (cleared || hasProfile) ctx.stores.apiKeys.forgetOrg(slug);
     ctx.logger.info(repair ? "organization onboarded (repaired a half-onboarded slug)" : "organization onboarded", {
       org_slug: slug,
       plan,
