@@ -22,6 +22,7 @@ import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/boot
 import { pipelines } from "../generated/manifest.ts";
 import { QueueStore } from "../src/central/queue.ts";
 import { ScheduleReads } from "../src/central/schedule_reads.ts";
+import { createPricingStores } from "../src/central/stores.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -103,6 +104,7 @@ export async function buildDeps(
     warehouse: wh,
     vault,
     keys: new ApiKeyStore(wh, vault),
+    stores: createPricingStores(wh, bootstrapPipeline.tables),
     processors: defaultProcessors(),
     now: () => new Date(),
     env: {

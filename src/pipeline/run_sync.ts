@@ -11,12 +11,14 @@ import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { ApiKeyStore } from "../orgs/api_keys.ts";
+import type { PricingStores } from "../central/stores.ts";
 import { dayOf, parseDay, parseDayRange } from "../time/day.ts";
 
 export interface PipelineDeps {
   readonly warehouse: Warehouse;
   readonly vault: KeyVault;
   readonly keys: ApiKeyStore;
+  readonly stores: PricingStores;
   readonly env: ProcessorEnv;
   readonly processors: ProcessorRegistry;
   readonly now: () => Date;
@@ -26,8 +28,9 @@ export interface PipelineDeps {
 export function contextBase(
   deps: PipelineDeps,
   logger: ProcessorLogger,
-): Pick<ProcessorContext, "warehouse" | "vault" | "keys" | "env" | "logger" | "now"> {
-  return { warehouse: deps.warehouse, vault: deps.vault, keys: deps.keys, env: deps.env, logger, now: deps.now };
+): Pick<ProcessorContext, "warehouse" | "vault" | "keys" | "stores" | "env" | "logger" | "now"> {
+  const { warehouse, vault, keys, stores, env, now } = deps;
+  return { warehouse, vault, keys, stores, env, logger, now };
 }
 
 /** Invalid params: carries zod's issues (none for a rule across params) so the API can name the field. */

@@ -3,6 +3,7 @@ import type { PipelineModule, StepDef } from "../pipeline/module.ts";
 import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { ApiKeyStore } from "../orgs/api_keys.ts";
+import type { PricingStores } from "../central/stores.ts";
 
 /** The logger shape processors use (runtime/logger.ts implements it, already tagged with org/pipeline/run/step). */
 export interface ProcessorLogger {
@@ -27,6 +28,8 @@ export interface ProcessorContext {
   readonly warehouse: Warehouse;
   readonly vault: KeyVault;
   readonly keys: ApiKeyStore;
+  /** The central stores: every read and write of prices, plans and cost tables goes through them. */
+  readonly stores: PricingStores;
   readonly env: ProcessorEnv;
   readonly logger: ProcessorLogger;
   readonly now: () => Date;

@@ -11,34 +11,14 @@ import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
 import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
 import type { Candidate, QueueItem, QueueStore } from "../central/queue.ts";
 import type { ScheduleReads } from "../central/schedule_reads.ts";
+import type { SchedulerDeps, SchedulerOptions } from "./_options.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
 import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
 import { waitReason } from "./limits.ts";
 import { NOT_BACKFILLABLE, type PipelineCatalog, scheduledPipelines } from "./_catalog.ts";
 
 export { isDue, NOT_BACKFILLABLE, type PipelineCatalog, scheduledParams, scheduledPipelines };
-
-/** What the scheduler works with: its stores, the executor that runs items, and the pipelines it may schedule. */
-export interface SchedulerDeps {
-  readonly queue: QueueStore;
-  readonly reads: ScheduleReads;
-  readonly executor: RunExecutor;
-  readonly logger: ProcessorLogger;
-  /** Every compiled pipeline by path (the generated manifest's `pipelines`). */
-  readonly pipelines: PipelineCatalog;
-}
-
-export interface SchedulerOptions {
-  /** Runs at once across this process (default 4). */
-  readonly concurrency?: number;
-  /** Claims per item before it is FAILED for good when its start keeps failing (default 3). */
-  readonly maxAttempts?: number;
-  /** How long a claim holds before another worker may take it over (default 2 h). */
-  readonly leaseMs?: number;
-  /** Days back start-up looks for missed ticks (default 3; 0: no catch-up). */
-  readonly catchupDays?: number;
-  readonly now?: () => Date;
-}
+export type { SchedulerDeps, SchedulerOptions };
 
 /** How long an item refused for a busy slot waits before it is claimed again (unless a run here frees one first). */
 const SLOT_WAIT_MS = 5_000;
@@ -260,7 +240,9 @@ export class Scheduler {
       ready.push(...items);
     }
     // Stopped with claimed items not started: hand them back.
-    if (ready.length) await this.queue.release(this.#executor.workerId, ready.splice(0), this.#now()).catch(() => {});
+    if (ready.length) {
+      await this.queue.release(this.#executor.workerId, ready.splice(0), this.#now()).catch(() => {});
+    }
     while (this.#running > 0) await this.#slotFreed();
     // Put-back items are written by then, so the wake-up sees their time.
     await Promise.allSettled([...this.#writes]);
