@@ -4,6 +4,7 @@
  * covers the day before; a monthly tick (the 1st) covers its month, logical date the 1st.
  */
 import type { AppDeps } from "./context.ts";
+import { pipelines } from "../generated/manifest.ts";
 import { scheduledPipelines } from "../src/scheduler/scheduler.ts";
 import { DAILY_TICK_HOUR, MONTHLY_TICK_HOUR, tickLogicalDay } from "../src/scheduler/calendar.ts";
 
@@ -16,7 +17,9 @@ export function cronOf(schedule: string): string {
 
 export function registerCron(deps: AppDeps): string[] {
   const bySchedule = new Map<string, string[]>();
-  for (const p of scheduledPipelines()) bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p.path]);
+  for (const p of scheduledPipelines(pipelines)) {
+    bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p.path]);
+  }
   const names: string[] = [];
   for (const [schedule, paths] of bySchedule) {
     const name = `convergence-${schedule.replace(/[^a-z0-9]+/gi, "-")}`;

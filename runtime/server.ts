@@ -20,6 +20,9 @@ import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/central/tables.ts";
 import { repairPricingOverlaps } from "./routes/pricing.ts";
 import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/bootstrap.ts";
+import { pipelines } from "../generated/manifest.ts";
+import { QueueStore } from "../src/central/queue.ts";
+import { ScheduleReads } from "../src/central/schedule_reads.ts";
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -113,7 +116,8 @@ export async function buildDeps(
     },
   };
   const executor = new RunExecutor({ ...base, ...executorOptions });
-  const scheduler = new Scheduler(wh, executor, logger, {
+  const queue = new QueueStore(wh, bootstrapPipeline.tables);
+  const scheduler = new Scheduler({ queue, reads: new ScheduleReads(wh), executor, logger, pipelines }, {
     concurrency: settings.scheduler.concurrency,
     maxAttempts: settings.scheduler.maxAttempts,
     catchupDays: settings.scheduler.catchupDays,

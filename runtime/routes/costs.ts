@@ -1,7 +1,7 @@
 /** `GET /api/v1/costs/{org_slug}`: cost across every provider from the org's own dataset (org key only). */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { CostsQueryError, costSummary, focusExport, parseCostsQuery } from "../../src/costs/query.ts";
+import { CostsQueryError, parseCostsQuery } from "../../src/costs/query.ts";
 import { ApiError } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
@@ -23,8 +23,8 @@ export function mountCostRoutes(
     }
     const dataset = `${orgSlug}_${deps.settings.datasetSuffix}`;
     const body = req.format === "focus"
-      ? await focusExport(deps.warehouse, dataset, req)
-      : await costSummary(deps.warehouse, dataset, req);
+      ? await deps.stores.costs.focusExport(dataset, req)
+      : await deps.stores.costs.costSummary(dataset, req);
     return c.json({ org_slug: orgSlug, ...body });
   });
 }

@@ -9,9 +9,6 @@ import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
 import { describeIssues } from "../../src/pipeline/run_sync.ts";
 import type { Row } from "../../src/warehouse/warehouse.ts";
 import {
-  addVersion,
-  deleteItem,
-  listVersions,
   modelId,
   priceCreate,
   PRICED_PROVIDERS,
@@ -20,11 +17,8 @@ import {
   pricesTable,
   priceUpdate,
   PricingError,
-  repairOverlaps,
   type RepairResult,
-  seedPricing,
   subscriptionsTable,
-  updateVersion,
   utcDay,
 } from "../../src/pricing/mod.ts";
 import { parseBody } from "../body.ts";
@@ -80,12 +74,12 @@ export function pathParam(c: Context, name: string, schema: z.ZodType<string>): 
  * that is unambiguous, and logs a warning naming org and item for the rest (see src/pricing/repair.ts).
  */
 export async function repairPricingOverlaps(
-  deps: Pick<AppDeps, "warehouse" | "logger" | "now">,
+  deps: Pick<AppDeps, "stores" | "logger" | "now">,
 ): Promise<RepairResult[]> {
   const tables = [TABLE, subscriptionsTable(pipelines["setup/bootstrap"].tables.org_openai_subscriptions)];
   const results: RepairResult[] = [];
   for (const t of tables) {
-    const r = await repairOverlaps(deps.warehouse, t, deps.now(), (msg, fields) => deps.logger.warn(msg, fields));
+    const r = await deps.stores.prices.repairOverlaps(t, deps.now(), (msg, fields) => deps.logger.warn(msg, fields));
     if (r.items) {
       const { unresolved, ...counts } = r;
       deps.logger.info("overlapping versions repaired", { table: t.schema.table, ...counts, left: unresolved.length });
@@ -119,7 +113,7 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     const q = parseQuery(c, priceQuery);
     const filter = { provider, ...(q.model_id ? { model_id: q.model_id } : {}) };
-    const prices = await listVersions(deps.warehouse, TABLE, org, filter, q.as_of);
+    const prices = await deps.stores.prices.listVersions(TABLE, org, filter, q.as_of);
     return c.json({ org_slug: org, provider, as_of: q.as_of ?? null, count: prices.length, prices });
   });
 
@@ -128,7 +122,7 @@ export function mountPricingRoutes(
     await parseBody(c, RESET_BODY);
     const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
     const r = await orApiError(
-      seedPricing(deps.warehouse, PRICING_SCHEMA, org, provider, rows, deps.now(), { onlyIfEmpty: false }),
+      deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false }),
     );
     log(c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
@@ -140,7 +134,7 @@ export function mountPricingRoutes(
     const now = deps.now();
     const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
     const { row, closed } = await orApiError(
-      addVersion(deps.warehouse, TABLE, org, { provider, model_id }, values, now),
+      deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now),
     );
     log(c, "price added", { provider, model_id, effective_from: values.effective_from, closed: closed !== null });
     return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
@@ -150,7 +144,9 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
     const patch = await parseBody(c, priceUpdate);
-    const row = await orApiError(updateVersion(deps.warehouse, TABLE, org, { provider, model_id }, patch, deps.now()));
+    const row = await orApiError(
+      deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now()),
+    );
     log(c, "price updated", { provider, model_id, fields: Object.keys(patch) });
     return c.json({ org_slug: org, ...row });
   });
@@ -158,7 +154,7 @@ export function mountPricingRoutes(
   app.delete(`${base}/:model_id`, guard("org"), async (c) => {
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
-    const deleted = await orApiError(deleteItem(deps.warehouse, TABLE, org, { provider, model_id }, deps.now()));
+    const deleted = await orApiError(deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now()));
     if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
     log(c, "price deleted", { provider, model_id, deleted });
     return c.json({ success: true, org_slug: org, provider, model_id, deleted });

@@ -8,7 +8,7 @@ import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
 import { backfill } from "../../src/scheduler/backfill.ts";
-import { listQueueItems, MAX_LIST_ITEMS } from "../../src/scheduler/queue_view.ts";
+import { listQueueItems, MAX_LIST_ITEMS } from "../../src/central/queue_view.ts";
 import { DayError, dayOf, parseDay, parseDayRange } from "../../src/time/day.ts";
 import { ApiError } from "../errors.ts";
 import { parseBody } from "../body.ts";
@@ -94,7 +94,7 @@ export function mountSchedulerRoutes(
       const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
         today: dayOf(now),
       });
-      return c.json(await backfill(deps.warehouse, deps.scheduler, pipeline, org, span, now), 202);
+      return c.json(await backfill(deps.scheduler, pipeline, org, span, now), 202);
     } catch (err) {
       throw apiError(err);
     }

@@ -6,16 +6,11 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { pipelines } from "../../generated/manifest.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
 import {
-  addVersion,
-  deleteItem,
-  listVersions,
   planName,
-  seedSubscriptions,
   subscriptionCreate,
   subscriptionQuery,
   subscriptionsTable,
   subscriptionUpdate,
-  updateVersion,
   utcDay,
 } from "../../src/pricing/mod.ts";
 import { parseBody } from "../body.ts";
@@ -40,7 +35,7 @@ export function mountSubscriptionRoutes(
     const org = c.req.param("org_slug");
     const q = parseQuery(c, subscriptionQuery);
     const filter: Record<string, string> = q.plan_name ? { plan_name: q.plan_name } : {};
-    const subscriptions = await listVersions(deps.warehouse, TABLE, org, filter, q.as_of);
+    const subscriptions = await deps.stores.prices.listVersions(TABLE, org, filter, q.as_of);
     return c.json({
       org_slug: org,
       provider: "openai",
@@ -55,7 +50,7 @@ export function mountSubscriptionRoutes(
     await parseBody(c, RESET_BODY);
     const rows = defaultRows("integrations/openai/setup", SUBSCRIPTIONS_SCHEMA.table);
     const r = await orApiError(
-      seedSubscriptions(deps.warehouse, SUBSCRIPTIONS_SCHEMA, org, rows, deps.now(), { onlyIfEmpty: false }),
+      deps.stores.prices.seedSubscriptions(org, rows, deps.now(), { onlyIfEmpty: false }),
     );
     log(c.get("requestId"), org, "subscriptions reset", { deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider: "openai", deleted: r.deleted, inserted: r.inserted });
@@ -66,7 +61,7 @@ export function mountSubscriptionRoutes(
     const { plan_name, effective_from, effective_to, ...rest } = await parseBody(c, subscriptionCreate);
     const now = deps.now();
     const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
-    const { row, closed } = await orApiError(addVersion(deps.warehouse, TABLE, org, { plan_name }, values, now));
+    const { row, closed } = await orApiError(deps.stores.prices.addVersion(TABLE, org, { plan_name }, values, now));
     log(c.get("requestId"), org, "subscription added", { plan_name, effective_from: values.effective_from });
     return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
   });
@@ -75,7 +70,7 @@ export function mountSubscriptionRoutes(
     const org = c.req.param("org_slug");
     const plan_name = pathParam(c, "plan_name", planName);
     const patch = await parseBody(c, subscriptionUpdate);
-    const row = await orApiError(updateVersion(deps.warehouse, TABLE, org, { plan_name }, patch, deps.now()));
+    const row = await orApiError(deps.stores.prices.updateVersion(TABLE, org, { plan_name }, patch, deps.now()));
     log(c.get("requestId"), org, "subscription updated", { plan_name, fields: Object.keys(patch) });
     return c.json({ org_slug: org, ...row });
   });
@@ -83,7 +78,7 @@ export function mountSubscriptionRoutes(
   app.delete(`${base}/:plan_name`, guard("org"), async (c) => {
     const org = c.req.param("org_slug");
     const plan_name = pathParam(c, "plan_name", planName);
-    const deleted = await orApiError(deleteItem(deps.warehouse, TABLE, org, { plan_name }, deps.now()));
+    const deleted = await orApiError(deps.stores.prices.deleteItem(TABLE, org, { plan_name }, deps.now()));
     if (!deleted) throw notFound(`Plan "${plan_name}" does not exist for org "${org}"`);
     log(c.get("requestId"), org, "subscription deleted", { plan_name, deleted });
     return c.json({ success: true, org_slug: org, provider: "openai", plan_name, deleted });

@@ -18,6 +18,8 @@ import { IdempotencyStore } from "./idempotency.ts";
 import { OrgsStore } from "./orgs.ts";
 import { QuotaStore } from "./quotas.ts";
 import { RunsStore } from "./runs.ts";
+import { CostStore } from "./costs.ts";
+import { PriceStore } from "./prices.ts";
 import type { TableSchemas } from "./tables.ts";
 
 export { CENTRAL_DATASET, tableOf, type TableSchemas } from "./tables.ts";
@@ -42,6 +44,10 @@ export interface CentralStores {
   readonly idempotency: IdempotencyStore;
   /** Org profiles, subscriptions and usage quotas (onboarding's rows, notification recipients). */
   readonly orgs: OrgsStore;
+  /** Model prices, subscription plans and their writer locks (`org_model_pricing`, `org_openai_subscriptions`). */
+  readonly prices: PriceStore;
+  /** Reads of the orgs' cost and usage tables (the unified cost view, FOCUS export). */
+  readonly costs: CostStore;
 }
 
 /**
@@ -63,5 +69,7 @@ export function createCentralStores(
     quotas: new QuotaStore(warehouse, tables),
     idempotency: new IdempotencyStore(warehouse, tables),
     orgs: new OrgsStore(warehouse, tables, apiKeys),
+    prices: new PriceStore(warehouse, tables),
+    costs: new CostStore(warehouse),
   };
 }

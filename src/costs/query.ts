@@ -1,6 +1,6 @@
 /**
- * `GET /costs/{org_slug}`: the request's query parameters, checked, and the summary (or FOCUS rows) over the
- * unified cost view. Every sum is a NUMERIC(38, 9) SUM in the warehouse, returned as an exact decimal string
+ * `GET /costs/{org_slug}`: the request's query parameters, checked, and the shape of the summary the cost store
+ * (src/central/costs.ts) answers over the unified cost view. Every sum is a NUMERIC(38, 9) SUM in the warehouse, returned as an exact decimal string
  * without trailing zeros ("12.5"), as amounts are everywhere in the API.
  *
  * Currencies are never added together: rows and totals are in the requested `currency` (USD by default); cost
@@ -9,8 +9,7 @@
  */
 import { normaliseDecimal } from "../pricing/decimal.ts";
 import { addDays, type Day, DayError, dayOf, EARLIEST_DAY, isoDay, parseDay, parseDayRange } from "../time/day.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
-import { COST_PROVIDERS, COST_SOURCES, type CostProvider, toFocusRow, type UnifiedRow, unifiedSql } from "./unified.ts";
+import { COST_PROVIDERS, type CostProvider } from "./unified.ts";
 
 /** What `group_by` may name, and the unified column each one groups by. */
 export const GROUP_KEYS = {
@@ -27,9 +26,10 @@ export const MAX_RANGE_DAYS = 366;
 export const FOCUS_LIMIT = { default: 10_000, max: 50_000 } as const;
 
 const PARAMS = new Set(["start", "end", "group_by", "provider", "currency", "format", "limit"]);
-const ZERO = "0";
 /** Amounts as the rest of the API writes them: exact, without trailing zeros ("2.5"). */
-const money = (v: string | null | undefined) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
+export const money = (
+  v: string | null | undefined,
+) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
 
 /** A request query parameter that cannot be used; `field` names it. */
 export class CostsQueryError extends Error {
@@ -122,14 +122,8 @@ export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest
   return { start, end, groupBy, provider: provider as CostProvider | null, currency, format, limit };
 }
 
-/** The unified view over the org's cost tables that exist (and match the provider filter); null when none do. */
-async function view(wh: Warehouse, dataset: string, req: CostsRequest): Promise<string | null> {
-  const wanted = COST_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
-  const present = await Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table)));
-  return unifiedSql(dataset, wanted.filter((_, i) => present[i]));
-}
-
-interface Aggregate {
+/** One grouped sum row as the warehouse answers it. */
+export interface Aggregate {
   currency: string;
   cost: string | null;
   billed_cost: string | null;
@@ -139,10 +133,8 @@ interface Aggregate {
   [key: string]: unknown;
 }
 
-const SUMS = `SUM(effective_cost) AS cost, SUM(billed_cost) AS billed_cost,
-  COUNT(*) AS records, COUNT(effective_cost) AS priced, COUNT(billed_cost) AS billed`;
-
-function shapeRow(a: Aggregate, groupBy: readonly GroupKey[]) {
+/** A grouped sum as the API shows it: exact amounts, unpriced and unbilled counts. */
+export function shapeRow(a: Aggregate, groupBy: readonly GroupKey[]) {
   const records = Number(a.records);
   return {
     ...Object.fromEntries(groupBy.map((k) => [k, a[k] ?? null])),
@@ -151,71 +143,5 @@ function shapeRow(a: Aggregate, groupBy: readonly GroupKey[]) {
     records,
     unpriced_records: records - Number(a.priced),
     unbilled_records: records - Number(a.billed),
-  };
-}
-
-/** The cost summary: rows grouped by `groupBy`, totals, and the other currencies' sums kept apart. */
-export async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
-  const unified = await view(wh, dataset, req);
-  const params = { start: req.start, end: req.end };
-  let grouped: Aggregate[] = [];
-  let totals: Aggregate[] = [];
-  if (unified !== null) {
-    const keys = req.groupBy.map((k) => `${GROUP_KEYS[k]} AS ${k}`);
-    const order = req.groupBy.map((k) => `${k} ASC NULLS LAST`);
-    [grouped, totals] = await Promise.all([
-      wh.query<Aggregate>(
-        `WITH unified AS (${unified})
-         SELECT billing_currency AS currency${keys.map((k) => `, ${k}`).join("")}, ${SUMS}
-         FROM unified GROUP BY ${["billing_currency", ...req.groupBy.map((k) => GROUP_KEYS[k])].join(", ")}
-         ORDER BY ${["currency", ...order].join(", ")}`,
-        params,
-      ),
-      wh.query<Aggregate>(
-        `WITH unified AS (${unified}) SELECT billing_currency AS currency, ${SUMS}
-         FROM unified GROUP BY billing_currency ORDER BY currency`,
-        params,
-      ),
-    ]);
-  }
-  const section = (currency: string) => {
-    const total = totals.find((t) => t.currency === currency);
-    return {
-      rows: grouped.filter((g) => g.currency === currency).map((g) => shapeRow(g, req.groupBy)),
-      total_cost: total ? money(total.cost) : ZERO,
-      total_billed_cost: money(total?.billed_cost),
-    };
-  };
-  return {
-    currency: req.currency,
-    start: req.start,
-    end: req.end,
-    group_by: req.groupBy,
-    provider: req.provider,
-    ...section(req.currency),
-    other_currencies: totals.filter((t) => t.currency !== req.currency).map((t) => ({
-      currency: t.currency,
-      ...section(t.currency),
-    })),
-  };
-}
-
-/** One FOCUS-named row per charge (cost table row) in the range, at most `limit`; `truncated` when more exist. */
-export async function focusExport(wh: Warehouse, dataset: string, req: CostsRequest) {
-  const unified = await view(wh, dataset, req);
-  const found = unified === null ? [] : await wh.query<UnifiedRow>(
-    `WITH unified AS (${unified}) SELECT * FROM unified
-     ORDER BY charge_date, provider, service_name ASC NULLS LAST, sku_id ASC NULLS LAST, sub_account_id ASC NULLS LAST
-     LIMIT ${req.limit + 1}`,
-    { start: req.start, end: req.end },
-  );
-  return {
-    format: "focus",
-    focus_version: "1.2",
-    start: req.start,
-    end: req.end,
-    provider: req.provider,
-    rows: found.slice(0, req.limit).map(toFocusRow),
-    truncated: found.length > req.limit,
   };
 }

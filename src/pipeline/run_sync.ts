@@ -27,7 +27,8 @@ export function contextBase(
   deps: PipelineDeps,
   logger: ProcessorLogger,
 ): Pick<ProcessorContext, "warehouse" | "vault" | "stores" | "env" | "logger" | "now"> {
-  return { warehouse: deps.warehouse, vault: deps.vault, stores: deps.stores, env: deps.env, logger, now: deps.now };
+  const { warehouse, vault, stores, env, now } = deps;
+  return { warehouse, vault, stores, env, logger, now };
 }
 
 /** Invalid params: carries zod's issues (none for a rule across params) so the API can name the field. */

@@ -3,44 +3,32 @@
  * the effective-dating rules (a new version closes the open one; other overlaps are refused) and seeding from the
  * defaults compiled out of configs/.
  *
+ * Pure: the reads and writes are the price store's (src/central/prices.ts).
+ *
  * @example
  * ```ts
- * import { seedPricing } from "./src/pricing/mod.ts";
- * await seedPricing(wh, tables.org_model_pricing, "acme", "openai", seedRows, new Date(), { onlyIfEmpty: true });
+ * import { pricesTable, priceCreate } from "./src/pricing/mod.ts";
+ * const body = priceCreate.parse({ model_id: "gpt-4o", input_per_1m: "2.5", output_per_1m: "10" });
  * ```
  * @module
  */
 export { amount, checkAmount, day, isDay, MAX_AMOUNT, MAX_DECIMALS, normaliseDecimal, utcDay } from "./decimal.ts";
 export {
-  addVersion,
-  countVersions,
   type DatedTable,
   type DateRange,
-  deleteItem,
-  deleteVersions,
   fullRow,
   type ItemKey,
-  listVersions,
   lockScope,
   overlaps,
   planAdd,
   PricingError,
-  updateVersion,
-  withItemLock,
 } from "./dated_table.ts";
-export {
-  planRepair,
-  repairOverlaps,
-  type RepairPlan,
-  type RepairResult,
-  type RepairStep,
-  type Unresolved,
-} from "./repair.ts";
-export { LOCK_SCHEMA, lockedWrite, WRITE_ATTEMPTS } from "./lock.ts";
+export { planRepair, type RepairPlan, type RepairResult, type RepairStep, type Unresolved } from "./repair.ts";
 export {
   CURRENCIES,
   MODEL_ID,
   modelId,
+  type ModelPrice,
   priceCreate,
   PRICED_PROVIDERS,
   type PricedProvider,
@@ -52,9 +40,10 @@ export {
   MAX_FEE,
   PLAN_NAME,
   planName,
+  type PlanRow,
   subscriptionCreate,
   subscriptionQuery,
   subscriptionsTable,
   subscriptionUpdate,
 } from "./subscriptions.ts";
-export { seedDefaults, type SeedOptions, seedPricing, type SeedResult, seedSubscriptions } from "./seed.ts";
+export { checkedRow, priceSeedRows, type SeedOptions, type SeedResult } from "./seed.ts";

@@ -63,3 +63,16 @@ export function pricesTable(schema: TableSchema): DatedTable {
     describe: (k) => `Model "${k.model_id}" of ${k.provider}`,
   };
 }
+
+/** One org_model_pricing version as costing reads it; amounts are decimal strings, days `YYYY-MM-DD`. */
+export interface ModelPrice {
+  readonly model_id: string;
+  readonly input_per_1m: string;
+  readonly cached_input_per_1m: string | null;
+  readonly cache_write_5m_per_1m: string | null;
+  readonly cache_write_1h_per_1m: string | null;
+  readonly output_per_1m: string;
+  readonly currency: string;
+  readonly effective_from: string;
+  readonly effective_to: string | null;
+}

@@ -57,3 +57,16 @@ export function subscriptionsTable(schema: TableSchema): DatedTable {
     describe: (k) => `Plan "${k.plan_name}"`,
   };
 }
+
+/** One org_openai_subscriptions version as costing reads it. */
+export interface PlanRow {
+  plan_name: string;
+  quantity: unknown;
+  unit_price_usd: string;
+  billing_period: string;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  monthly_spend_limit_usd: string | null;
+  effective_from: string;
+  effective_to: string | null;
+}

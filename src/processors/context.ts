@@ -24,7 +24,7 @@ export interface ProcessorEnv extends BaseUrls {
 export interface ProcessorContext {
   readonly warehouse: Warehouse;
   readonly vault: KeyVault;
-  /** The central tables' stores (runs, credentials, API keys, quotas, orgs, ...): a processor's only way to them. */
+  /** The central stores (runs, credentials, API keys, quotas, orgs, prices, costs): a processor's only way to them. */
   readonly stores: CentralStores;
   readonly env: ProcessorEnv;
   readonly logger: ProcessorLogger;

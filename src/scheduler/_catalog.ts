@@ -1,11 +1,13 @@
 /** Which pipelines the scheduler runs, and which of them cannot be backfilled (re-exported by scheduler.ts). */
-import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../pipeline/module.ts";
 import { PROVIDERS } from "../providers/catalogue.ts";
 
-/** Scheduled data pipelines: every pipeline with a `schedule`. */
-export function scheduledPipelines(): PipelineModule[] {
-  return Object.values(pipelines as Record<string, PipelineModule>).filter((p) => p.kind === "data" && p.schedule);
+/** Every compiled pipeline by path (the generated manifest's `pipelines`, passed in at start-up). */
+export type PipelineCatalog = Readonly<Record<string, PipelineModule>>;
+
+/** Scheduled data pipelines of `pipelines`: every data pipeline with a `schedule`. */
+export function scheduledPipelines(pipelines: PipelineCatalog): PipelineModule[] {
+  return Object.values(pipelines).filter((p) => p.kind === "data" && p.schedule);
 }
 
 /**

@@ -6,11 +6,9 @@
  */
 import type { PipelineModule } from "../pipeline/module.ts";
 import { ProcessorError } from "../processors/context.ts";
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
 import { addDays, type Day, dayOf, type DaySpan, isoDay, monthStart, startOfDay } from "../time/day.ts";
 import { chunkDays, paramsSpan, scheduledParams, unitsOf } from "./calendar.ts";
-import type { Candidate, FailedItem } from "./queue.ts";
+import type { Candidate, FailedItem } from "../central/queue.ts";
 import { NOT_BACKFILLABLE, type Scheduler } from "./scheduler.ts";
 
 /** How far before a range a run or item may start and still cover part of it (a run covers at most 366 days). */
@@ -34,45 +32,20 @@ export interface BackfillResult {
 }
 
 /** The plan numbers a backfill is measured against. */
-async function planRoom(wh: Warehouse, org: string, now: Date) {
-  const [row] = await wh.query<Record<string, unknown>>(
-    `SELECT
-       (SELECT plan_name FROM ${CENTRAL_DATASET}.org_subscriptions WHERE org_slug = @org AND status = 'ACTIVE'
-        ORDER BY created_at DESC LIMIT 1) AS plan,
-       (SELECT max_pipelines_per_month FROM ${CENTRAL_DATASET}.org_subscriptions
-        WHERE org_slug = @org AND status = 'ACTIVE' ORDER BY created_at DESC LIMIT 1) AS per_month,
-       (SELECT COUNT(*) FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
-        WHERE org_slug = @org AND created_at >= CAST(@month AS TIMESTAMP)) AS used,
-       (SELECT COUNT(*) FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue
-        WHERE org_slug = @org AND status IN ('QUEUED', 'CLAIMED')) AS queued`,
-    { org, month: startOfDay(monthStart(dayOf(now))).toISOString() },
-  );
-  if (row?.plan === null || row?.plan === undefined) {
+async function planRoom(scheduler: Scheduler, org: string, now: Date) {
+  const row = await scheduler.reads.planRoom(org, startOfDay(monthStart(dayOf(now))));
+  if (row.plan === null) {
     throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${org}" has no active subscription`);
   }
-  const perMonth = Number(row.per_month);
-  const used = Number(row.used);
-  const queued = Number(row.queued);
-  return { plan: String(row.plan), perMonth, used, queued, left: Math.max(0, perMonth - used - queued) };
+  const { perMonth, used, queued } = row;
+  return { plan: row.plan, perMonth, used, queued, left: Math.max(0, perMonth - used - queued) };
 }
 
 /** Spans of the org's completed runs and live (QUEUED, CLAIMED) items of `path` that may overlap `span`. */
-async function covered(wh: Warehouse, org: string, path: string, span: DaySpan): Promise<DaySpan[]> {
-  const window = { org, path, from: isoDay(addDays(span.start, -LOOKBACK_DAYS)), to: isoDay(span.end) };
-  const [runs, live] = await Promise.all([
-    wh.query<{ params: unknown }>(
-      `SELECT params FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs WHERE org_slug = @org AND pipeline_path = @path
-       AND status = 'COMPLETED' AND logical_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE)`,
-      window,
-    ),
-    wh.query<{ params: unknown }>(
-      `SELECT params FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue WHERE org_slug = @org
-       AND pipeline_path = @path AND status IN ('QUEUED', 'CLAIMED')
-       AND logical_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE)`,
-      window,
-    ),
-  ]);
-  return [...runs, ...live].map((r) => paramsSpan(r.params)).filter((s): s is DaySpan => s !== undefined);
+async function covered(scheduler: Scheduler, org: string, path: string, span: DaySpan): Promise<DaySpan[]> {
+  const from = isoDay(addDays(span.start, -LOOKBACK_DAYS));
+  const params = await scheduler.reads.coveringParams(org, path, from, isoDay(span.end));
+  return params.map(paramsSpan).filter((s): s is DaySpan => s !== undefined);
 }
 
 const overlaps = (a: DaySpan, b: DaySpan) => a.start <= b.end && b.start <= a.end;
@@ -84,7 +57,6 @@ const inside = (d: Day, spans: readonly DaySpan[]) => spans.some((s) => s.start 
  *   BACKFILL_EXCEEDS_PLAN (with the numbers in `details`), 404 without an active subscription
  */
 export async function backfill(
-  wh: Warehouse,
   scheduler: Scheduler,
   pipeline: PipelineModule,
   org: string,
@@ -106,7 +78,7 @@ export async function backfill(
     return s !== undefined && overlaps(s, span);
   });
   const spans = [
-    ...await covered(wh, org, pipeline.path, span),
+    ...await covered(scheduler, org, pipeline.path, span),
     ...failed.map((f) => paramsSpan(f.params)!),
   ];
   const missing = units.filter((u) => !inside(u, spans));
@@ -122,7 +94,7 @@ export async function backfill(
     params: scheduledParams(pipeline, c.start, c.end),
   }));
   const needed = items.length + failed.length;
-  const room = await planRoom(wh, org, now);
+  const room = await planRoom(scheduler, org, now);
   if (needed > room.left) {
     throw new ProcessorError(
       422,

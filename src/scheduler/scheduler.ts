@@ -6,31 +6,19 @@
  * attempt, and one refused at a daily or monthly limit is deferred, visibly, to when the limit resets. The
  * executor owns whole-run retries: an item whose run FAILED is FAILED, with the run's error.
  */
-import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../pipeline/module.ts";
 import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
 import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
-import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
+import type { Candidate, QueueItem, QueueStore } from "../central/queue.ts";
+import type { ScheduleReads } from "../central/schedule_reads.ts";
+import type { SchedulerDeps, SchedulerOptions } from "./_options.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
 import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
 import { waitReason } from "./limits.ts";
-import { NOT_BACKFILLABLE, scheduledPipelines } from "./_catalog.ts";
+import { NOT_BACKFILLABLE, type PipelineCatalog, scheduledPipelines } from "./_catalog.ts";
 
-export { isDue, NOT_BACKFILLABLE, scheduledParams, scheduledPipelines };
-
-export interface SchedulerOptions {
-  /** Runs at once across this process (default 4). */
-  readonly concurrency?: number;
-  /** Claims per item before it is FAILED for good when its start keeps failing (default 3). */
-  readonly maxAttempts?: number;
-  /** How long a claim holds before another worker may take it over (default 2 h). */
-  readonly leaseMs?: number;
-  /** Days back start-up looks for missed ticks (default 3; 0: no catch-up). */
-  readonly catchupDays?: number;
-  readonly now?: () => Date;
-}
+export { isDue, NOT_BACKFILLABLE, type PipelineCatalog, scheduledParams, scheduledPipelines };
+export type { SchedulerDeps, SchedulerOptions };
 
 /** How long an item refused for a busy slot waits before it is claimed again (unless a run here frees one first). */
 const SLOT_WAIT_MS = 5_000;
@@ -52,7 +40,11 @@ export interface EnqueueResult {
 }
 
 export class Scheduler {
-  readonly queue: ExecutionQueue;
+  readonly queue: QueueStore;
+  readonly reads: ScheduleReads;
+  readonly #executor: RunExecutor;
+  readonly #logger: ProcessorLogger;
+  readonly #pipelines: PipelineCatalog;
   readonly #concurrency: number;
   readonly #maxAttempts: number;
   readonly #leaseMs: number;
@@ -73,13 +65,12 @@ export class Scheduler {
   #idle: (() => void)[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly wh: Warehouse,
-    private readonly executor: RunExecutor,
-    private readonly logger: ProcessorLogger,
-    opts: SchedulerOptions = {},
-  ) {
-    this.queue = new ExecutionQueue(wh, executor.workerId);
+  constructor(deps: SchedulerDeps, opts: SchedulerOptions = {}) {
+    this.queue = deps.queue;
+    this.reads = deps.reads;
+    this.#executor = deps.executor;
+    this.#logger = deps.logger;
+    this.#pipelines = deps.pipelines;
     this.#concurrency = opts.concurrency ?? 4;
     this.#maxAttempts = opts.maxAttempts ?? 3;
     this.#leaseMs = opts.leaseMs ?? 2 * 3600_000;
@@ -107,12 +98,10 @@ export class Scheduler {
     const day = typeof logicalDate === "number" ? logicalDate : dayFromIso(logicalDate);
     if (day === undefined) throw new Error(`Logical date "${logicalDate}" is not a day written YYYY-MM-DD`);
     const iso = isoDay(day);
-    const due = scheduledPipelines().filter((p) => isDue(p, day) && (!opts.paths || opts.paths.includes(p.path)));
-    const valid = await this.wh.query<{ org_slug: string; provider: string }>(
-      `SELECT c.org_slug, c.provider FROM ${CENTRAL_DATASET}.org_integration_credentials c
-       JOIN ${CENTRAL_DATASET}.org_profiles p ON p.org_slug = c.org_slug
-       WHERE c.is_active = TRUE AND c.validation_status = 'VALID' AND p.status = 'ACTIVE'`,
+    const due = scheduledPipelines(this.#pipelines).filter((p) =>
+      isDue(p, day) && (!opts.paths || opts.paths.includes(p.path))
     );
+    const valid = await this.reads.validIntegrations();
     const byProvider = new Map<string, string[]>();
     for (const r of valid) {
       if (opts.orgs && !opts.orgs.includes(r.org_slug)) continue;
@@ -139,7 +128,7 @@ export class Scheduler {
       requeued = (await this.queue.requeueFailed(failed, this.#now())).length;
     }
     const enqueued = await this.queue.enqueue(candidates, opts.trigger, this.#maxAttempts, this.#now());
-    this.logger.info("schedule enqueued", { logical_date: iso, eligible: candidates.length, enqueued, requeued });
+    this.#logger.info("schedule enqueued", { logical_date: iso, eligible: candidates.length, enqueued, requeued });
     this.kick();
     return {
       logical_date: iso,
@@ -157,7 +146,9 @@ export class Scheduler {
   async catchUp(): Promise<{ logical_date: string; enqueued: number }[]> {
     const now = this.#now();
     const bySchedule = new Map<string, PipelineModule[]>();
-    for (const p of scheduledPipelines()) bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p]);
+    for (const p of scheduledPipelines(this.#pipelines)) {
+      bySchedule.set(p.schedule!, [...(bySchedule.get(p.schedule!) ?? []), p]);
+    }
     const out: { logical_date: string; enqueued: number }[] = [];
     for (const [schedule, ps] of bySchedule) {
       const days = missedLogicalDays(schedule, now, this.#catchupDays);
@@ -170,7 +161,7 @@ export class Scheduler {
       }
     }
     const enqueued = out.reduce((n, r) => n + r.enqueued, 0);
-    if (enqueued) this.logger.info("missed schedule ticks enqueued", { items: enqueued, days: out.length });
+    if (enqueued) this.#logger.info("missed schedule ticks enqueued", { items: enqueued, days: out.length });
     return out;
   }
 
@@ -181,7 +172,7 @@ export class Scheduler {
     this.#pump().catch((err) => {
       // No central dataset (not bootstrapped yet, or force-recreated): nothing to do, not an error.
       if (!MISSING_DATASET.test(String((err as Error)?.message))) {
-        this.logger.error("scheduler pump failed", { error: err });
+        this.#logger.error("scheduler pump failed", { error: err });
       }
     }).finally(async () => {
       this.#pumping = false;
@@ -215,15 +206,7 @@ export class Scheduler {
       at - (this.#orgLimit.get(o)?.at ?? -Infinity) > LIMIT_TTL_MS
     );
     if (!orgs.length) return;
-    const rows = await this.wh.query<{ org_slug: string; max_concurrent_pipelines: number }>(
-      `SELECT org_slug, max_concurrent_pipelines FROM ${CENTRAL_DATASET}.org_subscriptions
-       WHERE org_slug IN (SELECT * FROM UNNEST(@orgs)) AND status = 'ACTIVE' ORDER BY created_at DESC`,
-      { orgs },
-    );
-    for (const org of orgs) {
-      const row = rows.find((r) => r.org_slug === org);
-      this.#orgLimit.set(org, { max: Math.max(1, Number(row?.max_concurrent_pipelines ?? 1)), at });
-    }
+    for (const [org, max] of await this.reads.concurrencyLimits(orgs)) this.#orgLimit.set(org, { max, at });
   }
 
   /**
@@ -246,7 +229,7 @@ export class Scheduler {
         continue;
       }
       const free = this.#concurrency - this.#running;
-      const items = await this.queue.claim(Math.max(free, batch), this.#now(), this.#leaseMs);
+      const items = await this.queue.claim(this.#executor.workerId, Math.max(free, batch), this.#now(), this.#leaseMs);
       if (!items.length) {
         // Nothing running: the held items can start now (their org's slot freed during the claim), or none is left.
         if (this.#running === 0 && !ready.some((i) => this.#startable(i))) break;
@@ -257,7 +240,9 @@ export class Scheduler {
       ready.push(...items);
     }
     // Stopped with claimed items not started: hand them back.
-    if (ready.length) await this.queue.release(ready.splice(0), this.#now()).catch(() => {});
+    if (ready.length) {
+      await this.queue.release(this.#executor.workerId, ready.splice(0), this.#now()).catch(() => {});
+    }
     while (this.#running > 0) await this.#slotFreed();
     // Put-back items are written by then, so the wake-up sees their time.
     await Promise.allSettled([...this.#writes]);
@@ -269,7 +254,7 @@ export class Scheduler {
     this.#running++;
     this.#busy.add(key);
     this.#orgRunning.set(item.org_slug, (this.#orgRunning.get(item.org_slug) ?? 0) + 1);
-    this.#work(item).catch((err) => this.logger.error("scheduled item failed", { error: err })).finally(() => {
+    this.#work(item).catch((err) => this.#logger.error("scheduled item failed", { error: err })).finally(() => {
       this.#running--;
       this.#busy.delete(key);
       const n = (this.#orgRunning.get(item.org_slug) ?? 1) - 1;
@@ -301,7 +286,7 @@ export class Scheduler {
 
   /** Tracks a write of the queue's records; `idle()` waits for it. */
   #track(write: Promise<void>): void {
-    const tracked = write.catch((err) => this.logger.error("scheduler record write failed", { error: err }))
+    const tracked = write.catch((err) => this.#logger.error("scheduler record write failed", { error: err }))
       .finally(() => this.#writes.delete(tracked));
     this.#writes.add(tracked);
   }
@@ -311,11 +296,9 @@ export class Scheduler {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
     // Tracked like the record writes, so idle() (and a shutdown after it) never races this query.
-    const query = this.wh.query<{ t: string | null }>(
-      `SELECT MIN(not_before) AS t FROM ${CENTRAL_DATASET}.org_pipeline_execution_queue WHERE status = 'QUEUED'`,
-    ).then(([row]) => {
-      if (!row?.t || this.#stopped) return;
-      const wait = Math.max(50, new Date(row.t).getTime() - this.#now().getTime());
+    const query = this.queue.nextDue().then((due) => {
+      if (!due || this.#stopped) return;
+      const wait = Math.max(50, due.getTime() - this.#now().getTime());
       const timer = setTimeout(() => this.kick(), Math.min(wait, 3600_000));
       Deno.unrefTimer(timer as unknown as number);
       this.#timer = timer;
@@ -325,7 +308,7 @@ export class Scheduler {
 
   async #work(item: QueueItem): Promise<void> {
     const now = () => this.#now();
-    const pipeline = (pipelines as Record<string, PipelineModule>)[item.pipeline_path];
+    const pipeline = this.#pipelines[item.pipeline_path];
     if (!pipeline) {
       return this.#track(
         this.queue.finish(item, "FAILED", null, `Pipeline "${item.pipeline_path}" no longer exists`, now()),
@@ -333,7 +316,7 @@ export class Scheduler {
     }
     let started;
     try {
-      started = await this.executor.start(pipeline, item.org_slug, item.params, {
+      started = await this.#executor.start(pipeline, item.org_slug, item.params, {
         trigger: "scheduler",
         requestedBy: "scheduler",
         logicalDate: String(item.logical_date).slice(0, 10),
@@ -360,14 +343,14 @@ export class Scheduler {
     if (wait) {
       const notBefore = wait.until ?? new Date(now.getTime() + (wait.retryAfterMs ?? SLOT_WAIT_MS));
       if (wait.until) {
-        this.logger.warn("scheduled item deferred", { org_slug: item.org_slug, pipeline: item.pipeline_path });
+        this.#logger.warn("scheduled item deferred", { org_slug: item.org_slug, pipeline: item.pipeline_path });
       }
       return this.#track(this.queue.requeue(item, notBefore, wait.reason, wait.until !== undefined, now));
     }
     const message = err instanceof Error ? err.message : String(err);
     const broken = !(err instanceof ProcessorError) || err.status >= 500;
     if (broken && item.attempts < item.max_attempts) {
-      this.logger.warn("scheduled item could not start; will try again", {
+      this.#logger.warn("scheduled item could not start; will try again", {
         org_slug: item.org_slug,
         pipeline: item.pipeline_path,
         attempt: item.attempts,
@@ -386,9 +369,9 @@ export class Scheduler {
    */
   async resume(allWorkers: boolean, opts: { catchUp?: boolean } = {}): Promise<void> {
     const released = await this.queue.releaseExpired(this.#now(), allWorkers);
-    if (released) this.logger.warn("released queue items claimed by a previous process", { items: released });
+    if (released) this.#logger.warn("released queue items claimed by a previous process", { items: released });
     if (opts.catchUp ?? true) {
-      await this.catchUp().catch((err) => this.logger.error("schedule catch-up failed", { error: err }));
+      await this.catchUp().catch((err) => this.#logger.error("schedule catch-up failed", { error: err }));
     }
     this.kick();
   }

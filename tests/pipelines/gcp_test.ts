@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { type Harness, startHarness } from "../runtime/_harness.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
-import { parseTableId, readExportTable } from "../../src/processors/gcp/_export_bigquery.ts";
+import { parseTableId, readExportTable } from "../../src/warehouse/billing_export_bigquery.ts";
 import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { fixed9, fixtureLines, fixtureRows, GCP_CSV_FIXTURE, sumBy } from "../fixtures/gcp_export.ts";
 

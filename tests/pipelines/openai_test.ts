@@ -413,6 +413,7 @@ Deno.test("openai/usage_cost end to end against the stand-in", async (t) => {
       const quiet = () => {};
       const ctx = {
         warehouse: h.deps.warehouse,
+        stores: h.deps.stores,
         org: { slug: ORG, dataset: DATASET },
         run: { id: "direct", trigger: "api" },
         step: { id: "transform_subscriptions" },

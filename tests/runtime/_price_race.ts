@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
-import { addVersion, pricesTable, PricingError } from "../../src/pricing/mod.ts";
+import { PriceStore } from "../../src/central/prices.ts";
+import { pricesTable, PricingError } from "../../src/pricing/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 
-const TABLE = pricesTable(pipelines["setup/bootstrap"].tables.org_model_pricing);
+const TABLES = pipelines["setup/bootstrap"].tables;
+const TABLE = pricesTable(TABLES.org_model_pricing);
 
 /** A version from 2025-06-01 with an open end, input priced at `input` per 1M tokens. */
 const version = (input: string) => ({
@@ -29,8 +31,8 @@ export async function raceNewVersion(
 ): Promise<PricingError> {
   const now = new Date();
   const results = await Promise.allSettled([
-    addVersion(first, TABLE, org, key, version("1"), now),
-    addVersion(second, TABLE, org, key, version("2"), now),
+    new PriceStore(first, TABLES).addVersion(TABLE, org, key, version("1"), now),
+    new PriceStore(second, TABLES).addVersion(TABLE, org, key, version("2"), now),
   ]);
   assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, `${label}: exactly one writer wins`);
   const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;

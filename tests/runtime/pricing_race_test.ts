@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
-import { loadPrices, PriceBook } from "../../src/processors/_cost.ts";
-import { normaliseDecimal, overlaps, seedPricing } from "../../src/pricing/mod.ts";
+import { PriceStore } from "../../src/central/prices.ts";
+import { PriceBook } from "../../src/processors/_cost.ts";
+import { normaliseDecimal, overlaps } from "../../src/pricing/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 import { isWriteConflict } from "../../src/warehouse/conflict.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
@@ -16,7 +17,6 @@ import { type Harness, startHarness } from "./_harness.ts";
 import { raceNewVersion } from "./_price_race.ts";
 
 const ORG = "race_org";
-const SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
 const url = (provider = "openai", rest = "") => `/api/v1/integrations/${ORG}/${provider}/pricing${rest}`;
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -103,7 +103,7 @@ Deno.test("two concurrent POSTs of a new model answer one 201 and one 409, and c
       assert.equal(normaliseDecimal(rows[0]!.input_per_1m), winner.json.input_per_1m, "the row is the 201's");
 
       const day = today();
-      const prices = await loadPrices(h.deps.warehouse, ORG, "openai", { from: day, to: day });
+      const prices = await h.deps.stores.prices.pricesInForce(ORG, "openai", { from: day, to: day });
       assert.equal(prices.filter((p) => p.model_id === model_id).length, 1, "the cost step loads one version");
       const used = new PriceBook(prices).find(`${model_id}-2025-01-01`, day);
       assert.equal(used?.input_per_1m, rows[0]!.input_per_1m, "the snapshot id is priced with the winner");
@@ -190,13 +190,13 @@ Deno.test("concurrent PUTs, POSTs, DELETEs and resets of one provider never leav
 
 Deno.test("eight concurrent first seeds of one provider, from two processes, load the defaults once", async () => {
   await withOrg(async (h) => {
-    const other = asOtherProcess(h.deps.warehouse, { n: 0 });
+    const other = new PriceStore(asOtherProcess(h.deps.warehouse, { n: 0 }), pipelines["setup/bootstrap"].tables);
     const now = new Date();
     const results = await Promise.all(
       Array.from(
         { length: 8 },
         (_, i) =>
-          seedPricing(i % 2 ? other : h.deps.warehouse, SCHEMA, ORG, "anthropic", seedRows("anthropic"), now, {
+          (i % 2 ? other : h.deps.stores.prices).seedPricing(ORG, "anthropic", seedRows("anthropic"), now, {
             onlyIfEmpty: true,
           }),
       ),

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
-import { normaliseDecimal, seedPricing } from "../../src/pricing/mod.ts";
+import { normaliseDecimal } from "../../src/pricing/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 
 const PROVIDERS = ["openai", "anthropic", "deepseek"] as const;
@@ -338,14 +338,13 @@ Deno.test("another org's key is refused on every pricing route and neither org's
 
 Deno.test("seedPricing with onlyIfEmpty loads the defaults once and keeps the org's own prices", async () => {
   await withOrgs(async (h, key) => {
-    const schema = pipelines["setup/bootstrap"].tables.org_model_pricing;
     const now = new Date("2025-11-20T08:00:00Z");
-    const first = await seedPricing(h.deps.warehouse, schema, "org_alpha", "anthropic", seedRows("anthropic"), now, {
+    const first = await h.deps.stores.prices.seedPricing("org_alpha", "anthropic", seedRows("anthropic"), now, {
       onlyIfEmpty: true,
     });
     assert.deepEqual(first, { deleted: 0, inserted: seedRows("anthropic").length, skipped: false });
     await h.request("PUT", url("org_alpha", "anthropic", "/claude-opus-4-7"), { key, body: { notes: "negotiated" } });
-    const second = await seedPricing(h.deps.warehouse, schema, "org_alpha", "anthropic", seedRows("anthropic"), now, {
+    const second = await h.deps.stores.prices.seedPricing("org_alpha", "anthropic", seedRows("anthropic"), now, {
       onlyIfEmpty: true,
     });
     assert.deepEqual(second, { deleted: 0, inserted: 0, skipped: true });
@@ -353,7 +352,7 @@ Deno.test("seedPricing with onlyIfEmpty loads the defaults once and keeps the or
     assert.equal(rows.find((r) => r.model_id === "claude-opus-4-7")?.notes, "negotiated");
     assert.equal(rows.length, seedRows("anthropic").length);
     await assert.rejects(
-      seedPricing(h.deps.warehouse, schema, "org_alpha", "openai", seedRows("anthropic"), now, { onlyIfEmpty: true }),
+      h.deps.stores.prices.seedPricing("org_alpha", "openai", seedRows("anthropic"), now, { onlyIfEmpty: true }),
       /is for "anthropic", not "openai"/,
     );
   });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
-import { normaliseDecimal, seedSubscriptions } from "../../src/pricing/mod.ts";
+import { normaliseDecimal } from "../../src/pricing/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 
 const url = (org: string, rest = "") => `/api/v1/integrations/${org}/openai/subscriptions${rest}`;
@@ -216,12 +216,11 @@ Deno.test("another org's key is refused on every subscriptions route and neither
 
 Deno.test("seedSubscriptions with onlyIfEmpty leaves an org's existing plans alone", async () => {
   await withOrgs(async (h) => {
-    const schema = pipelines["setup/bootstrap"].tables.org_openai_subscriptions;
     const now = new Date("2025-11-20T08:00:00Z");
     const opts = { onlyIfEmpty: true };
-    const first = await seedSubscriptions(h.deps.warehouse, schema, "org_alpha", seedRows(), now, opts);
+    const first = await h.deps.stores.prices.seedSubscriptions("org_alpha", seedRows(), now, opts);
     assert.deepEqual(first, { deleted: 0, inserted: seedRows().length, skipped: false });
-    const second = await seedSubscriptions(h.deps.warehouse, schema, "org_alpha", seedRows(), now, opts);
+    const second = await h.deps.stores.prices.seedSubscriptions("org_alpha", seedRows(), now, opts);
     assert.deepEqual(second, { deleted: 0, inserted: 0, skipped: true });
     assert.equal((await tableRows(h, "org_beta")).length, 0);
   });
@@ -245,12 +244,11 @@ Deno.test("two concurrent POSTs of a new plan answer one 201 and one 409 SUBSCRI
 
 Deno.test("concurrent first seeds and resets of the plans never duplicate a plan", async () => {
   await withOrgs(async (h, key) => {
-    const schema = pipelines["setup/bootstrap"].tables.org_openai_subscriptions;
     const now = new Date("2025-11-20T08:00:00Z");
     const seeds = await Promise.all(
       Array.from(
         { length: 6 },
-        () => seedSubscriptions(h.deps.warehouse, schema, "org_alpha", seedRows(), now, { onlyIfEmpty: true }),
+        () => h.deps.stores.prices.seedSubscriptions("org_alpha", seedRows(), now, { onlyIfEmpty: true }),
       ),
     );
     assert.equal(seeds.filter((r) => !r.skipped).length, 1, JSON.stringify(seeds));

@@ -12,6 +12,7 @@ import type { AppDeps } from "../../runtime/context.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
 import { ProcessorError } from "../../src/processors/context.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { pipelines } from "../../generated/manifest.ts";
 import { requestApp, ROOT } from "../runtime/_harness.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
@@ -114,7 +115,8 @@ export async function startRig(opts: { clock?: Clock; concurrency?: number; catc
     const base = await buildDeps(settings, new Logger({ sink: (l) => logs.push(l) }));
     const executor = new RunExecutor({ ...base, now: clock.now });
     withQuotaDetails(executor, clock.now);
-    const scheduler = new Scheduler(base.warehouse, executor, base.logger, {
+    const { queue, reads } = base.scheduler;
+    const scheduler = new Scheduler({ queue, reads, executor, logger: base.logger, pipelines }, {
       concurrency: opts.concurrency ?? 4,
       catchupDays,
       now: clock.now,

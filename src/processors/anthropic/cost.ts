@@ -23,10 +23,8 @@ import {
   FULL_PRICE,
   int,
   intOut,
-  loadPrices,
   orgOf,
   PriceBook,
-  readDays,
   sumDecimals,
   tokenCost,
 } from "../_cost.ts";
@@ -170,8 +168,7 @@ export function priceAnthropicUsage(
 export const anthropicCostProcessor = defineProcessor(anthropicCostSpec, async (ctx, config) => {
   const org = orgOf(ctx);
   const range = dayRange(config.start_date, config.end_date);
-  const usage = await readDays<AnthropicUsageInput>(
-    ctx.warehouse,
+  const usage = await ctx.stores.costs.readDays<AnthropicUsageInput>(
     org.dataset,
     config.source_table,
     `usage_date, model, workspace_id, service_tier, uncached_input_tokens, cache_creation_5m_tokens,
@@ -179,15 +176,14 @@ export const anthropicCostProcessor = defineProcessor(anthropicCostSpec, async (
     range,
   );
   const billed = config.billed_table
-    ? await readDays<AnthropicBilledInput>(
-      ctx.warehouse,
+    ? await ctx.stores.costs.readDays<AnthropicBilledInput>(
       org.dataset,
       config.billed_table,
       "usage_date, model, workspace_id, service_tier, amount_usd, currency",
       range,
     )
     : [];
-  const book = new PriceBook(await loadPrices(ctx.warehouse, org.slug, "anthropic", range));
+  const book = new PriceBook(await ctx.stores.prices.pricesInForce(org.slug, "anthropic", range));
   const rows = priceAnthropicUsage(usage, book, billed, {
     runId: ctx.run?.id ?? "adhoc",
     pricedAt: ctx.now().toISOString(),

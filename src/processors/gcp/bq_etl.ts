@@ -14,8 +14,8 @@ import { defineProcessor } from "../registry.ts";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
 import { realImportPath } from "../integrations/billing_export.ts";
 import { dayRange } from "../_cost.ts";
-import { readExportFile } from "./_export_file.ts";
-import { readExportTable } from "./_export_bigquery.ts";
+import { readExportFile } from "../../warehouse/billing_export_file.ts";
+import { readExportTable } from "../../warehouse/billing_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
@@ -51,7 +51,7 @@ async function fromFile(ctx: ProcessorContext, name: string, start: string, end:
     );
   }
   try {
-    return await readExportFile(ctx.warehouse, real, start, end);
+    return await readExportFile<ExportRow>(ctx.warehouse, real, start, end);
   } catch (cause) {
     throw new Error(`Reading billing export file "${name}"`, { cause });
   }
@@ -73,7 +73,13 @@ async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: strin
   } catch (cause) {
     throw new Error("Minting an access token for the GCP service account", { cause });
   }
-  return await readExportTable({ tableId, jobProject: sa.project_id, accessToken: token.access_token, start, end });
+  return await readExportTable<ExportRow>({
+    tableId,
+    jobProject: sa.project_id,
+    accessToken: token.access_token,
+    start,
+    end,
+  });
 }
 
 export const gcpBillingProcessor = defineProcessor(gcpBillingSpec, async (ctx, config) => {

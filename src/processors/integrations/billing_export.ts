@@ -5,6 +5,7 @@
  */
 import { resolve, sep } from "node:path";
 import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { probeExportFile } from "../../warehouse/billing_export_file.ts";
 import { invalid, requireOrg } from "./_credential.ts";
 
 const TABLE_ID = /^([a-z][a-z0-9-]{4,28}[a-z0-9])\.([A-Za-z0-9_]{1,1024})\.([A-Za-z0-9_$-]{1,1024})$/;
@@ -44,13 +45,6 @@ export async function realImportPath(dataDir: string, orgSlug: string, name: str
   }
 }
 
-/** DuckDB's reader for an import file, by extension. */
-export function readerFor(path: string): string {
-  if (/\.parquet$/i.test(path)) return "read_parquet";
-  if (/\.csv$/i.test(path)) return "read_csv_auto";
-  return "read_json_auto";
-}
-
 export async function checkBillingExport(
   ctx: ProcessorContext,
   table: string,
@@ -65,7 +59,7 @@ export async function checkBillingExport(
     }
     try {
       // The path is ours (resolved under imports/ and matched against a strict pattern), never raw input.
-      await ctx.warehouse.query(`SELECT * FROM ${readerFor(path)}('${path.replaceAll("'", "''")}') LIMIT 1`);
+      await probeExportFile(ctx.warehouse, path);
     } catch {
       throw invalid("GCP_SA", `Billing export file "${table}" is not a readable JSONL, CSV or Parquet file`);
     }

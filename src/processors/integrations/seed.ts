@@ -1,5 +1,4 @@
 /** `integrations.seed`: on first setup, the default prices/plans of the step's seed (from configs/) for the org. */
-import { seedDefaults } from "../../pricing/seed.ts";
 import { seedSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { requireOrg } from "./_credential.ts";
@@ -8,9 +7,10 @@ export const seedProcessor = defineProcessor(seedSpec, async (ctx, config) => {
   const org = requireOrg(ctx);
   const seed = ctx.step.seed;
   if (!seed) throw new Error(`Step "${ctx.step.id}" of "${ctx.pipeline.path}" declares no seed`);
-  const schema = ctx.pipeline.tables[seed.table];
-  if (!schema) throw new Error(`Seed table "${seed.table}" has no schema in "${ctx.pipeline.path}"`);
-  const r = await seedDefaults(ctx.warehouse, schema, org.slug, config.provider, seed.rows, ctx.now(), {
+  if (!ctx.pipeline.tables[seed.table]) {
+    throw new Error(`Seed table "${seed.table}" has no schema in "${ctx.pipeline.path}"`);
+  }
+  const r = await ctx.stores.prices.seedDefaults(seed.table, org.slug, config.provider, seed.rows, ctx.now(), {
     onlyIfEmpty: true,
   });
   const flag = seed.table === "org_openai_subscriptions" ? "subscriptions_initialized" : "pricing_initialized";

@@ -28,10 +28,8 @@ import {
   FULL_PRICE,
   int,
   intOut,
-  loadPrices,
   orgOf,
   PriceBook,
-  queryDays,
   sumDecimals,
   tokenCost,
 } from "../_cost.ts";
@@ -179,7 +177,7 @@ const WINDOW_DAYS = 3;
 export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, config) => {
   const org = orgOf(ctx);
   const range = dayRange(config.start_date, config.end_date);
-  const book = new PriceBook(await loadPrices(ctx.warehouse, org.slug, "openai", range));
+  const book = new PriceBook(await ctx.stores.prices.pricesInForce(org.slug, "openai", range));
   const hasUsage = await ctx.warehouse.tableExists(org.dataset, config.source_table);
   const billedTable = config.billed_table && await ctx.warehouse.tableExists(org.dataset, config.billed_table)
     ? config.billed_table
@@ -187,16 +185,14 @@ export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, c
   const meta = { runId: ctx.run?.id ?? "adhoc", pricedAt: ctx.now().toISOString() };
   const read = (window: DayRange) =>
     Promise.all([
-      queryDays<OpenAIUsageInput>(
-        ctx.warehouse,
+      ctx.stores.costs.queryDays<OpenAIUsageInput>(
         org.dataset,
         config.source_table,
         "usage_date, model, project_id, batch, input_tokens, input_cached_tokens, output_tokens, num_model_requests",
         window,
       ),
       billedTable
-        ? queryDays<OpenAIBilledInput>(
-          ctx.warehouse,
+        ? ctx.stores.costs.queryDays<OpenAIBilledInput>(
           org.dataset,
           billedTable,
           "usage_date, line_item, project_id, amount, currency",

@@ -6,8 +6,7 @@
  * of the month the version is in force, so a plan changed mid-month is not charged twice. Exact decimals, rounded
  * once to 9 places.
  */
-import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
-import { qualified } from "../../warehouse/warehouse.ts";
+import type { PlanRow } from "../../pricing/subscriptions.ts";
 import { openaiSubscriptionsSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { ProcessorError } from "../context.ts";
@@ -16,17 +15,7 @@ import { addDays, type Day, dayFromIso, isoDay, nextMonthStart } from "../../tim
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
-export interface PlanRow {
-  plan_name: string;
-  quantity: unknown;
-  unit_price_usd: string;
-  billing_period: string;
-  rpm_limit: number | null;
-  tpm_limit: number | null;
-  monthly_spend_limit_usd: string | null;
-  effective_from: string;
-  effective_to: string | null;
-}
+export type { PlanRow };
 
 /** First and last day of `YYYY-MM`, and the first day of the next month. */
 export function monthDays(month: string): { first: string; last: string; next: string } {
@@ -63,15 +52,7 @@ export const openaiSubscriptionsProcessor = defineProcessor(openaiSubscriptionsS
   const org = orgOf(ctx);
   const month = config.month.trim() || ctx.now().toISOString().slice(0, 7);
   const span = monthDays(month);
-  const plans = await ctx.warehouse.query<PlanRow>(
-    `SELECT plan_name, quantity, unit_price_usd, billing_period, rpm_limit, tpm_limit, monthly_spend_limit_usd,
-       effective_from, effective_to
-     FROM ${qualified(CENTRAL_DATASET, "org_openai_subscriptions")}
-     WHERE org_slug = @org_slug AND effective_from <= CAST(@last AS DATE)
-       AND (effective_to IS NULL OR effective_to > CAST(@first AS DATE))
-     ORDER BY plan_name, effective_from`,
-    { org_slug: org.slug, first: span.first, last: span.last },
-  );
+  const plans = await ctx.stores.prices.plansInForce(org.slug, { from: span.first, to: span.last });
   const ingestedAt = ctx.now().toISOString();
   const rows = plans.map((p) => {
     const fee = monthlyFee(p, span);

@@ -1,51 +1,23 @@
 /**
- * The execution queue (org_pipeline_execution_queue) and the per-day schedule record
- * (org_scheduled_pipeline_runs). One row per (org, pipeline, logical date), deduplicated by key, so duplicate
- * ticks, overlapping instances and manual triggers never make a second run. Claims are compare-and-set
- * updates: only the worker whose UPDATE changed the QUEUED row runs it.
+ * The queue store, the one writer of the execution queue (org_pipeline_execution_queue) and of the per-day
+ * schedule record (org_scheduled_pipeline_runs). One row per (org, pipeline, logical date), deduplicated by key,
+ * so duplicate ticks, overlapping instances and manual triggers never make a second run. Claims are
+ * compare-and-set updates: only the worker whose UPDATE changed the QUEUED row runs it.
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import type { Warehouse } from "../warehouse/warehouse.ts";
+import type { TableSchema } from "../schema/table_schema.ts";
+import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { isWriteConflict } from "../warehouse/conflict.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
-import { pipelines } from "../../generated/manifest.ts";
 import { type Day, isoDay } from "../time/day.ts";
+import { type Candidate, dedupeKey, type FailedItem, type QueueItem, STATE_SQL } from "./_queue_rows.ts";
 
-const T = pipelines["setup/bootstrap"].tables;
-const Q = `${CENTRAL_DATASET}.org_pipeline_execution_queue`;
-const S = `${CENTRAL_DATASET}.org_scheduled_pipeline_runs`;
+export { type Candidate, dedupeKey, type FailedItem, type QueueItem, STATE_SQL };
 
-export interface QueueItem {
-  queue_id: string;
-  org_slug: string;
-  pipeline_path: string;
-  logical_date: string;
-  params: Record<string, unknown>;
-  attempts: number;
-  max_attempts: number;
-}
-
-/** A FAILED queue item, as re-queueing reads it. */
-export interface FailedItem {
-  queue_id: string;
-  org_slug: string;
-  pipeline_path: string;
-  logical_date: string;
-  params: unknown;
-  last_error: string | null;
-}
-
-export interface Candidate {
-  org_slug: string;
-  pipeline_path: string;
-  pipeline_id: string;
-  schedule: string;
-  logical_date: string;
-  params: Record<string, unknown>;
-}
-
-export function dedupeKey(org: string, path: string, day: string): string {
-  return `${org}|${path}|${day}`;
+/** The table schemas the queue store writes (from the bootstrap pipeline's tables). */
+export interface QueueTables {
+  readonly org_pipeline_execution_queue: TableSchema;
+  readonly org_scheduled_pipeline_runs: TableSchema;
 }
 
 /** Enqueue transactions tried at most when another instance's enqueue wins the race. */
@@ -54,12 +26,24 @@ const ENQUEUE_ATTEMPTS = 8;
 /** Per warehouse client, a promise chain that serialises its enqueue transactions (other clients race for real). */
 const enqueueChains = new WeakMap<Warehouse, Promise<unknown>>();
 
-export class ExecutionQueue {
+export class QueueStore {
   /** Queue and schedule-record updates of finished runs are group-committed with the runs' own bookkeeping. */
   readonly #batch: WriteBatcher;
+  readonly #tables: QueueTables;
 
-  constructor(private readonly wh: Warehouse, private readonly workerId: string) {
+  constructor(private readonly wh: Warehouse, tables: QueueTables) {
     this.#batch = WriteBatcher.for(wh);
+    this.#tables = tables;
+  }
+
+  /** `organizations.org_pipeline_execution_queue`, for SQL. */
+  get #q(): string {
+    return qualified(CENTRAL_DATASET, this.#tables.org_pipeline_execution_queue.table);
+  }
+
+  /** `organizations.org_scheduled_pipeline_runs`, for SQL. */
+  get #s(): string {
+    return qualified(CENTRAL_DATASET, this.#tables.org_scheduled_pipeline_runs.table);
   }
 
   /** Inserts the candidates whose key is not queued yet; returns how many were new. */
@@ -71,7 +55,7 @@ export class ExecutionQueue {
         const existing = new Set<string>();
         for (const day of days) {
           const rows = await tx.query<{ dedupe_key: string }>(
-            `SELECT dedupe_key FROM ${Q} WHERE logical_date = CAST(@day AS DATE)`,
+            `SELECT dedupe_key FROM ${this.#q} WHERE logical_date = CAST(@day AS DATE)`,
             { day },
           );
           for (const r of rows) existing.add(r.dedupe_key);
@@ -81,7 +65,7 @@ export class ExecutionQueue {
         const ts = now.toISOString();
         await tx.insertRows(
           CENTRAL_DATASET,
-          T.org_pipeline_execution_queue,
+          this.#tables.org_pipeline_execution_queue,
           fresh.map((c) => ({
             queue_id: crypto.randomUUID(),
             org_slug: c.org_slug,
@@ -100,7 +84,7 @@ export class ExecutionQueue {
         );
         await tx.insertRows(
           CENTRAL_DATASET,
-          T.org_scheduled_pipeline_runs,
+          this.#tables.org_scheduled_pipeline_runs,
           fresh.map((c) => ({
             scheduled_run_id: crypto.randomUUID(),
             org_slug: c.org_slug,
@@ -119,7 +103,7 @@ export class ExecutionQueue {
         // queue table, so a concurrent enqueue of another instance (which read the same snapshot) is cancelled with
         // a write conflict and retried below, then sees these rows.
         await tx.execute(
-          `UPDATE ${Q} SET updated_at = CAST(@ts AS TIMESTAMP) WHERE dedupe_key IN (SELECT * FROM UNNEST(@keys))`,
+          `UPDATE ${this.#q} SET updated_at = CAST(@ts AS TIMESTAMP) WHERE dedupe_key IN (SELECT * FROM UNNEST(@keys))`,
           { ts, keys: fresh.map((c) => dedupeKey(c.org_slug, c.pipeline_path, c.logical_date)) },
         );
         return fresh.length;
@@ -145,9 +129,9 @@ export class ExecutionQueue {
    * with this worker and a claim time unique to the call; only when another worker took some of them meanwhile
    * are the ones this call got read back. The items' schedule records turn RUNNING.
    */
-  async claim(limit: number, now: Date, leaseMs: number): Promise<QueueItem[]> {
+  async claim(workerId: string, limit: number, now: Date, leaseMs: number): Promise<QueueItem[]> {
     const due = await this.wh.query<QueueItem>(
-      `SELECT queue_id, org_slug, pipeline_path, logical_date, params, attempts, max_attempts FROM ${Q}
+      `SELECT queue_id, org_slug, pipeline_path, logical_date, params, attempts, max_attempts FROM ${this.#q}
        WHERE status = 'QUEUED' AND not_before <= CAST(@now AS TIMESTAMP)
        ORDER BY priority, created_at, org_slug LIMIT ${Math.max(1, Math.floor(limit))}`,
       { now: now.toISOString() },
@@ -158,11 +142,11 @@ export class ExecutionQueue {
     let n: number;
     try {
       n = await this.wh.execute(
-        `UPDATE ${Q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@stamp AS TIMESTAMP),
+        `UPDATE ${this.#q} SET status = 'CLAIMED', claimed_by = @worker, claimed_at = CAST(@stamp AS TIMESTAMP),
          lease_expires_at = CAST(@lease AS TIMESTAMP), attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
          WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'`,
         {
-          worker: this.workerId,
+          worker: workerId,
           stamp,
           now: now.toISOString(),
           lease: new Date(now.getTime() + leaseMs).toISOString(),
@@ -178,9 +162,9 @@ export class ExecutionQueue {
     if (n !== due.length) {
       const mine = new Set(
         (await this.wh.query<{ queue_id: string }>(
-          `SELECT queue_id FROM ${Q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'CLAIMED'
+          `SELECT queue_id FROM ${this.#q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'CLAIMED'
            AND claimed_by = @worker AND claimed_at = CAST(@stamp AS TIMESTAMP)`,
-          { ids, worker: this.workerId, stamp },
+          { ids, worker: workerId, stamp },
         )).map((r) => r.queue_id),
       );
       claimed = due.filter((d) => mine.has(d.queue_id));
@@ -192,7 +176,7 @@ export class ExecutionQueue {
     }));
     if (items.length) {
       await this.#batch.execute(
-        `UPDATE ${S} SET status = 'RUNNING', attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
+        `UPDATE ${this.#s} SET status = 'RUNNING', attempts = attempts + 1, updated_at = CAST(@now AS TIMESTAMP)
          WHERE CONCAT(org_slug, '|', pipeline_path, '|', CAST(logical_date AS STRING)) IN (SELECT * FROM UNNEST(@keys))`,
         {
           now: now.toISOString(),
@@ -222,7 +206,7 @@ export class ExecutionQueue {
   ): Promise<void> {
     const ts = now.toISOString();
     await Promise.all([
-      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+      this.#batch.update(CENTRAL_DATASET, this.#tables.org_pipeline_execution_queue, ["queue_id"], {
         queue_id: item.queue_id,
         status,
         run_id: runId,
@@ -241,7 +225,7 @@ export class ExecutionQueue {
     const ts = now.toISOString();
     const back = { ...item, attempts: Math.max(0, item.attempts - 1) };
     await Promise.all([
-      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+      this.#batch.update(CENTRAL_DATASET, this.#tables.org_pipeline_execution_queue, ["queue_id"], {
         queue_id: item.queue_id,
         status: "QUEUED",
         attempts: back.attempts,
@@ -264,13 +248,13 @@ export class ExecutionQueue {
     const ts = now.toISOString();
     const ids = items.map((i) => i.queue_id);
     await this.wh.execute(
-      `UPDATE ${Q} SET status = 'QUEUED', attempts = 0, not_before = CAST(@now AS TIMESTAMP), claimed_by = NULL,
+      `UPDATE ${this.#q} SET status = 'QUEUED', attempts = 0, not_before = CAST(@now AS TIMESTAMP), claimed_by = NULL,
        lease_expires_at = NULL, updated_at = CAST(@now AS TIMESTAMP)
        WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'FAILED'`,
       { now: ts, ids },
     );
     const back = await this.wh.query<{ queue_id: string }>(
-      `SELECT queue_id FROM ${Q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'
+      `SELECT queue_id FROM ${this.#q} WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'QUEUED'
        AND updated_at = CAST(@now AS TIMESTAMP)`,
       { now: ts, ids },
     );
@@ -288,7 +272,7 @@ export class ExecutionQueue {
   async failed(filter: { org?: string; path?: string; from: Day; to: Day }): Promise<FailedItem[]> {
     const rows = await this.wh.query<FailedItem>(
       `SELECT queue_id, org_slug, pipeline_path, CAST(logical_date AS STRING) AS logical_date, params, last_error
-       FROM ${Q} WHERE status = 'FAILED' AND (@org IS NULL OR org_slug = @org)
+       FROM ${this.#q} WHERE status = 'FAILED' AND (@org IS NULL OR org_slug = @org)
        AND (@path IS NULL OR pipeline_path = @path)
        AND logical_date BETWEEN CAST(@from AS DATE) AND CAST(@to AS DATE)`,
       { org: filter.org ?? null, path: filter.path ?? null, from: isoDay(filter.from), to: isoDay(filter.to) },
@@ -300,7 +284,7 @@ export class ExecutionQueue {
   async markRunning(item: QueueItem, runId: string, now: Date): Promise<void> {
     const ts = now.toISOString();
     await Promise.all([
-      this.#batch.update(CENTRAL_DATASET, T.org_pipeline_execution_queue, ["queue_id"], {
+      this.#batch.update(CENTRAL_DATASET, this.#tables.org_pipeline_execution_queue, ["queue_id"], {
         queue_id: item.queue_id,
         run_id: runId,
         updated_at: ts,
@@ -316,7 +300,7 @@ export class ExecutionQueue {
     error: string | null,
     ts: string,
   ): Promise<void> {
-    await this.#batch.update(CENTRAL_DATASET, T.org_scheduled_pipeline_runs, [
+    await this.#batch.update(CENTRAL_DATASET, this.#tables.org_scheduled_pipeline_runs, [
       "org_slug",
       "pipeline_path",
       "logical_date",
@@ -333,13 +317,13 @@ export class ExecutionQueue {
   }
 
   /** Hands claimed items that were never started back to the queue (their attempt is not counted). */
-  async release(items: readonly QueueItem[], now: Date): Promise<void> {
+  async release(workerId: string, items: readonly QueueItem[], now: Date): Promise<void> {
     if (!items.length) return;
     await this.wh.execute(
-      `UPDATE ${Q} SET status = 'QUEUED', claimed_by = NULL, lease_expires_at = NULL, attempts = attempts - 1,
+      `UPDATE ${this.#q} SET status = 'QUEUED', claimed_by = NULL, lease_expires_at = NULL, attempts = attempts - 1,
        updated_at = CAST(@now AS TIMESTAMP)
        WHERE queue_id IN (SELECT * FROM UNNEST(@ids)) AND status = 'CLAIMED' AND claimed_by = @worker`,
-      { now: now.toISOString(), ids: items.map((i) => i.queue_id), worker: this.workerId },
+      { now: now.toISOString(), ids: items.map((i) => i.queue_id), worker: workerId },
     );
   }
 
@@ -349,10 +333,18 @@ export class ExecutionQueue {
    */
   async releaseExpired(now: Date, all: boolean): Promise<number> {
     return await this.wh.execute(
-      `UPDATE ${Q} SET status = 'QUEUED', claimed_by = NULL, lease_expires_at = NULL, updated_at = CAST(@now AS TIMESTAMP)
+      `UPDATE ${this.#q} SET status = 'QUEUED', claimed_by = NULL, lease_expires_at = NULL, updated_at = CAST(@now AS TIMESTAMP)
        WHERE status = 'CLAIMED' AND (@all = TRUE OR lease_expires_at < CAST(@now AS TIMESTAMP))`,
       { now: now.toISOString(), all },
     );
+  }
+
+  /** When the earliest QUEUED item becomes due (null: none is queued). */
+  async nextDue(): Promise<Date | null> {
+    const [row] = await this.wh.query<{ t: string | null }>(
+      `SELECT MIN(not_before) AS t FROM ${this.#q} WHERE status = 'QUEUED'`,
+    );
+    return row?.t ? new Date(row.t) : null;
   }
 
   /**
@@ -374,7 +366,7 @@ export class ExecutionQueue {
     now = new Date(),
   ): Promise<Record<string, Record<string, number>>> {
     const rows = await this.wh.query<{ org_slug: string; status: string; n: number }>(
-      `SELECT org_slug, ${STATE_SQL} AS status, COUNT(*) AS n FROM ${Q}
+      `SELECT org_slug, ${STATE_SQL} AS status, COUNT(*) AS n FROM ${this.#q}
        WHERE (@org IS NULL OR org_slug = @org) AND (@path IS NULL OR pipeline_path = @path)
        GROUP BY org_slug, ${STATE_SQL} ORDER BY org_slug`,
       { org: filter.org ?? null, path: filter.path ?? null, now: now.toISOString() },
@@ -384,8 +376,3 @@ export class ExecutionQueue {
     return out;
   }
 }
-
-/** A queue row's state as shown: its status, or DEFERRED for a QUEUED item waiting for a plan-limit reset. */
-export const STATE_SQL =
-  `CASE WHEN status = 'QUEUED' AND last_error LIKE 'deferred:%' AND not_before > CAST(@now AS TIMESTAMP)
-  THEN 'DEFERRED' ELSE status END`;

@@ -13,15 +13,17 @@
  * because writers update every row of the scope, and every writer's snapshot holds the scope's first-committed row
  * (it saw a row, or inserted one, before it began), so any two writers share at least that row.
  */
-import { tables } from "../../generated/pipelines/setup/bootstrap.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import type { TableSchema } from "../schema/table_schema.ts";
 import { isWriteConflict } from "../warehouse/conflict.ts";
 import { qualified, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
-import { PricingError } from "./errors.ts";
+import { PricingError } from "../pricing/errors.ts";
 
-/** The org_reference_locks schema, as compiled from configs/setup/bootstrap/schemas/. */
-export const LOCK_SCHEMA = tables.org_reference_locks;
-const LOCKS = qualified(CENTRAL_DATASET, LOCK_SCHEMA.table);
+/** The warehouse and the org_reference_locks schema (from the bootstrap pipeline's tables) a write locks in. */
+export interface LockTarget {
+  readonly warehouse: Warehouse;
+  readonly locks: TableSchema;
+}
 
 /** Attempts of a write that keeps losing the race before it is answered 409 `WRITE_CONFLICT`. */
 export const WRITE_ATTEMPTS = 6;
@@ -56,19 +58,22 @@ async function serially<T>(s: LocalState, key: string, fn: () => Promise<T>): Pr
 }
 
 /** Creates the lock table and the scope's lock row when this process has not seen them yet. */
-async function ensureLockRow(wh: Warehouse, s: LocalState, org: string, scope: string, now: Date): Promise<void> {
+async function ensureLockRow(at: LockTarget, s: LocalState, org: string, scope: string, now: Date): Promise<void> {
   const key = `${org}\u0000${scope}`;
   if (s.known.has(key)) return;
+  const wh = at.warehouse;
   if (!s.known.has("")) {
-    await wh.ensureTable(CENTRAL_DATASET, LOCK_SCHEMA);
+    await wh.ensureTable(CENTRAL_DATASET, at.locks);
     s.known.add("");
   }
   const [r] = await wh.query<{ n: number | string }>(
-    `SELECT COUNT(*) AS n FROM ${LOCKS} WHERE org_slug = @org_slug AND scope = @scope`,
+    `SELECT COUNT(*) AS n FROM ${
+      qualified(CENTRAL_DATASET, at.locks.table)
+    } WHERE org_slug = @org_slug AND scope = @scope`,
     { org_slug: org, scope },
   );
   if (Number(r?.n ?? 0) === 0) {
-    await wh.insertRows(CENTRAL_DATASET, LOCK_SCHEMA, [
+    await wh.insertRows(CENTRAL_DATASET, at.locks, [
       { org_slug: org, scope, version: 0, created_at: now, updated_at: now },
     ]);
   }
@@ -91,21 +96,21 @@ const pause = (attempt: number) =>
  * @throws {PricingError} 409 `WRITE_CONFLICT` after {@link WRITE_ATTEMPTS} lost races; whatever `fn` throws
  */
 export async function lockedWrite<T>(
-  wh: Warehouse,
+  at: LockTarget,
   org: string,
   scope: string,
   what: string,
   now: Date,
   fn: (tx: WarehouseTx) => Promise<T>,
 ): Promise<T> {
-  const s = stateOf(wh);
+  const s = stateOf(at.warehouse);
   return await serially(s, `${org}\u0000${scope}`, async () => {
     for (let attempt = 1;; attempt++) {
-      await ensureLockRow(wh, s, org, scope, now);
+      await ensureLockRow(at, s, org, scope, now);
       try {
-        return await wh.transaction(async (tx) => {
+        return await at.warehouse.transaction(async (tx) => {
           const n = await tx.execute(
-            `UPDATE ${LOCKS} SET version = version + 1, updated_at = @now
+            `UPDATE ${qualified(CENTRAL_DATASET, at.locks.table)} SET version = version + 1, updated_at = @now
              WHERE org_slug = @org_slug AND scope = @scope`,
             { org_slug: org, scope, now },
           );

@@ -2,11 +2,12 @@
  * Reads the org's Cloud Billing export table in BigQuery with the org's own service account (its access token,
  * never the platform's credentials): one parameterised query job in the service account's project, dates as
  * `@start`/`@end`, the table id validated strictly before it is put in backticks. Amounts are cast to
- * NUMERIC(38, 9) and net cost = cost + sum(credits[].amount) is computed in the query.
+ * NUMERIC(38, 9) and net cost = cost + sum(credits[].amount) is computed in the query. Used by the `gcp.bq_etl`
+ * processor (rows typed as its `ExportRow`).
  */
 import { BigQuery } from "@google-cloud/bigquery";
-import { BigQueryWarehouse } from "../../warehouse/bigquery.ts";
-import type { ExportRow } from "./_export_row.ts";
+import { BigQueryWarehouse } from "./bigquery.ts";
+import type { Row } from "./warehouse.ts";
 
 /** `project.dataset.table`; a project may be domain-scoped (`example.com:project`). */
 const TABLE_ID =
@@ -64,7 +65,7 @@ export interface ExportTableOptions {
  * The export rows of [start, end] from the org's BigQuery export table.
  * @throws {Error} when the id is not a plain table id, or BigQuery refuses (message only: no request, no token)
  */
-export async function readExportTable(options: ExportTableOptions): Promise<ExportRow[]> {
+export async function readExportTable<T = Row>(options: ExportTableOptions): Promise<T[]> {
   const table = parseTableId(options.tableId);
   if (!table) throw new Error(`The billing export table "${options.tableId}" is not a project.dataset.table id`);
   const authClient = {
@@ -94,7 +95,7 @@ export async function readExportTable(options: ExportTableOptions): Promise<Expo
     authClient,
     ...endpoint,
   });
-  return await wh.query<ExportRow>(exportTableSql(table, fields.has("cost_at_list")), {
+  return await wh.query<T>(exportTableSql(table, fields.has("cost_at_list")), {
     start: options.start,
     end: options.end,
   });

@@ -5,8 +5,8 @@
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { isoDay } from "../time/day.ts";
-import { paramsSpan } from "./calendar.ts";
-import { STATE_SQL } from "./queue.ts";
+import { paramsSpan } from "../scheduler/calendar.ts";
+import { STATE_SQL } from "./_queue_rows.ts";
 
 const Q = `${CENTRAL_DATASET}.org_pipeline_execution_queue`;
 

@@ -3,11 +3,10 @@
  * `gcp_billing_daily_raw`. JSONL/JSON is read with the standard export schema declared (numbers as text, so no
  * type guessing); Parquet keeps its own nested types; CSV, which cannot nest, may carry the nested fields as
  * JSON text (`service` = `{"id":..}`) or flattened (`service.id` or `service_id`). Every amount is cast to
- * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too.
+ * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too. Used by the `gcp.bq_etl`
+ * processor (rows typed as its `ExportRow`) and the GCP integration's check that the file is readable.
  */
-import type { Warehouse } from "../../warehouse/warehouse.ts";
-import { readerFor } from "../integrations/billing_export.ts";
-import type { ExportRow } from "./_export_row.ts";
+import type { Row, Warehouse } from "./warehouse.ts";
 
 type Kind = "text" | "decimal" | "timestamp" | "json";
 
@@ -60,6 +59,13 @@ const JSON_COLUMNS: Record<string, string> = {
   invoice: "STRUCT(month VARCHAR)",
   cost_type: "VARCHAR",
 };
+
+/** DuckDB's reader for an import file, by extension. */
+export function readerFor(path: string): string {
+  if (/\.parquet$/i.test(path)) return "read_parquet";
+  if (/\.csv$/i.test(path)) return "read_csv_auto";
+  return "read_json_auto";
+}
 
 const DEC = "DECIMAL(38, 9)";
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -151,12 +157,21 @@ export function exportFileSql(reader: string, columns: Map<string, string>): str
  * The export rows of [start, end] from the file at `path` (the caller resolved it under DATA_DIR/imports/).
  * @throws {Error} when DuckDB cannot read the file or a value does not convert (e.g. a non-numeric cost)
  */
-export async function readExportFile(wh: Warehouse, path: string, start: string, end: string): Promise<ExportRow[]> {
+export async function readExportFile<T = Row>(wh: Warehouse, path: string, start: string, end: string): Promise<T[]> {
   const reader = fileReader(path);
   const described = await wh.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   const columns = new Map(described.map((c) => [c.column_name, c.column_type]));
   for (const required of ["usage_start_time", "cost"]) {
     if (!columns.has(required)) throw new Error(`The billing export file has no "${required}" column`);
   }
-  return await wh.query<ExportRow>(exportFileSql(reader, columns), { start, end });
+  return await wh.query<T>(exportFileSql(reader, columns), { start, end });
+}
+
+/**
+ * Reads the first row of the import file at `path` (resolved under imports/ and matched against a strict pattern
+ * by the caller, never raw input) with DuckDB's reader for its extension.
+ * @throws {Error} when DuckDB cannot read it
+ */
+export async function probeExportFile(wh: Warehouse, path: string): Promise<void> {
+  await wh.query(`SELECT * FROM ${readerFor(path)}(${literal(path)}) LIMIT 1`);
 }

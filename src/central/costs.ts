@@ -1,0 +1,168 @@
+/**
+ * The cost store: every read of an org's cost and usage tables (written by the pipelines' output steps): the
+ * summary and FOCUS rows over the unified cost view (`GET /costs/{org_slug}`), the usage days a cost step prices,
+ * and DeepSeek's spend derived from balance snapshots. Every sum is a NUMERIC(38, 9) SUM in the warehouse; days
+ * travel as parameters; table names are validated identifiers.
+ */
+import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
+import { type Aggregate, type CostsRequest, GROUP_KEYS, money, shapeRow } from "../costs/query.ts";
+import { toFocusRow, type UnifiedRow } from "../costs/unified.ts";
+import { COST_SOURCES, unifiedSql } from "./_cost_view.ts";
+
+/** Inclusive UTC days `YYYY-MM-DD`. */
+export interface DayRange {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** One snapshot day of a DeepSeek balance with the previous snapshot of its currency and the change between. */
+export interface SpendRow {
+  usage_date: string;
+  snapshot_at: string;
+  currency: string;
+  previous_snapshot_date: string;
+  previous_snapshot_at: string;
+  opening_balance: string;
+  closing_balance: string;
+  spend: string;
+  top_up: string;
+}
+
+const SUMS = `SUM(effective_cost) AS cost, SUM(billed_cost) AS billed_cost,
+  COUNT(*) AS records, COUNT(effective_cost) AS priced, COUNT(billed_cost) AS billed`;
+const ZERO_NUM = "CAST(0 AS NUMERIC(38, 9))";
+
+/** The unified view over the org's cost tables that exist (and match the provider filter); null when none do. */
+function view(wh: Warehouse, dataset: string, req: CostsRequest): Promise<string | null> {
+  const wanted = COST_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
+  return Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table))).then((present) =>
+    unifiedSql(dataset, wanted.filter((_, i) => present[i]))
+  );
+}
+
+/** The cost summary: rows grouped by `groupBy`, totals, and the other currencies' sums kept apart. */
+async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
+  const unified = await view(wh, dataset, req);
+  const params = { start: req.start, end: req.end };
+  let grouped: Aggregate[] = [];
+  let totals: Aggregate[] = [];
+  if (unified !== null) {
+    const keys = req.groupBy.map((k) => `${GROUP_KEYS[k]} AS ${k}`);
+    const order = req.groupBy.map((k) => `${k} ASC NULLS LAST`);
+    [grouped, totals] = await Promise.all([
+      wh.query<Aggregate>(
+        `WITH unified AS (${unified})
+         SELECT billing_currency AS currency${keys.map((k) => `, ${k}`).join("")}, ${SUMS}
+         FROM unified GROUP BY ${["billing_currency", ...req.groupBy.map((k) => GROUP_KEYS[k])].join(", ")}
+         ORDER BY ${["currency", ...order].join(", ")}`,
+        params,
+      ),
+      wh.query<Aggregate>(
+        `WITH unified AS (${unified}) SELECT billing_currency AS currency, ${SUMS}
+         FROM unified GROUP BY billing_currency ORDER BY currency`,
+        params,
+      ),
+    ]);
+  }
+  const section = (currency: string) => {
+    const total = totals.find((t) => t.currency === currency);
+    return {
+      rows: grouped.filter((g) => g.currency === currency).map((g) => shapeRow(g, req.groupBy)),
+      total_cost: total ? money(total.cost) : "0",
+      total_billed_cost: money(total?.billed_cost),
+    };
+  };
+  return {
+    currency: req.currency,
+    start: req.start,
+    end: req.end,
+    group_by: req.groupBy,
+    provider: req.provider,
+    ...section(req.currency),
+    other_currencies: totals.filter((t) => t.currency !== req.currency).map((t) => ({
+      currency: t.currency,
+      ...section(t.currency),
+    })),
+  };
+}
+
+/** One FOCUS-named row per charge (cost table row) in the range, at most `limit`; `truncated` when more exist. */
+async function focusExport(wh: Warehouse, dataset: string, req: CostsRequest) {
+  const unified = await view(wh, dataset, req);
+  const found = unified === null ? [] : await wh.query<UnifiedRow>(
+    `WITH unified AS (${unified}) SELECT * FROM unified
+     ORDER BY charge_date, provider, service_name ASC NULLS LAST, sku_id ASC NULLS LAST, sub_account_id ASC NULLS LAST
+     LIMIT ${req.limit + 1}`,
+    { start: req.start, end: req.end },
+  );
+  return {
+    format: "focus",
+    focus_version: "1.2",
+    start: req.start,
+    end: req.end,
+    provider: req.provider,
+    rows: found.slice(0, req.limit).map(toFocusRow),
+    truncated: found.length > req.limit,
+  };
+}
+
+/** The snapshot days of [@start, @end] with their previous snapshot per currency (history before @start included). */
+function spendSql(source: string): string {
+  return `SELECT usage_date, snapshot_at, currency, previous_snapshot_date, previous_snapshot_at,
+      opening_balance, closing_balance,
+      CASE WHEN opening_balance > closing_balance THEN opening_balance - closing_balance ELSE ${ZERO_NUM} END AS spend,
+      CASE WHEN closing_balance > opening_balance THEN closing_balance - opening_balance ELSE ${ZERO_NUM} END AS top_up
+    FROM (
+      SELECT snapshot_date AS usage_date, snapshot_at, currency,
+        CAST(total_balance AS NUMERIC(38, 9)) AS closing_balance,
+        LAG(snapshot_date) OVER w AS previous_snapshot_date,
+        LAG(snapshot_at) OVER w AS previous_snapshot_at,
+        CAST(LAG(total_balance) OVER w AS NUMERIC(38, 9)) AS opening_balance
+      FROM ${source}
+      WHERE snapshot_date <= CAST(@end AS DATE)
+      WINDOW w AS (PARTITION BY currency ORDER BY snapshot_date)
+    ) AS s
+    WHERE usage_date >= CAST(@start AS DATE) AND previous_snapshot_date IS NOT NULL
+    ORDER BY usage_date, currency`;
+}
+
+export class CostStore {
+  constructor(private readonly wh: Warehouse) {}
+
+  /** The cost summary of `dataset`: rows grouped by `req.groupBy`, totals, the other currencies' sums kept apart. */
+  costSummary(dataset: string, req: CostsRequest): ReturnType<typeof costSummary> {
+    return costSummary(this.wh, dataset, req);
+  }
+
+  /** One FOCUS-named row per charge in the range, at most `req.limit`; `truncated` when more exist. */
+  focusExport(dataset: string, req: CostsRequest): ReturnType<typeof focusExport> {
+    return focusExport(this.wh, dataset, req);
+  }
+
+  /**
+   * `columns` (a validated column list) of the rows of `dataset.table` whose `usage_date` lies in `range`; no rows
+   * when the table does not exist yet.
+   */
+  async readDays<T>(dataset: string, table: string, columns: string, range: DayRange): Promise<T[]> {
+    if (!await this.wh.tableExists(dataset, table)) return [];
+    return await this.queryDays<T>(dataset, table, columns, range);
+  }
+
+  /** {@link readDays} of a table known to exist. */
+  async queryDays<T>(dataset: string, table: string, columns: string, range: DayRange): Promise<T[]> {
+    return await this.wh.query<T>(
+      `SELECT ${columns} FROM ${qualified(dataset, table)}
+       WHERE usage_date >= CAST(@from AS DATE) AND usage_date <= CAST(@to AS DATE)`,
+      { from: range.from, to: range.to },
+    );
+  }
+
+  /**
+   * DeepSeek's balance snapshot days of `range` in `dataset.table` with the previous snapshot of their currency,
+   * the spend (a drop) and top-up (a rise) between, computed as DECIMAL; null when the table does not exist yet.
+   */
+  async deepseekSpend(dataset: string, table: string, range: DayRange): Promise<SpendRow[] | null> {
+    if (!(await this.wh.tableExists(dataset, table))) return null;
+    return await this.wh.query<SpendRow>(spendSql(qualified(dataset, table)), { start: range.from, end: range.to });
+  }
+}
