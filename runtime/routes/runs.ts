@@ -3,7 +3,8 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import { describeIssues } from "../../src/pipeline/run_sync.ts";
 import { STEP_COLUMNS, STEP_ORDER, stepsByAttempt } from "./pipelines.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
@@ -25,7 +26,7 @@ export function mountRunRoutes(
 ): void {
   app.get("/api/v1/pipelines/runs/:org_slug", guard("org"), async (c) => {
     const q = listQuery.safeParse(c.req.query());
-    if (!q.success) throw new ApiError(400, "VALIDATION_ERROR", describeIssues(q.error.issues));
+    if (!q.success) throw new AppError("VALIDATION_ERROR", describeIssues(q.error.issues));
     const runs = await deps.warehouse.query(
       `SELECT ${RUN_COLUMNS} FROM ${CENTRAL_DATASET}.org_meta_pipeline_runs
        WHERE org_slug = @org_slug AND (@pipeline IS NULL OR pipeline_path = @pipeline) AND (@status IS NULL OR status = @status)

@@ -12,11 +12,11 @@
  * whose heartbeat is fresher than {@link STALE_AFTER_MS} (a run of a dead instance stops counting).
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import { ProcessorError } from "../processors/context.ts";
-import { isWriteConflict } from "../warehouse/conflict.ts";
+import { findAppError } from "../errors/mod.ts";
 import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { pipelines } from "../../generated/manifest.ts";
+import { AppError } from "../errors/mod.ts";
 
 export const CLAIMS_TABLE: TableSchema = pipelines["setup/bootstrap"].tables.org_run_claims;
 /** A PENDING/RUNNING run whose heartbeat is older than this no longer holds a slot (a run beats every 30 s). */
@@ -155,7 +155,7 @@ export async function readOrgState(
  * The 429 for the first limit `usage` has reached, or undefined when one more run fits. Monthly is checked
  * first, then daily, then concurrent: the limit reported is the one that lasts longest.
  */
-export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Date): ProcessorError | undefined {
+export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Date): AppError | undefined {
   const checks: [QuotaLimit, number, number, Date | null, string][] = [
     ["monthly", usage.month, plan.perMonth, nextMonthStart(now), "runs per month"],
     ["daily", usage.today, plan.perDay, nextUtcMidnight(now), "runs per day"],
@@ -175,19 +175,18 @@ export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Da
       retry_after_seconds: retryAfter,
     };
     const when = resets ? `resets at ${resets.toISOString()}` : "a slot frees when one of its runs ends";
-    return new ProcessorError(
-      429,
+    return new AppError(
       "QUOTA_EXCEEDED",
       `Plan limit reached: ${used} of ${max} ${what} for "${orgSlug}" (${plan.name}); ${when}`,
-      details,
+      { details: { ...details }, retryAfterS: retryAfter },
     );
   }
   return undefined;
 }
 
 /** The org has no active subscription: no run can be counted against a plan. */
-export function noPlan(orgSlug: string): ProcessorError {
-  return new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
+export function noPlan(orgSlug: string): AppError {
+  return new AppError("ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
 }
 
 /** One async mutex per key: callers of one key run one at a time, in arrival order. */
@@ -220,7 +219,7 @@ export interface ClaimOptions {
 /**
  * Runs `fn` in a transaction that holds the org's claim lock: `fn` counts and inserts with `tx`; its writes
  * commit together with the lock update, or not at all when it throws. Retried whole on a write conflict.
- * @throws whatever `fn` throws; ProcessorError 503 `CLAIM_CONTENDED` after {@link CLAIM_TRIES} lost races
+ * @throws whatever `fn` throws; AppError 503 `CLAIM_CONTENDED` after {@link CLAIM_TRIES} lost races
  */
 export async function claimForOrg<T>(
   wh: Warehouse,
@@ -245,14 +244,12 @@ export async function claimForOrg<T>(
         return { value: await fn(tx) };
       });
     } catch (err) {
-      if (err instanceof ProcessorError) throw err;
-      if (isWriteConflict(err)) {
+      if (err instanceof AppError && err.code !== "WRITE_CONFLICT") throw err;
+      if (findAppError(err)?.code === "WRITE_CONFLICT") {
         if (++conflicts >= CLAIM_TRIES) {
-          throw new ProcessorError(
-            503,
+          throw new AppError(
             "CLAIM_CONTENDED",
             `Could not claim a run slot for "${orgSlug}": ${CLAIM_TRIES} concurrent claims won the race; retry`,
-            undefined,
             { cause: err },
           );
         }

@@ -10,10 +10,8 @@ import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type QueryParams, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
 import { normaliseDecimal } from "./decimal.ts";
-import { PricingError } from "./errors.ts";
+import { AppError } from "../errors/mod.ts";
 import { lockedWrite } from "./lock.ts";
-
-export { PricingError };
 
 /** Values of the identifying columns of one item, e.g. `{provider: "openai", model_id: "gpt-4o"}`. */
 export type ItemKey = Readonly<Record<string, string>>;
@@ -141,8 +139,7 @@ async function version(db: WarehouseTx, t: DatedTable, org: string, key: ItemKey
 
 function checkRange(r: DateRange): void {
   if (r.effective_to !== null && day(r.effective_to) <= day(r.effective_from)) {
-    throw new PricingError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "effective_to": must be after effective_from ("${r.effective_from}")`,
     );
@@ -151,14 +148,12 @@ function checkRange(r: DateRange): void {
 
 const overlapError = (t: DatedTable, key: ItemKey, added: DateRange, other: DateRange) =>
   other.effective_from === added.effective_from
-    ? new PricingError(
-      409,
+    ? new AppError(
       t.existsCode,
       `${t.describe(key)} already has a version from ${other.effective_from}; change it with PUT or choose another ` +
         `effective_from`,
     )
-    : new PricingError(
-      409,
+    : new AppError(
       t.overlapCode,
       `${t.describe(key)} already has a version from ${other.effective_from} to ${other.effective_to ?? "open end"} ` +
         `that overlaps ${added.effective_from} to ${added.effective_to ?? "open end"}`,
@@ -185,7 +180,7 @@ export async function listVersions(
 
 /**
  * Adds a version (source `user`). An open version that starts earlier is closed at the new `effective_from`.
- * @throws {PricingError} 400 when effective_to is not after effective_from, 409 on any other overlap
+ * @throws {AppError} VALIDATION_ERROR when effective_to is not after effective_from, the table's overlap code on any other overlap
  */
 export async function addVersion(
   wh: Warehouse,
@@ -217,7 +212,7 @@ export async function addVersion(
 
 /**
  * Changes the current version of an item (the open one, else the latest) with `patch`; its source becomes `user`.
- * @throws {PricingError} 404 when the item has no version, 400 on a bad range, 409 when it would overlap another
+ * @throws {AppError} NOT_FOUND when the item has no version, VALIDATION_ERROR on a bad range, the overlap code when it would overlap another
  */
 export async function updateVersion(
   wh: Warehouse,
@@ -230,7 +225,7 @@ export async function updateVersion(
   return await withItemLock(wh, t, org, key, now, async (tx) => {
     const all = await versions(tx, t, org, key);
     const target = all.find((r) => r.effective_to === null) ?? all.at(-1);
-    if (!target) throw new PricingError(404, "NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
+    if (!target) throw new AppError("NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
     const merged = { ...target, ...patch } as Row & DateRange;
     checkRange(merged);
     const other = all.find((r) => r !== target && overlaps(r, merged));
@@ -255,7 +250,7 @@ export async function updateVersion(
 
 /**
  * Deletes every version of one item under its writer lock and returns how many rows went (0: it had none).
- * @throws {PricingError} 409 `WRITE_CONFLICT` when concurrent writers kept winning
+ * @throws {AppError} `WRITE_CONFLICT` when concurrent writers kept winning
  */
 export async function deleteItem(wh: Warehouse, t: DatedTable, org: string, key: ItemKey, now: Date): Promise<number> {
   return await withItemLock(wh, t, org, key, now, (tx) => deleteVersions(tx, t, org, key));

@@ -24,7 +24,6 @@ export {
   lockScope,
   overlaps,
   planAdd,
-  PricingError,
   updateVersion,
   withItemLock,
 } from "./dated_table.ts";

@@ -7,11 +7,10 @@ import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { ProviderHttpOptions } from "../providers/mod.ts";
 import { ProviderError } from "../providers/mod.ts";
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
-import { type ProcessorContext, ProcessorError } from "./context.ts";
+import { type ProcessorContext } from "./context.ts";
 import {
   addDays,
   type Day,
-  DayError,
   dayFromIso,
   dayOf,
   daysInRange,
@@ -20,6 +19,7 @@ import {
   parseIsoDay,
   startOfDay,
 } from "../time/day.ts";
+import { AppError } from "../errors/mod.ts";
 
 // ---- exact decimals ----------------------------------------------------------------------------------------------
 
@@ -238,30 +238,24 @@ export interface CheckedRange extends DayRange {
 /** The UTC day of an instant in milliseconds, `YYYY-MM-DD`. */
 export const utcDayOf = (ms: number): string => isoDay(dayOf(new Date(ms)));
 
-/** `day` parsed; a malformed day is a 400 naming `field`. */
+/** `day` parsed; a malformed day is a `VALIDATION_ERROR` (DayError) naming `field`. */
 function dayValue(value: string, field: string): Day {
-  try {
-    return parseIsoDay(value, field);
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
+  return parseIsoDay(value, field);
 }
 
 /**
  * Checks the step's `start_date`/`end_date` and returns them as a range.
- * @throws {ProcessorError} 400 for a malformed day, an end before the start or more than 366 days
+ * @throws {AppError} VALIDATION_ERROR for a malformed day, an end before the start or more than 366 days
  */
 export function dayRange(start: string, end: string): CheckedRange {
   const first = dayValue(start, "start_date");
   const last = dayValue(end, "end_date");
   if (last < first) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
+    throw new AppError("VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
   }
   const days = daysInRange(first, last);
   if (days > MAX_RANGE_DAYS) {
-    throw new ProcessorError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
     );
@@ -388,7 +382,7 @@ function pageFailure(ctx: ProcessorContext, what: string, page: number, err: unk
   if (ctx.signal?.aborted) return ctx.signal.reason;
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof ProviderError ? "PROVIDER_ERROR" : "STEP_FAILED";
-  return new ProcessorError(502, code, `Fetching ${what} page ${page} failed: ${message}`, undefined, { cause: err });
+  return new AppError(code, `Fetching ${what} page ${page} failed: ${message}`, { cause: err });
 }
 
 /**

@@ -5,13 +5,13 @@
  * beyond today's runs are deferred by the scheduler to the next day.
  */
 import type { PipelineModule } from "../pipeline/module.ts";
-import { ProcessorError } from "../processors/context.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { addDays, type Day, dayOf, type DaySpan, isoDay, monthStart, startOfDay } from "../time/day.ts";
 import { chunkDays, paramsSpan, scheduledParams, unitsOf } from "./calendar.ts";
 import type { Candidate, FailedItem } from "./queue.ts";
 import { NOT_BACKFILLABLE, type Scheduler } from "./scheduler.ts";
+import { AppError } from "../errors/mod.ts";
 
 /** How far before a range a run or item may start and still cover part of it (a run covers at most 366 days). */
 const LOOKBACK_DAYS = 366;
@@ -48,7 +48,7 @@ async function planRoom(wh: Warehouse, org: string, now: Date) {
     { org, month: startOfDay(monthStart(dayOf(now))).toISOString() },
   );
   if (row?.plan === null || row?.plan === undefined) {
-    throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${org}" has no active subscription`);
+    throw new AppError("ORG_NOT_FOUND", `Organization "${org}" has no active subscription`);
   }
   const perMonth = Number(row.per_month);
   const used = Number(row.used);
@@ -80,7 +80,7 @@ const inside = (d: Day, spans: readonly DaySpan[]) => spans.some((s) => s.start 
 
 /**
  * Queues a backfill of `span` for `org`.
- * @throws ProcessorError 422 BACKFILL_NOT_SUPPORTED (a pipeline that cannot load past days) or
+ * @throws AppError 422 BACKFILL_NOT_SUPPORTED (a pipeline that cannot load past days) or
  *   BACKFILL_EXCEEDS_PLAN (with the numbers in `details`), 404 without an active subscription
  */
 export async function backfill(
@@ -93,7 +93,7 @@ export async function backfill(
 ): Promise<BackfillResult> {
   const why = NOT_BACKFILLABLE[pipeline.path];
   if (why) {
-    throw new ProcessorError(422, "BACKFILL_NOT_SUPPORTED", `Pipeline "${pipeline.path}" cannot be backfilled: ${why}`);
+    throw new AppError("BACKFILL_NOT_SUPPORTED", `Pipeline "${pipeline.path}" cannot be backfilled: ${why}`);
   }
   const units = unitsOf(pipeline, span);
   const failed: FailedItem[] = (await scheduler.queue.failed({
@@ -124,18 +124,19 @@ export async function backfill(
   const needed = items.length + failed.length;
   const room = await planRoom(wh, org, now);
   if (needed > room.left) {
-    throw new ProcessorError(
-      422,
+    throw new AppError(
       "BACKFILL_EXCEEDS_PLAN",
       `Backfill of "${pipeline.path}" needs ${needed} runs and plan ${room.plan} has ${room.left} left this month ` +
         `(${room.perMonth} a month, ${room.used} used, ${room.queued} queued); nothing was queued`,
       {
-        runs_needed: needed,
-        runs_left_this_month: room.left,
-        max_per_month: room.perMonth,
-        runs_this_month: room.used,
-        queued: room.queued,
-        plan: room.plan,
+        details: {
+          runs_needed: needed,
+          runs_left_this_month: room.left,
+          max_per_month: room.perMonth,
+          runs_this_month: room.used,
+          queued: room.queued,
+          plan: room.plan,
+        },
       },
     );
   }

@@ -6,7 +6,7 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
-import { isWriteConflict } from "../warehouse/conflict.ts";
+import { findAppError } from "../errors/mod.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import { type Day, isoDay } from "../time/day.ts";
@@ -130,7 +130,7 @@ export class ExecutionQueue {
         try {
           return await attemptOnce();
         } catch (e) {
-          if (!isWriteConflict(e) || attempt >= ENQUEUE_ATTEMPTS) throw e;
+          if (findAppError(e)?.code !== "WRITE_CONFLICT" || attempt >= ENQUEUE_ATTEMPTS) throw e;
           await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30 * attempt));
         }
       }
@@ -171,7 +171,7 @@ export class ExecutionQueue {
       );
     } catch (e) {
       // BigQuery gave up re-running the compare-and-set against another instance's claims: this call lost the race.
-      if (isWriteConflict(e)) return [];
+      if (findAppError(e)?.code === "WRITE_CONFLICT") return [];
       throw e;
     }
     let claimed = due;

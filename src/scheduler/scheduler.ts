@@ -6,10 +6,11 @@
  * attempt, and one refused at a daily or monthly limit is deferred, visibly, to when the limit resets. The
  * executor owns whole-run retries: an item whose run FAILED is FAILED, with the run's error.
  */
+import { AppError, TRANSIENT_CODES } from "../errors/mod.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../pipeline/module.ts";
 import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
-import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
+import { type ProcessorLogger } from "../processors/context.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
@@ -365,7 +366,7 @@ export class Scheduler {
       return this.#track(this.queue.requeue(item, notBefore, wait.reason, wait.until !== undefined, now));
     }
     const message = err instanceof Error ? err.message : String(err);
-    const broken = !(err instanceof ProcessorError) || err.status >= 500;
+    const broken = !(err instanceof AppError) || TRANSIENT_CODES.has(err.code);
     if (broken && item.attempts < item.max_attempts) {
       this.logger.warn("scheduled item could not start; will try again", {
         org_slug: item.org_slug,

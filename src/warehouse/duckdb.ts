@@ -28,7 +28,8 @@
  * zone maps already serve the date-range scans.
  *
  * Healing: a fatal engine error (a checkpoint on a full disk invalidates the database) makes the engine close
- * and reopen the file (`_duckdb_engine.ts`); until then calls fail fast with {@link WarehouseUnavailableError}
+ * and reopen the file (`_duckdb_engine.ts`); until then calls fail fast with a `WAREHOUSE_UNAVAILABLE`
+ * AppError (`errors.ts`; a lost write race is `WRITE_CONFLICT`, classified in `_duckdb_conn.ts`)
  * and `ping()` (the app's `/health`) fails.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -195,7 +196,7 @@ export class DuckDBWarehouse implements Warehouse {
   /**
    * Creates the table, or brings an existing one up to `schema`: the NULLABLE and REPEATED columns it lacks are
    * added (`_duckdb_upgrade.ts`). One catalog read per table and schema per process.
-   * @throws {TableUpgradeError} when a missing column is REQUIRED or a column's type differs from the schema's
+   * @throws {AppError} `TABLE_UPGRADE_REFUSED` when a missing column is REQUIRED or a column's type differs from the schema's
    */
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
@@ -432,5 +433,3 @@ export class DuckDBWarehouse implements Warehouse {
 function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
-
-export { WarehouseUnavailableError } from "./_duckdb_engine.ts";

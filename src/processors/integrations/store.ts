@@ -7,8 +7,8 @@ import { CENTRAL_DATASET } from "../../orgs/api_keys.ts";
 import { pipelines } from "../../../generated/manifest.ts";
 import { kmsDecryptSpec, kmsStoreSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { ProcessorError } from "../context.ts";
 import { API_NAME, credentialInPlay, requireOrg } from "./_credential.ts";
+import { AppError } from "../../errors/mod.ts";
 
 const CREDENTIALS = pipelines["setup/bootstrap"].tables.org_integration_credentials;
 
@@ -72,7 +72,7 @@ export const kmsDecryptProcessor = defineProcessor(kmsDecryptSpec, async (ctx, c
     { org_slug: org.slug, provider: config.provider },
   );
   if (!row) {
-    throw new ProcessorError(404, "NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
+    throw new AppError("NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
   }
   ctx.state.set(
     "credential",
