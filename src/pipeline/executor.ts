@@ -19,7 +19,7 @@ import { type Book, logStep } from "./_bookkeeping.ts";
 import { type OutputDeps, writeOutput } from "./_outputs.ts";
 import { notify } from "./_notify.ts";
 import { checkDateRange, checkIntegration, checkQuota, CREDENTIAL_PROVIDER } from "./_preflight.ts";
-import { type ProcessorContext, type ProcessorLogger, type StepResult } from "../processors/context.ts";
+import type { ProcessorContext, ProcessorLogger, StepResult } from "../processors/context.ts";
 import { AppError } from "../errors/mod.ts";
 
 export { checkDateRange, CREDENTIAL_PROVIDER };
@@ -120,7 +120,7 @@ export class RunExecutor {
 
   /**
    * Checks and records a run, then runs it in the background.
-   * @throws AppError 400 (params), 409 (already running), 422 (integration missing/INVALID), 429 (quota)
+   * @throws AppError VALIDATION_ERROR, RUN_IN_PROGRESS, INTEGRATION_NOT_READY, QUOTA_EXCEEDED, CLAIM_CONTENDED
    */
   async start(pipeline: PipelineModule, orgSlug: string, raw: unknown, opts: StartOptions): Promise<StartedRun> {
     if (pipeline.kind !== "data") throw new Error(`Pipeline "${pipeline.path}" is not a data pipeline`);

@@ -6,7 +6,7 @@
  * lost its race to other orgs' claims too often (503 CLAIM_CONTENDED: nothing was started, the warehouse was busy);
  * a daily or monthly limit means "deferred until it resets".
  */
-import { AppError } from "../errors/mod.ts";
+import { AppError, TRANSIENT_CODES } from "../errors/mod.ts";
 import { type Day, dayOf, nextMonthStart, startOfDay } from "../time/day.ts";
 
 /** How long an item whose claim lost too many races waits before it is tried again. */
@@ -25,6 +25,14 @@ export interface WaitReason {
 export function limitReset(kind: "daily" | "monthly", now: Date): Date {
   const today = dayOf(now);
   return startOfDay(kind === "daily" ? (today + 1) as Day : nextMonthStart(today));
+}
+
+/**
+ * Whether a start refused with `err` (and not a wait) may pass on a later attempt: an unexpected error or a
+ * transient code (`TRANSIENT_CODES`), not a refusal of the request or its configuration.
+ */
+export function mayPassLater(err: unknown): boolean {
+  return !(err instanceof AppError) || TRANSIENT_CODES.has(err.code);
 }
 
 /** Why a start refusal is a wait rather than a failure, or undefined when it is a failure. */

@@ -6,7 +6,6 @@
  * attempt, and one refused at a daily or monthly limit is deferred, visibly, to when the limit resets. The
  * executor owns whole-run retries: an item whose run FAILED is FAILED, with the run's error.
  */
-import { AppError, TRANSIENT_CODES } from "../errors/mod.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../pipeline/module.ts";
 import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
@@ -16,7 +15,7 @@ import type { Warehouse } from "../warehouse/warehouse.ts";
 import { type Candidate, ExecutionQueue, type QueueItem } from "./queue.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
 import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
-import { waitReason } from "./limits.ts";
+import { mayPassLater, waitReason } from "./limits.ts";
 import { NOT_BACKFILLABLE, scheduledPipelines } from "./_catalog.ts";
 
 export { isDue, NOT_BACKFILLABLE, scheduledParams, scheduledPipelines };
@@ -366,7 +365,7 @@ export class Scheduler {
       return this.#track(this.queue.requeue(item, notBefore, wait.reason, wait.until !== undefined, now));
     }
     const message = err instanceof Error ? err.message : String(err);
-    const broken = !(err instanceof AppError) || TRANSIENT_CODES.has(err.code);
+    const broken = mayPassLater(err);
     if (broken && item.attempts < item.max_attempts) {
       this.logger.warn("scheduled item could not start; will try again", {
         org_slug: item.org_slug,

@@ -1,6 +1,6 @@
-/** waitReason(): which start refusals make a queued item wait or defer, and which are failures. */
+/** waitReason() and mayPassLater(): which start refusals make a queued item wait, defer, retry or fail. */
 import assert from "node:assert/strict";
-import { waitReason } from "../../src/scheduler/limits.ts";
+import { mayPassLater, waitReason } from "../../src/scheduler/limits.ts";
 import { AppError } from "../../src/errors/mod.ts";
 
 const NOW = new Date("2026-12-04T21:00:00Z");
@@ -27,4 +27,12 @@ Deno.test("waitReason() waits on a contended claim (nothing started) but fails o
   assert.equal(waitReason(new AppError("INTEGRATION_NOT_READY", "not ready"), NOW), undefined);
   assert.equal(waitReason(new AppError("VAULT_UNAVAILABLE", "down"), NOW), undefined);
   assert.equal(waitReason(new Error("boom"), NOW), undefined);
+});
+
+Deno.test("a refused start is tried again only when the failure may pass: unexpected or transient, not a refusal", () => {
+  assert.equal(mayPassLater(new Error("socket hang up")), true);
+  assert.equal(mayPassLater(new AppError("WAREHOUSE_UNAVAILABLE", "reopening")), true);
+  assert.equal(mayPassLater(new AppError("VAULT_UNAVAILABLE", "down")), true);
+  assert.equal(mayPassLater(new AppError("VALIDATION_ERROR", 'Field "start_date": bad')), false);
+  assert.equal(mayPassLater(new AppError("INTEGRATION_NOT_READY", "not ready")), false);
 });
