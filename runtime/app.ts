@@ -4,7 +4,8 @@ import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import openapi from "../generated/openapi.json" with { type: "json" };
 import type { Auth } from "../src/pipeline/module.ts";
-import { ApiError, errorBody, onError } from "./errors.ts";
+import { errorBody, onError } from "./errors.ts";
+import { AppError } from "../src/errors/mod.ts";
 import { assignRequestId } from "./middleware/request_id.ts";
 import { auth } from "./middleware/auth.ts";
 import { rootKeyChecker } from "./middleware/root_key.ts";
@@ -84,7 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const limitBody = bodyLimit({
     maxSize: settings.maxBodyBytes,
     onError: () => {
-      throw new ApiError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${settings.maxBodyBytes} bytes`);
+      throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${settings.maxBodyBytes} bytes`);
     },
   });
   // Only on methods with a body: GET and HEAD routes do not even pass through it (a layer costs every request).

@@ -1,7 +1,8 @@
 /** Request bodies: JSON objects only, parsed once, with errors in the API's shape. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { ApiError, badRequest } from "./errors.ts";
+import { badRequest } from "./errors.ts";
+import { AppError } from "../src/errors/mod.ts";
 import { describeIssues } from "../src/pipeline/run_sync.ts";
 
 /** The JSON body as an object; an empty body is `{}`. Malformed JSON or a non-object is 400. */
@@ -23,6 +24,6 @@ export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
 /** Parses the body with a (strict) zod schema; errors name the field. */
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
   const r = schema.safeParse(await jsonBody(c));
-  if (!r.success) throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues));
+  if (!r.success) throw new AppError("VALIDATION_ERROR", describeIssues(r.error.issues));
   return r.data;
 }

@@ -16,7 +16,7 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "./errors.ts";
+import { AppError } from "../src/errors/mod.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { sha256Hex } from "../src/orgs/keys.ts";
 import type { WarehouseTx } from "../src/warehouse/warehouse.ts";
@@ -39,15 +39,14 @@ const running = new Map<string, Promise<void>>();
 
 /**
  * The request's `Idempotency-Key`, or undefined when it has none.
- * @throws {ApiError} 400 when the header is empty, longer than 255 characters or has other characters than
+ * @throws {AppError} VALIDATION_ERROR (400) when the header is empty, longer than 255 characters or has other characters than
  *   letters, digits, `.`, `_`, `:` and `-` (the value is never echoed)
  */
 export function readIdempotencyKey(c: Context): string | undefined {
   const value = c.req.header(IDEMPOTENCY_HEADER);
   if (value === undefined) return undefined;
   if (!KEY_SHAPE.test(value)) {
-    throw new ApiError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Header "${IDEMPOTENCY_HEADER}": expected 1-255 letters, digits, ".", "_", ":" or "-" (e.g. a UUID)`,
     );
@@ -96,8 +95,7 @@ export async function idempotent(
     const row = await deps.stores.idempotency.find(scope, key, deps.now());
     if (row) {
       if (row.request_hash !== hash) {
-        throw new ApiError(
-          422,
+        throw new AppError(
           "IDEMPOTENCY_KEY_REUSED",
           `Header "${IDEMPOTENCY_HEADER}" was already used for a different request (method, path or body); use a new key`,
         );
@@ -156,12 +154,11 @@ export async function idempotent(
   }
 }
 
-function inProgress(): ApiError {
-  return new ApiError(
-    409,
+function inProgress(): AppError {
+  return new AppError(
     "IDEMPOTENCY_IN_PROGRESS",
     `A request with this "${IDEMPOTENCY_HEADER}" is still running; retry shortly to get its response`,
-    { "Retry-After": "1" },
+    { retryAfterS: 1 },
   );
 }
 

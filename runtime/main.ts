@@ -1,5 +1,6 @@
 /** `deno task start`: serve the product; SIGINT/SIGTERM shut it down gracefully. */
-import { startServer, StartupError } from "./server.ts";
+import { startServer } from "./server.ts";
+import { AppError } from "../src/errors/mod.ts";
 
 if (import.meta.main) {
   try {
@@ -11,7 +12,7 @@ if (import.meta.main) {
       });
     }
   } catch (err) {
-    if (err instanceof StartupError) {
+    if (err instanceof AppError && err.code === "CONFIG_INVALID") {
       console.error(err.message);
       Deno.exit(1);
     }

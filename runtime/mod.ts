@@ -12,4 +12,4 @@
 export { createApp } from "./app.ts";
 export { loadSettings, productionProblems, type Settings } from "./config.ts";
 export { Logger, redact } from "./logger.ts";
-export { buildDeps, resolveRootKey, startServer, StartupError } from "./server.ts";
+export { buildDeps, resolveRootKey, startServer, startupError } from "./server.ts";

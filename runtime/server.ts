@@ -18,23 +18,24 @@ import { pickBaseUrls } from "../src/providers/catalogue.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/central/tables.ts";
+import { AppError } from "../src/errors/mod.ts";
 import { repairPricingOverlaps } from "./routes/pricing.ts";
 import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/bootstrap.ts";
 import { pipelines } from "../generated/manifest.ts";
 import { QueueStore } from "../src/central/queue.ts";
 import { ScheduleReads } from "../src/central/schedule_reads.ts";
 
-export class StartupError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Configuration invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "StartupError";
-  }
+/** The configuration cannot start the product: `CONFIG_INVALID`, every problem in the message and `details`. */
+export function startupError(problems: string[]): AppError {
+  return new AppError("CONFIG_INVALID", `Configuration invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`, {
+    details: { problems },
+  });
 }
 
 /** The root key from the settings or, outside production, from `${DATA_DIR}/root_api_key` (created 0600, printed once). */
 export async function resolveRootKey(settings: Settings, print: (line: string) => void): Promise<string> {
   if (settings.rootApiKey) return settings.rootApiKey;
-  if (settings.environment === "production") throw new StartupError(["CA_ROOT_API_KEY is required in production"]);
+  if (settings.environment === "production") throw startupError(["CA_ROOT_API_KEY is required in production"]);
   const path = join(settings.dataDir, "root_api_key");
   try {
     return (await Deno.readTextFile(path)).trim();
@@ -62,7 +63,7 @@ export async function checkDataDir(dataDir: string): Promise<void> {
     await Deno.remove(probe);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split(":")[0] : String(err);
-    throw new StartupError([`DATA_DIR "${dataDir}" is not usable: ${reason}`]);
+    throw startupError([`DATA_DIR "${dataDir}" is not usable: ${reason}`]);
   }
 }
 
@@ -147,7 +148,7 @@ export async function recoverAbandonedRuns(deps: AppDeps): Promise<number> {
  * Brings the central tables that exist up to this release's schemas (`ensureTable` adds the NULLABLE columns they
  * lack), so a deployment upgraded from an earlier release keeps working without a force-recreate. Tables still
  * missing are left to the bootstrap. Resolves the tables checked.
- * @throws {TableUpgradeError} naming the table and column when one cannot be upgraded by adding columns
+ * @throws {AppError} `TABLE_UPGRADE_REFUSED` naming the table and column when one cannot be upgraded by adding columns
  */
 export async function upgradeCentralTables(deps: AppDeps): Promise<string[]> {
   const wh = deps.warehouse;
@@ -161,12 +162,12 @@ export async function upgradeCentralTables(deps: AppDeps): Promise<string[]> {
   return checked;
 }
 
-/** Starts the product from `env`; throws StartupError listing every configuration problem. */
+/** Starts the product from `env`; throws `startupError` (CONFIG_INVALID) listing every configuration problem. */
 export async function startServer(
   env: Record<string, string | undefined> = readEnv(),
 ): Promise<RunningServer> {
   const { settings, problems } = loadSettings(env);
-  if (problems.length) throw new StartupError(problems);
+  if (problems.length) throw startupError(problems);
   await checkDataDir(settings.dataDir);
   const logger = new Logger({ level: settings.logLevel });
   const deps = await buildDeps(settings, logger);

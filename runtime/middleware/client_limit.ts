@@ -7,7 +7,7 @@
  * In-process requests (tests' `app.request`) have no address and share one client, "local".
  */
 import type { Context } from "hono";
-import { ApiError } from "../errors.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import type { TokenBuckets } from "./rate_limit.ts";
 
 /** Extra tokens a failed lookup (401) costs its client. */
@@ -45,21 +45,22 @@ export function clientLimit(buckets: TokenBuckets, opts: ClientLimitOptions) {
     const client = `client:${clientAddress(c, opts.trustedProxyHops)}`;
     const r = buckets.take(client);
     if (!r.allowed) {
-      throw new ApiError(
-        429,
+      throw new AppError(
         "RATE_LIMITED",
         `Too many requests without a valid API key from this client; retry in ${r.retryAfter} s`,
         {
-          "Retry-After": String(r.retryAfter),
-          "RateLimit-Policy": policy,
-          "RateLimit": `"per-client";r=0;t=${r.retryAfter}`,
+          headers: {
+            "Retry-After": String(r.retryAfter),
+            "RateLimit-Policy": policy,
+            "RateLimit": `"per-client";r=0;t=${r.retryAfter}`,
+          },
         },
       );
     }
     try {
       await next();
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) buckets.charge(client, FAILED_LOOKUP_COST);
+      if (e instanceof AppError && e.code === "UNAUTHORIZED") buckets.charge(client, FAILED_LOOKUP_COST);
       throw e;
     }
   };

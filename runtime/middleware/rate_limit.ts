@@ -4,7 +4,7 @@
  * structured fields).
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../errors.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import type { AuthIdentity } from "./auth.ts";
 
 export interface RateLimitOptions {
@@ -86,10 +86,12 @@ export function rateLimit(buckets: TokenBuckets): MiddlewareHandler {
     if (!key) return await next();
     const r = buckets.take(key);
     if (!r.allowed) {
-      throw new ApiError(429, "RATE_LIMITED", `Too many requests for this organization; retry in ${r.retryAfter} s`, {
-        "Retry-After": String(r.retryAfter),
-        "RateLimit-Policy": policy,
-        "RateLimit": `"per-org";r=${r.remaining};t=${r.retryAfter}`,
+      throw new AppError("RATE_LIMITED", `Too many requests for this organization; retry in ${r.retryAfter} s`, {
+        headers: {
+          "Retry-After": String(r.retryAfter),
+          "RateLimit-Policy": policy,
+          "RateLimit": `"per-org";r=${r.remaining};t=${r.retryAfter}`,
+        },
       });
     }
     // Allowed requests carry no rate-limit headers: building them costs on the hot path and clients only need

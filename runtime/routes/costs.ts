@@ -1,8 +1,7 @@
 /** `GET /api/v1/costs/{org_slug}`: cost across every provider from the org's own dataset (org key only). */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { CostsQueryError, parseCostsQuery } from "../../src/costs/query.ts";
-import { ApiError } from "../errors.ts";
+import { parseCostsQuery } from "../../src/costs/query.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
 export function mountCostRoutes(
@@ -12,15 +11,7 @@ export function mountCostRoutes(
 ): void {
   app.get("/api/v1/costs/:org_slug", guard("org"), async (c) => {
     const orgSlug = c.req.param("org_slug");
-    let req;
-    try {
-      req = parseCostsQuery(new URL(c.req.url).searchParams, deps.now());
-    } catch (err) {
-      if (err instanceof CostsQueryError) {
-        throw new ApiError(400, "VALIDATION_ERROR", err.message, {}, { field: err.field });
-      }
-      throw err;
-    }
+    const req = parseCostsQuery(new URL(c.req.url).searchParams, deps.now());
     const dataset = `${orgSlug}_${deps.settings.datasetSuffix}`;
     const body = req.format === "focus"
       ? await deps.stores.costs.focusExport(dataset, req)

@@ -2,9 +2,8 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { pipelines, routes } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
-import { ParamsError, runSync } from "../../src/pipeline/run_sync.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
-import { ApiError } from "../errors.ts";
+import { runSync } from "../../src/pipeline/run_sync.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import { jsonBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import type { Auth } from "../../src/pipeline/module.ts";
@@ -13,25 +12,6 @@ import { type CommitHook, idempotent, takesIdempotencyKey } from "../idempotency
 /** Turns `{org_slug}` placeholders into Hono's `:org_slug`. */
 export function honoPath(path: string): string {
   return path.replace(/\{([a-z_]+)\}/g, ":$1");
-}
-
-/** Maps failures of a pipeline to API errors; anything unknown goes on to the 500 handler. */
-export function pipelineError(err: unknown): never {
-  if (err instanceof ParamsError) throw new ApiError(400, "VALIDATION_ERROR", err.message);
-  if (err instanceof ProcessorError) {
-    const headers: Record<string, string> = err.status === 429 ? { "Retry-After": String(retryAfter(err)) } : {};
-    throw new ApiError(err.status, err.code, err.message, headers, err.details, err.response);
-  }
-  throw err;
-}
-
-/**
- * Seconds a 429 asks the client to wait: a plan limit's own (to the next UTC midnight or month start, a few
- * seconds for the concurrency limit), 60 otherwise.
- */
-function retryAfter(err: ProcessorError): number {
-  const s = err.code === "QUOTA_EXCEEDED" ? err.details?.retry_after_seconds : undefined;
-  return typeof s === "number" && s > 0 ? s : 60;
 }
 
 /** A run with its steps, as `GET /pipelines/runs/{org}/{run_id}` and `?wait=true` show it. */
@@ -86,18 +66,13 @@ export function mountPipelineRoutes(
         const orgSlug = c.req.param("org_slug")!;
         const wait = c.req.query("wait");
         if (wait !== undefined && wait !== "true" && wait !== "false") {
-          throw new ApiError(400, "VALIDATION_ERROR", `Query "wait" must be true or false`);
+          throw new AppError("VALIDATION_ERROR", `Query "wait" must be true or false`);
         }
-        let started;
-        try {
-          started = await deps.executor.start(pipeline, orgSlug, body, {
-            trigger: "api",
-            requestedBy: "api_key",
-            requestId: c.get("requestId"),
-          });
-        } catch (err) {
-          pipelineError(err);
-        }
+        const started = await deps.executor.start(pipeline, orgSlug, body, {
+          trigger: "api",
+          requestedBy: "api_key",
+          requestId: c.get("requestId"),
+        });
         if (wait !== "true") return c.json({ run_id: started.runId, status: "PENDING", pipeline: pipeline.path }, 202);
         const outcome = await started.done;
         const detail = await runDetail(deps, orgSlug, started.runId);
@@ -118,8 +93,6 @@ export function mountPipelineRoutes(
             ...(commitHook ? { commitHook } : {}),
           });
           return c.json(result, route.status as 200);
-        } catch (err) {
-          pipelineError(err);
         } finally {
           if (org && pipeline.kind === "integration") onIntegrationChange(org.slug);
         }

@@ -16,13 +16,13 @@ import {
   priceQuery,
   pricesTable,
   priceUpdate,
-  PricingError,
   type RepairResult,
   subscriptionsTable,
   utcDay,
 } from "../../src/pricing/mod.ts";
 import { parseBody } from "../body.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
 /** The org_model_pricing schema, as compiled from configs/setup/bootstrap/schemas/. */
@@ -43,20 +43,10 @@ export function defaultRows(path: string, table: string): readonly Row[] {
   return step.seed.rows;
 }
 
-/** Turns a refusal of the pricing domain into the API's error shape. */
-export async function orApiError<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (e) {
-    if (e instanceof PricingError) throw new ApiError(e.status, e.code, e.message);
-    throw e;
-  }
-}
-
 /** Parses the query string with a strict zod schema; errors name the parameter. */
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
   const r = schema.safeParse(c.req.query());
-  if (!r.success) throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues));
+  if (!r.success) throw new AppError("VALIDATION_ERROR", describeIssues(r.error.issues));
   return r.data;
 }
 
@@ -64,7 +54,7 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output
 export function pathParam(c: Context, name: string, schema: z.ZodType<string>): string {
   const r = schema.safeParse(c.req.param(name));
   if (!r.success) {
-    throw new ApiError(400, "VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
+    throw new AppError("VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
   }
   return r.data;
 }
@@ -121,9 +111,7 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     await parseBody(c, RESET_BODY);
     const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
-    const r = await orApiError(
-      deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false }),
-    );
+    const r = await deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false });
     log(c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
   });
@@ -133,9 +121,7 @@ export function mountPricingRoutes(
     const { model_id, effective_from, effective_to, ...rest } = await parseBody(c, priceCreate);
     const now = deps.now();
     const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
-    const { row, closed } = await orApiError(
-      deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now),
-    );
+    const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now);
     log(c, "price added", { provider, model_id, effective_from: values.effective_from, closed: closed !== null });
     return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
   });
@@ -144,9 +130,7 @@ export function mountPricingRoutes(
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
     const patch = await parseBody(c, priceUpdate);
-    const row = await orApiError(
-      deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now()),
-    );
+    const row = await deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now());
     log(c, "price updated", { provider, model_id, fields: Object.keys(patch) });
     return c.json({ org_slug: org, ...row });
   });
@@ -154,7 +138,7 @@ export function mountPricingRoutes(
   app.delete(`${base}/:model_id`, guard("org"), async (c) => {
     const { org, provider } = target(c);
     const model_id = pathParam(c, "model_id", modelId);
-    const deleted = await orApiError(deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now()));
+    const deleted = await deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now());
     if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
     log(c, "price deleted", { provider, model_id, deleted });
     return c.json({ success: true, org_slug: org, provider, model_id, deleted });

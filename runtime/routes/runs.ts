@@ -2,7 +2,8 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { Auth } from "../../src/pipeline/module.ts";
-import { ApiError, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import { describeIssues } from "../../src/pipeline/run_sync.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
@@ -19,7 +20,7 @@ export function mountRunRoutes(
 ): void {
   app.get("/api/v1/pipelines/runs/:org_slug", guard("org"), async (c) => {
     const q = listQuery.safeParse(c.req.query());
-    if (!q.success) throw new ApiError(400, "VALIDATION_ERROR", describeIssues(q.error.issues));
+    if (!q.success) throw new AppError("VALIDATION_ERROR", describeIssues(q.error.issues));
     const runs = await deps.stores.runs.list(c.req.param("org_slug"), q.data);
     return c.json({ org_slug: c.req.param("org_slug"), runs, count: runs.length });
   });

@@ -6,11 +6,10 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
 import { pipelines } from "../../generated/manifest.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
 import { backfill } from "../../src/scheduler/backfill.ts";
 import { listQueueItems, MAX_LIST_ITEMS } from "../../src/central/queue_view.ts";
-import { DayError, dayOf, parseDay, parseDayRange } from "../../src/time/day.ts";
-import { ApiError } from "../errors.ts";
+import { dayOf, parseDay, parseDayRange } from "../../src/time/day.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import { parseBody } from "../body.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 
@@ -23,18 +22,11 @@ const backfillBody = z.strictObject({
 const STATES = ["QUEUED", "CLAIMED", "DEFERRED", "DONE", "FAILED"];
 const SLUG = /^[a-z0-9_]{3,50}$/;
 
-/** A DayError or a ProcessorError as the API error it stands for. */
-function apiError(err: unknown): unknown {
-  if (err instanceof DayError) return new ApiError(400, "VALIDATION_ERROR", err.message);
-  if (err instanceof ProcessorError) return new ApiError(err.status, err.code, err.message, {}, err.details);
-  return err;
-}
-
 function limitParam(raw: string | undefined): number {
   if (raw === undefined) return 50;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > MAX_LIST_ITEMS) {
-    throw new ApiError(400, "VALIDATION_ERROR", `Query "limit" must be an integer from 1 to ${MAX_LIST_ITEMS}`);
+    throw new AppError("VALIDATION_ERROR", `Query "limit" must be an integer from 1 to ${MAX_LIST_ITEMS}`);
   }
   return n;
 }
@@ -46,12 +38,7 @@ export function mountSchedulerRoutes(
 ): void {
   app.post("/api/v1/scheduler/trigger", guard("root"), async (c) => {
     const body = await parseBody(c, triggerBody);
-    let day;
-    try {
-      day = body.date === undefined ? undefined : parseDay(body.date, "date", { today: dayOf(deps.now()) });
-    } catch (err) {
-      throw apiError(err);
-    }
+    const day = body.date === undefined ? undefined : parseDay(body.date, "date", { today: dayOf(deps.now()) });
     const result = await deps.scheduler.enqueueDay(day ?? deps.scheduler.defaultLogicalDate(), {
       trigger: day === undefined ? "api" : "backfill",
       requeueFailed: day !== undefined,
@@ -63,7 +50,7 @@ export function mountSchedulerRoutes(
   app.get("/api/v1/scheduler/status", guard("root"), async (c) => {
     const org = c.req.query("org");
     if (org !== undefined && !SLUG.test(org)) {
-      throw new ApiError(400, "VALIDATION_ERROR", `Query "org" must be an org slug (3-50 of a-z, 0-9, _)`);
+      throw new AppError("VALIDATION_ERROR", `Query "org" must be an org slug (3-50 of a-z, 0-9, _)`);
     }
     const orgs = await deps.scheduler.queue.progressByOrg(org ? { org } : {}, deps.now());
     const queue: Record<string, number> = {};
@@ -87,17 +74,13 @@ export function mountSchedulerRoutes(
     const body = await parseBody(c, backfillBody);
     const pipeline = (pipelines as Record<string, PipelineModule>)[body.pipeline];
     if (!pipeline || pipeline.kind !== "data") {
-      throw new ApiError(404, "NOT_FOUND", `No data pipeline "${body.pipeline}" (GET /api/v1/pipelines lists them)`);
+      throw new AppError("NOT_FOUND", `No data pipeline "${body.pipeline}" (GET /api/v1/pipelines lists them)`);
     }
-    try {
-      const now = deps.now();
-      const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
-        today: dayOf(now),
-      });
-      return c.json(await backfill(deps.scheduler, pipeline, org, span, now), 202);
-    } catch (err) {
-      throw apiError(err);
-    }
+    const now = deps.now();
+    const span = parseDayRange(body.start_date, body.end_date, { start: "start_date", end: "end_date" }, {
+      today: dayOf(now),
+    });
+    return c.json(await backfill(deps.scheduler, pipeline, org, span, now), 202);
   });
 
   app.get("/api/v1/pipelines/backfill/:org_slug", guard("org"), async (c) => {
@@ -105,7 +88,7 @@ export function mountSchedulerRoutes(
     const path = c.req.query("pipeline");
     const status = c.req.query("status");
     if (status !== undefined && !STATES.includes(status)) {
-      throw new ApiError(400, "VALIDATION_ERROR", `Query "status" must be one of ${STATES.join(", ")}`);
+      throw new AppError("VALIDATION_ERROR", `Query "status" must be one of ${STATES.join(", ")}`);
     }
     const limit = limitParam(c.req.query("limit"));
     const now = deps.now();

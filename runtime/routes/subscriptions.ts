@@ -16,7 +16,7 @@ import {
 import { parseBody } from "../body.ts";
 import { notFound } from "../errors.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
-import { defaultRows, orApiError, parseQuery, pathParam, RESET_BODY } from "./pricing.ts";
+import { defaultRows, parseQuery, pathParam, RESET_BODY } from "./pricing.ts";
 
 /** The org_openai_subscriptions schema, as compiled from configs/setup/bootstrap/schemas/. */
 export const SUBSCRIPTIONS_SCHEMA = pipelines["setup/bootstrap"].tables.org_openai_subscriptions;
@@ -49,9 +49,7 @@ export function mountSubscriptionRoutes(
     const org = c.req.param("org_slug");
     await parseBody(c, RESET_BODY);
     const rows = defaultRows("integrations/openai/setup", SUBSCRIPTIONS_SCHEMA.table);
-    const r = await orApiError(
-      deps.stores.prices.seedSubscriptions(org, rows, deps.now(), { onlyIfEmpty: false }),
-    );
+    const r = await deps.stores.prices.seedSubscriptions(org, rows, deps.now(), { onlyIfEmpty: false });
     log(c.get("requestId"), org, "subscriptions reset", { deleted: r.deleted, inserted: r.inserted });
     return c.json({ success: true, org_slug: org, provider: "openai", deleted: r.deleted, inserted: r.inserted });
   });
@@ -61,7 +59,7 @@ export function mountSubscriptionRoutes(
     const { plan_name, effective_from, effective_to, ...rest } = await parseBody(c, subscriptionCreate);
     const now = deps.now();
     const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
-    const { row, closed } = await orApiError(deps.stores.prices.addVersion(TABLE, org, { plan_name }, values, now));
+    const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, { plan_name }, values, now);
     log(c.get("requestId"), org, "subscription added", { plan_name, effective_from: values.effective_from });
     return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
   });
@@ -70,7 +68,7 @@ export function mountSubscriptionRoutes(
     const org = c.req.param("org_slug");
     const plan_name = pathParam(c, "plan_name", planName);
     const patch = await parseBody(c, subscriptionUpdate);
-    const row = await orApiError(deps.stores.prices.updateVersion(TABLE, org, { plan_name }, patch, deps.now()));
+    const row = await deps.stores.prices.updateVersion(TABLE, org, { plan_name }, patch, deps.now());
     log(c.get("requestId"), org, "subscription updated", { plan_name, fields: Object.keys(patch) });
     return c.json({ org_slug: org, ...row });
   });
@@ -78,7 +76,7 @@ export function mountSubscriptionRoutes(
   app.delete(`${base}/:plan_name`, guard("org"), async (c) => {
     const org = c.req.param("org_slug");
     const plan_name = pathParam(c, "plan_name", planName);
-    const deleted = await orApiError(deps.stores.prices.deleteItem(TABLE, org, { plan_name }, deps.now()));
+    const deleted = await deps.stores.prices.deleteItem(TABLE, org, { plan_name }, deps.now());
     if (!deleted) throw notFound(`Plan "${plan_name}" does not exist for org "${org}"`);
     log(c.get("requestId"), org, "subscription deleted", { plan_name, deleted });
     return c.json({ success: true, org_slug: org, provider: "openai", plan_name, deleted });

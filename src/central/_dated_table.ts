@@ -19,7 +19,7 @@ import {
   present,
   SYSTEM,
 } from "../pricing/dated_table.ts";
-import { PricingError } from "../pricing/errors.ts";
+import { AppError } from "../errors/mod.ts";
 import { lockedWrite, type LockTarget } from "./_lock.ts";
 
 /** The casts a parameter of a column type gets in SQL. */
@@ -84,7 +84,7 @@ export async function listVersions(
 
 /**
  * Adds a version (source `user`). An open version that starts earlier is closed at the new `effective_from`.
- * @throws {PricingError} 400 when effective_to is not after effective_from, 409 on any other overlap
+ * @throws {AppError} VALIDATION_ERROR when effective_to is not after effective_from, the overlap code on any other overlap
  */
 export async function addVersion(
   at: LockTarget,
@@ -116,7 +116,7 @@ export async function addVersion(
 
 /**
  * Changes the current version of an item (the open one, else the latest) with `patch`; its source becomes `user`.
- * @throws {PricingError} 404 when the item has no version, 400 on a bad range, 409 when it would overlap another
+ * @throws {AppError} NOT_FOUND when the item has no version, VALIDATION_ERROR on a bad range, the overlap code when it would overlap another
  */
 export async function updateVersion(
   at: LockTarget,
@@ -129,7 +129,7 @@ export async function updateVersion(
   return await withItemLock(at, t, org, key, now, async (tx) => {
     const all = await versions(tx, t, org, key);
     const target = all.find((r) => r.effective_to === null) ?? all.at(-1);
-    if (!target) throw new PricingError(404, "NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
+    if (!target) throw new AppError("NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
     const merged = { ...target, ...patch } as Row & DateRange;
     checkRange(merged);
     const other = all.find((r) => r !== target && overlaps(r, merged));
@@ -154,7 +154,7 @@ export async function updateVersion(
 
 /**
  * Deletes every version of one item under its writer lock and returns how many rows went (0: it had none).
- * @throws {PricingError} 409 `WRITE_CONFLICT` when concurrent writers kept winning
+ * @throws {AppError} `WRITE_CONFLICT` when concurrent writers kept winning
  */
 export async function deleteItem(
   at: LockTarget,

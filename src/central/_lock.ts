@@ -15,9 +15,8 @@
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
-import { isWriteConflict } from "../warehouse/conflict.ts";
 import { qualified, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
-import { PricingError } from "../pricing/errors.ts";
+import { AppError, DEPENDENCY_CODES, findAppError } from "../errors/mod.ts";
 
 /** The warehouse and the org_reference_locks schema (from the bootstrap pipeline's tables) a write locks in. */
 export interface LockTarget {
@@ -81,10 +80,11 @@ async function ensureLockRow(at: LockTarget, s: LocalState, org: string, scope: 
 }
 
 /** Thrown inside the transaction when the lock row vanished (e.g. the central dataset was recreated). */
-class LockRowMissing extends Error {
-  constructor(scope: string) {
-    super(`Lock row of ${scope} vanished while writing (was the central dataset recreated?)`);
-  }
+function lockRowMissing(scope: string): AppError {
+  return new AppError(
+    "LOCK_ROW_MISSING",
+    `Lock row of ${scope} vanished while writing (was the central dataset recreated?)`,
+  );
 }
 
 const pause = (attempt: number) =>
@@ -93,7 +93,7 @@ const pause = (attempt: number) =>
 /**
  * Runs `fn` in a transaction holding the writer lock of (org, scope); retries it when it loses a race.
  * @param what the guarded items in the 409 message, e.g. `Prices of openai`
- * @throws {PricingError} 409 `WRITE_CONFLICT` after {@link WRITE_ATTEMPTS} lost races; whatever `fn` throws
+ * @throws {AppError} `WRITE_CONFLICT` after {@link WRITE_ATTEMPTS} lost races; whatever `fn` throws
  */
 export async function lockedWrite<T>(
   at: LockTarget,
@@ -114,21 +114,20 @@ export async function lockedWrite<T>(
              WHERE org_slug = @org_slug AND scope = @scope`,
             { org_slug: org, scope, now },
           );
-          if (n === 0) throw new LockRowMissing(scope);
+          if (n === 0) throw lockRowMissing(scope);
           return await fn(tx);
         });
       } catch (e) {
-        if (e instanceof LockRowMissing && attempt < WRITE_ATTEMPTS) {
+        if (e instanceof AppError && e.code === "LOCK_ROW_MISSING" && attempt < WRITE_ATTEMPTS) {
           s.known.clear();
           continue;
         }
-        if (!isWriteConflict(e)) {
-          if (!(e instanceof PricingError)) s.known.clear();
+        if (findAppError(e)?.code !== "WRITE_CONFLICT") {
+          if (!(e instanceof AppError) || DEPENDENCY_CODES.has(e.code)) s.known.clear();
           throw e;
         }
         if (attempt >= WRITE_ATTEMPTS) {
-          throw new PricingError(
-            409,
+          throw new AppError(
             "WRITE_CONFLICT",
             `${what} of org "${org}" kept changing under concurrent writes (${attempt} attempts); retry the request`,
           );

@@ -11,7 +11,6 @@
  * ```
  */
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type Row, type Warehouse } from "../warehouse/warehouse.ts";
 import { type DatedTable, type DateRange, fullRow, type ItemKey } from "../pricing/dated_table.ts";
 import { type ModelPrice, type PricedProvider, pricesTable } from "../pricing/prices.ts";
@@ -58,7 +57,7 @@ export class PriceStore {
 
   /**
    * Adds a version (source `user`). An open version that starts earlier is closed at the new `effective_from`.
-   * @throws {PricingError} 400 when effective_to is not after effective_from, 409 on any other overlap
+   * @throws {AppError} VALIDATION_ERROR when effective_to is not after effective_from, the overlap code on any other overlap
    */
   addVersion(
     t: DatedTable,
@@ -72,7 +71,7 @@ export class PriceStore {
 
   /**
    * Changes the current version of an item (the open one, else the latest) with `patch`; its source becomes `user`.
-   * @throws {PricingError} 404 when the item has no version, 400 on a bad range, 409 when it would overlap another
+   * @throws {AppError} NOT_FOUND when the item has no version, VALIDATION_ERROR on a bad range, the overlap code when it would overlap another
    */
   updateVersion(t: DatedTable, org: string, key: ItemKey, patch: Row, now: Date): Promise<Row> {
     return updateVersion(this.#at, t, org, key, patch, now);
@@ -80,7 +79,7 @@ export class PriceStore {
 
   /**
    * Deletes every version of one item and returns how many rows went (0: it had none).
-   * @throws {PricingError} 409 `WRITE_CONFLICT` when concurrent writers kept winning
+   * @throws {AppError} `WRITE_CONFLICT` when concurrent writers kept winning
    */
   deleteItem(t: DatedTable, org: string, key: ItemKey, now: Date): Promise<number> {
     return deleteItem(this.#at, t, org, key, now);

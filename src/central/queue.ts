@@ -7,7 +7,7 @@
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
-import { isWriteConflict } from "../warehouse/conflict.ts";
+import { findAppError } from "../errors/mod.ts";
 import { WriteBatcher } from "../warehouse/batcher.ts";
 import { type Day, isoDay } from "../time/day.ts";
 import { type Candidate, dedupeKey, type FailedItem, type QueueItem, STATE_SQL } from "./_queue_rows.ts";
@@ -114,7 +114,7 @@ export class QueueStore {
         try {
           return await attemptOnce();
         } catch (e) {
-          if (!isWriteConflict(e) || attempt >= ENQUEUE_ATTEMPTS) throw e;
+          if (findAppError(e)?.code !== "WRITE_CONFLICT" || attempt >= ENQUEUE_ATTEMPTS) throw e;
           await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30 * attempt));
         }
       }
@@ -155,7 +155,7 @@ export class QueueStore {
       );
     } catch (e) {
       // BigQuery gave up re-running the compare-and-set against another instance's claims: this call lost the race.
-      if (isWriteConflict(e)) return [];
+      if (findAppError(e)?.code === "WRITE_CONFLICT") return [];
       throw e;
     }
     let claimed = due;

@@ -11,8 +11,7 @@
  * status, any pipeline or trigger; a retry of a run is the same run); `running` are its PENDING or RUNNING runs
  * whose heartbeat is fresher than {@link STALE_AFTER_MS} (a run of a dead instance stops counting).
  */
-import { ProcessorError } from "../processors/context.ts";
-import { isWriteConflict } from "../warehouse/conflict.ts";
+import { AppError, findAppError } from "../errors/mod.ts";
 import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { CENTRAL_DATASET, tableOf, type TableSchemas } from "./tables.ts";
@@ -141,7 +140,7 @@ export class QuotaStore {
   /**
    * Runs `fn` in a transaction that holds the org's claim lock: `fn` counts and inserts with `tx`; its writes
    * commit together with the lock update, or not at all when it throws. Retried whole on a write conflict.
-   * @throws whatever `fn` throws; ProcessorError 503 `CLAIM_CONTENDED` after {@link CLAIM_TRIES} lost races
+   * @throws whatever `fn` throws; AppError `CLAIM_CONTENDED` (503) after {@link CLAIM_TRIES} lost races
    */
   async claim<T>(orgSlug: string, opts: ClaimOptions, fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
     const wh = this.wh;
@@ -162,14 +161,12 @@ export class QuotaStore {
           return { value: await fn(tx) };
         });
       } catch (err) {
-        if (err instanceof ProcessorError) throw err;
-        if (isWriteConflict(err)) {
+        if (err instanceof AppError && err.code !== "WRITE_CONFLICT") throw err;
+        if (findAppError(err)?.code === "WRITE_CONFLICT") {
           if (++conflicts >= CLAIM_TRIES) {
-            throw new ProcessorError(
-              503,
+            throw new AppError(
               "CLAIM_CONTENDED",
               `Could not claim a run slot for "${orgSlug}": ${CLAIM_TRIES} concurrent claims won the race; retry`,
-              undefined,
               { cause: err },
             );
           }

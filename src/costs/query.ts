@@ -7,6 +7,7 @@
  * in any other currency (DeepSeek bills in CNY, a GCP billing account may bill in EUR) is summed per currency
  * under `other_currencies`, with the same grouping. No exchange rate is applied anywhere.
  */
+import { AppError } from "../errors/mod.ts";
 import { normaliseDecimal } from "../pricing/decimal.ts";
 import { addDays, type Day, DayError, dayOf, EARLIEST_DAY, isoDay, parseDay, parseDayRange } from "../time/day.ts";
 import { COST_PROVIDERS, type CostProvider } from "./unified.ts";
@@ -31,12 +32,9 @@ export const money = (
   v: string | null | undefined,
 ) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
 
-/** A request query parameter that cannot be used; `field` names it. */
-export class CostsQueryError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(message);
-    this.name = "CostsQueryError";
-  }
+/** A request query parameter that cannot be used: a `VALIDATION_ERROR` naming it in `field` and `details.field`. */
+function queryError(field: string, message: string): AppError {
+  return new AppError("VALIDATION_ERROR", message, { field, details: { field } });
 }
 
 export interface CostsRequest {
@@ -60,7 +58,7 @@ function costsRange(query: URLSearchParams, now: Date): { start: string; end: st
     const span = parseDayRange(start, end, { start: "start", end: "end" }, { today, maxDays: MAX_RANGE_DAYS });
     return { start: isoDay(span.start), end: isoDay(span.end) };
   } catch (err) {
-    if (err instanceof DayError) throw new CostsQueryError(err.field, err.message);
+    if (err instanceof DayError) throw queryError(err.field, err.message);
     throw err;
   }
 }
@@ -69,24 +67,24 @@ function costsRange(query: URLSearchParams, now: Date): { start: string; end: st
  * Checks the query: `start`/`end` (default the 30 days up to today UTC), `group_by` (comma-separated or repeated;
  * default `provider`; empty for totals only), `provider`, `currency` (default USD), `format` (summary | focus),
  * `limit` (focus only).
- * @throws {CostsQueryError} naming the first bad parameter
+ * @throws {AppError} VALIDATION_ERROR naming the first bad parameter
  */
 export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest {
   for (const name of new Set(query.keys())) {
-    if (!PARAMS.has(name)) throw new CostsQueryError(name, `Unknown query parameter "${name}"`);
+    if (!PARAMS.has(name)) throw queryError(name, `Unknown query parameter "${name}"`);
     if (name !== "group_by" && query.getAll(name).length > 1) {
-      throw new CostsQueryError(name, `Query parameter "${name}" is given more than once`);
+      throw queryError(name, `Query parameter "${name}" is given more than once`);
     }
   }
   const { start, end } = costsRange(query, now);
 
   const format = query.get("format") ?? "summary";
   if (format !== "summary" && format !== "focus") {
-    throw new CostsQueryError("format", `Query parameter "format" must be "summary" or "focus"`);
+    throw queryError("format", `Query parameter "format" must be "summary" or "focus"`);
   }
   const rawGroups = query.getAll("group_by");
   if (format === "focus" && rawGroups.length) {
-    throw new CostsQueryError(
+    throw queryError(
       "group_by",
       `Query parameter "group_by" does not apply to format=focus (one row per charge)`,
     );
@@ -95,7 +93,7 @@ export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest
   const keys = rawGroups.length ? rawGroups.join(",").split(",").map((k) => k.trim()).filter(Boolean) : ["provider"];
   for (const key of keys) {
     if (!Object.hasOwn(GROUP_KEYS, key)) {
-      throw new CostsQueryError(
+      throw queryError(
         "group_by",
         `Query parameter "group_by": unknown key "${key.slice(0, 40)}"; use ${Object.keys(GROUP_KEYS).join(", ")}`,
       );
@@ -105,19 +103,19 @@ export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest
 
   const provider = query.get("provider");
   if (provider !== null && !(COST_PROVIDERS as readonly string[]).includes(provider)) {
-    throw new CostsQueryError("provider", `Query parameter "provider" must be one of ${COST_PROVIDERS.join(", ")}`);
+    throw queryError("provider", `Query parameter "provider" must be one of ${COST_PROVIDERS.join(", ")}`);
   }
   const currency = query.get("currency") ?? "USD";
   if (!/^[A-Z]{3}$/.test(currency)) {
-    throw new CostsQueryError("currency", `Query parameter "currency" must be an ISO 4217 code such as "USD"`);
+    throw queryError("currency", `Query parameter "currency" must be an ISO 4217 code such as "USD"`);
   }
   const rawLimit = query.get("limit");
   if (rawLimit !== null && format !== "focus") {
-    throw new CostsQueryError("limit", `Query parameter "limit" only applies to format=focus`);
+    throw queryError("limit", `Query parameter "limit" only applies to format=focus`);
   }
   const limit = rawLimit === null ? FOCUS_LIMIT.default : Number(rawLimit);
   if (!/^\d+$/.test(rawLimit ?? "1") || limit < 1 || limit > FOCUS_LIMIT.max) {
-    throw new CostsQueryError("limit", `Query parameter "limit" must be an integer from 1 to ${FOCUS_LIMIT.max}`);
+    throw queryError("limit", `Query parameter "limit" must be an integer from 1 to ${FOCUS_LIMIT.max}`);
   }
   return { start, end, groupBy, provider: provider as CostProvider | null, currency, format, limit };
 }

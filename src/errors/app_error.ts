@@ -24,7 +24,7 @@ export interface AppErrorInit {
 
 /** A failure with a stable code; the message is safe to show the caller (no secret, no SQL, no stack). */
 export class AppError extends Error {
-  override readonly name = "AppError";
+  override readonly name: string = "AppError";
   readonly code: string;
   readonly field: string | undefined;
   readonly details: Record<string, unknown> | undefined;

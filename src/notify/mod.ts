@@ -15,32 +15,25 @@
  * private/loopback/link-local/unique-local address or a numeric alias, no user info, and (in production)
  * every DNS answer public. Options: `production`, `allowedHosts`, `devAllowedHosts` (outside production),
  * `checkDns` (default `production`), `resolveDns`, `what` (names the URL in messages).
- * @throws {UrlRefusedError} with the reason; the message never contains the URL's path or user info
+ * @throws {AppError} `URL_REFUSED` with the reason; the message never contains the URL's path or user info
  */
-export {
-  checkUrl,
-  guardUrl,
-  parseHostList,
-  type ResolveDns,
-  type UrlGuardOptions,
-  UrlRefusedError,
-} from "./url_guard.ts";
+export { checkUrl, guardUrl, parseHostList, type ResolveDns, type UrlGuardOptions } from "./url_guard.ts";
 /** IP literal parsing and the reason an address must not be reached (undefined when public). */
 export { ipRefusalReason, isIpLiteral, parseIPv4, parseIPv6 } from "./ip.ts";
 /**
  * POSTs JSON with `redirect: "manual"`, a 5 s timeout per attempt and 3 attempts on 429/5xx.
- * @throws {WebhookError} naming the host and status, never the URL's path
+ * @throws {AppError} `WEBHOOK_FAILED` naming the host and status, never the URL's path
  */
-export { postJson, type PostJsonOptions, type PostJsonResult, scrubUrls, WebhookError } from "./webhook.ts";
+export { postJson, type PostJsonOptions, type PostJsonResult, scrubUrls } from "./webhook.ts";
 /**
  * Sends one message over SMTP (STARTTLS, AUTH PLAIN/LOGIN, dot-stuffed DATA).
- * @throws {SmtpError} naming the stage and the server's reply, never the password
+ * @throws {AppError} `SMTP_FAILED` naming the stage and the server's reply, never the password
  */
-export { dotStuff, sendMail, type SendResult, type SmtpConfig, SmtpError } from "./smtp.ts";
+export { dotStuff, sendMail, type SendResult, type SmtpConfig, type SmtpFailure, smtpFailure } from "./smtp.ts";
 /** Builds a plain-text message whose headers cannot be injected into (CR/LF stripped). */
 export { buildMessage, cleanAddress, headerSafe, type MailContent, parseMailbox } from "./mime.ts";
 /**
  * Reads SMTP settings from the environment (undefined when the host variable is unset).
- * @throws {NotifierConfigError} listing every problem
+ * @throws {AppError} `NOTIFIER_MISCONFIGURED` listing every problem
  */
-export { denoEnv, type GetEnv, NotifierConfigError, readSmtpSettings, type SmtpSettings } from "./settings.ts";
+export { denoEnv, type GetEnv, readSmtpSettings, type SmtpSettings } from "./settings.ts";

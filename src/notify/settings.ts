@@ -3,6 +3,7 @@
  * unset SMTP host or webhook variable means "not configured" and the notification is skipped.
  * Like runtime/config.ts, every problem is collected and reported at once.
  */
+import { AppError } from "../errors/mod.ts";
 import type { SmtpConfig } from "./smtp.ts";
 import { parseMailbox } from "./mime.ts";
 
@@ -19,12 +20,14 @@ export interface SmtpSettings {
   readonly fromAddress: string;
 }
 
-/** Settings a notifier could not use; the message lists every problem, never a secret value. */
-export class NotifierConfigError extends Error {
-  constructor(what: string, readonly problems: readonly string[]) {
-    super(`${what} is misconfigured: ${problems.join("; ")}`);
-    this.name = "NotifierConfigError";
-  }
+/**
+ * Settings a notifier could not use: an `AppError` `NOTIFIER_MISCONFIGURED` whose message lists every problem
+ * (also in `details.problems`), never a secret value.
+ */
+function notifierConfigError(what: string, problems: readonly string[]): AppError {
+  return new AppError("NOTIFIER_MISCONFIGURED", `${what} is misconfigured: ${problems.join("; ")}`, {
+    details: { problems: [...problems] },
+  });
 }
 
 function bool(env: GetEnv, name: string, fallback: boolean, problems: string[]): boolean {
@@ -43,7 +46,7 @@ function bool(env: GetEnv, name: string, fallback: boolean, problems: string[]):
  * certificate) and SMTP_TLS_INSECURE (skip the certificate's host name check; refused in production;
  * the chain is still verified, Deno has no switch to skip that).
  * @returns undefined when the host variable is unset (the notification is skipped)
- * @throws {NotifierConfigError} listing every problem
+ * @throws {AppError} `NOTIFIER_MISCONFIGURED` listing every problem
  */
 export function readSmtpSettings(
   env: GetEnv,
@@ -85,7 +88,7 @@ export function readSmtpSettings(
       problems.push(`SMTP_CA_CERT is neither PEM text nor a readable file (${(err as Error).name})`);
     }
   }
-  if (problems.length) throw new NotifierConfigError("Email notification", problems);
+  if (problems.length) throw notifierConfigError("Email notification", problems);
   return {
     smtp: {
       host: host.replace(/^\[(.*)\]$/, "$1"),

@@ -4,6 +4,7 @@
  * RCPT TO, DATA with dot-stuffing, QUIT. Port 465 uses implicit TLS. Every step has a timeout and
  * every error says which step failed; no message ever contains the password.
  */
+import { AppError } from "../errors/mod.ts";
 
 export interface SmtpConfig {
   readonly host: string;
@@ -33,12 +34,22 @@ export interface SendResult {
   readonly tls: boolean;
 }
 
-/** An SMTP failure: `stage` is the step (connect, starttls, auth, mail, rcpt, data...), `code` the reply code. */
-export class SmtpError extends Error {
-  constructor(message: string, readonly stage: string, readonly code?: number, readonly reply?: string) {
-    super(message);
-    this.name = "SmtpError";
-  }
+/** What an SMTP failure carries in `details`: the step (connect, starttls, auth, mail, rcpt, data...) and reply. */
+export interface SmtpFailure {
+  readonly stage: string;
+  /** The server's reply code, when it answered. */
+  readonly reply_code?: number;
+  readonly reply?: string;
+}
+
+/** An SMTP failure: an `AppError` `SMTP_FAILED` with {@link SmtpFailure} as its details. */
+export function smtpError(message: string, failure: SmtpFailure): AppError {
+  return new AppError("SMTP_FAILED", message, { details: { ...failure } });
+}
+
+/** The {@link SmtpFailure} of an SMTP failure, undefined for any other error. */
+export function smtpFailure(err: unknown): SmtpFailure | undefined {
+  return err instanceof AppError && err.code === "SMTP_FAILED" ? err.details as unknown as SmtpFailure : undefined;
 }
 
 interface Reply {
@@ -74,15 +85,14 @@ class Session {
     this.#deadline = Date.now() + (config.deadlineMs ?? 60_000);
   }
 
-  /** An SmtpError for `stage` whose message has every form of the password removed. */
-  fail(stage: string, message: string, code?: number, reply?: string): SmtpError {
+  /** An SMTP failure at `stage` whose message has every form of the password removed. */
+  fail(stage: string, message: string, code?: number, reply?: string): AppError {
     const scrub = (t: string) => this.#secrets.reduce((acc, secret) => acc.replaceAll(secret, "[REDACTED]"), t);
-    return new SmtpError(
-      scrub(`SMTP ${stage} failed at ${this.#where}: ${message}`),
+    return smtpError(scrub(`SMTP ${stage} failed at ${this.#where}: ${message}`), {
       stage,
-      code,
-      reply && scrub(reply),
-    );
+      ...(code === undefined ? {} : { reply_code: code }),
+      ...(reply ? { reply: scrub(reply) } : {}),
+    });
   }
 
   async #withTimeout<T>(stage: string, op: Promise<T>): Promise<T> {
@@ -116,7 +126,7 @@ class Session {
         try {
           n = await this.#withTimeout(stage, this.#conn.read(chunk));
         } catch (err) {
-          throw err instanceof SmtpError ? err : this.fail(stage, `connection error: ${(err as Error).message}`);
+          throw smtpFailure(err) ? err : this.fail(stage, `connection error: ${(err as Error).message}`);
         }
         if (n === null) throw this.fail(stage, "the server closed the connection");
         this.#buf += this.#decoder.decode(chunk.subarray(0, n), { stream: true });
@@ -139,7 +149,7 @@ class Session {
         off += await this.#withTimeout(stage, this.#conn.write(bytes.subarray(off)));
       }
     } catch (err) {
-      throw err instanceof SmtpError ? err : this.fail(stage, `connection error: ${(err as Error).message}`);
+      throw smtpFailure(err) ? err : this.fail(stage, `connection error: ${(err as Error).message}`);
     }
   }
 
@@ -161,7 +171,7 @@ class Session {
       this.#conn = tls;
       await this.#withTimeout("starttls", tls.handshake()); // startTls is lazy: verify the certificate now
     } catch (err) {
-      if (err instanceof SmtpError) throw err;
+      if (smtpFailure(err)) throw err;
       throw this.fail("starttls", `TLS handshake failed: ${(err as Error).message}`);
     }
     this.tls = true;
@@ -205,7 +215,7 @@ async function connect(config: SmtpConfig): Promise<Session> {
     conn = await Deno.connect({ hostname: config.host, port: config.port, signal });
   } catch (err) {
     const reason = err instanceof DOMException ? "timed out" : (err as Error).message;
-    throw new SmtpError(`SMTP connect failed at ${config.host}:${config.port}: ${reason}`, "connect");
+    throw smtpError(`SMTP connect failed at ${config.host}:${config.port}: ${reason}`, { stage: "connect" });
   }
   const s = new Session(conn, config);
   if (config.port === 465) await s.handshake().catch((err) => (s.close(), Promise.reject(err)));
@@ -240,16 +250,17 @@ async function authenticate(s: Session, ext: Map<string, string>): Promise<void>
 }
 
 function rethrowAuth(s: Session, user: string) {
-  return (err: SmtpError): never => {
-    if (err.code === undefined) throw err;
-    throw s.fail("auth", `authentication as "${user}" was refused: ${err.reply}`, err.code, err.reply);
+  return (err: unknown): never => {
+    const f = smtpFailure(err);
+    if (f?.reply_code === undefined) throw err;
+    throw s.fail("auth", `authentication as "${user}" was refused: ${f.reply}`, f.reply_code, f.reply);
   };
 }
 
 /**
  * Delivers one message (headers + body, see `buildMessage`) to `to`.
  * Recipients the server refuses are listed in `rejected`; when it refuses all of them nothing is sent.
- * @throws {SmtpError} naming the stage and the server's reply
+ * @throws {AppError} `SMTP_FAILED` naming the stage and the server's reply
  */
 export async function sendMail(
   config: SmtpConfig,
@@ -258,7 +269,7 @@ export async function sendMail(
 ): Promise<SendResult> {
   for (const a of [envelope.from, ...envelope.to]) {
     if (/[\r\n<>\s]/.test(a) || !a.includes("@")) {
-      throw new SmtpError(`"${a.slice(0, 80)}" is not a plain address`, "envelope");
+      throw smtpError(`"${a.slice(0, 80)}" is not a plain address`, { stage: "envelope" });
     }
   }
   const s = await connect(config);

@@ -5,6 +5,7 @@
  * answer public. Outside production an explicit dev allow-list (e.g. "127.0.0.1:8080" for a test sink)
  * may add hosts and lifts the address checks for exactly those hosts.
  */
+import { AppError } from "../errors/mod.ts";
 import { ipRefusalReason, isIpLiteral, parseIPv4 } from "./ip.ts";
 
 /** Resolves a name to its addresses; `Deno.resolveDns` by default. NotFound means no record. */
@@ -25,12 +26,9 @@ export interface UrlGuardOptions {
   readonly what?: string;
 }
 
-/** A URL the guard refused; `message` names the host at most, never the path, query or user info. */
-export class UrlRefusedError extends Error {
-  constructor(what: string, readonly reason: string) {
-    super(`${what} refused: ${reason}`);
-    this.name = "UrlRefusedError";
-  }
+/** A URL the guard refused (`URL_REFUSED`); `message` names the host at most, never the path, query or user info. */
+function urlRefused(what: string, reason: string): AppError {
+  return new AppError("URL_REFUSED", `${what} refused: ${reason}`);
 }
 
 /** Splits a comma/space separated host list ("127.0.0.1:8080, hooks.example.test"). */
@@ -76,11 +74,11 @@ function defaultPort(url: URL): string {
 
 /**
  * The synchronous checks: parses `raw` and returns the URL to use.
- * @throws {UrlRefusedError} naming the reason (and the host, never the rest of the URL)
+ * @throws {AppError} `URL_REFUSED` naming the reason (and the host, never the rest of the URL)
  */
 export function checkUrl(raw: string, opts: UrlGuardOptions): URL {
   const what = opts.what ?? "URL";
-  const refuse = (reason: string) => new UrlRefusedError(what, reason);
+  const refuse = (reason: string) => urlRefused(what, reason);
   let url: URL;
   try {
     url = new URL(raw.trim());
@@ -115,7 +113,7 @@ const defaultResolve: ResolveDns = (host, type, signal) => Deno.resolveDns(host,
  * {@link checkUrl}, then (in production, or with `checkDns`) resolves the host and refuses it when it
  * does not resolve or when any A/AAAA answer is a private or special address.
  * The request itself resolves the name again: the allow-list is what bounds that gap.
- * @throws {UrlRefusedError}
+ * @throws {AppError} `URL_REFUSED`
  */
 export async function guardUrl(raw: string, opts: UrlGuardOptions): Promise<URL> {
   const url = checkUrl(raw, opts);
@@ -130,14 +128,14 @@ export async function guardUrl(raw: string, opts: UrlGuardOptions): Promise<URL>
       return await resolve(host, type, signal);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return [];
-      throw new UrlRefusedError(what, `host "${host}" could not be resolved (${(err as Error).message})`);
+      throw urlRefused(what, `host "${host}" could not be resolved (${(err as Error).message})`);
     }
   };
   const answers = (await Promise.all([lookup("A"), lookup("AAAA")])).flat();
-  if (answers.length === 0) throw new UrlRefusedError(what, `host "${host}" does not resolve`);
+  if (answers.length === 0) throw urlRefused(what, `host "${host}" does not resolve`);
   for (const address of answers) {
     const reason = isIpLiteral(address) ? ipRefusalReason(address) : "not an IP address";
-    if (reason) throw new UrlRefusedError(what, `host "${host}" resolves to ${address}, ${reason}`);
+    if (reason) throw urlRefused(what, `host "${host}" resolves to ${address}, ${reason}`);
   }
   return url;
 }

@@ -3,6 +3,7 @@
  * and a small retry on 429 and 5xx (and on connection failures, where nothing was delivered).
  * Errors name the host only: a webhook URL's path is its secret.
  */
+import { AppError } from "../errors/mod.ts";
 
 export interface PostJsonOptions {
   /** Default: the global fetch. */
@@ -24,12 +25,9 @@ export interface PostJsonResult {
   readonly attempts: number;
 }
 
-/** A webhook delivery that failed; `status` is the last HTTP status, if any answer came. */
-export class WebhookError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-    this.name = "WebhookError";
-  }
+/** A webhook delivery that failed: `WEBHOOK_FAILED`, with the last HTTP status in `details.status` if one came. */
+function webhookError(message: string, status?: number): AppError {
+  return new AppError("WEBHOOK_FAILED", message, status === undefined ? {} : { details: { status } });
 }
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s)'"]+/gi;
@@ -68,7 +66,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Sends `body` as JSON. Resolves on a 2xx answer.
- * @throws {WebhookError} on a redirect, a 4xx other than 429, a timeout, or when retries run out
+ * @throws {AppError} `WEBHOOK_FAILED` on a redirect, a 4xx other than 429, a timeout, or when retries run out
  */
 export async function postJson(url: URL, body: unknown, opts: PostJsonOptions = {}): Promise<PostJsonResult> {
   const doFetch = opts.fetch ?? fetch;
@@ -89,11 +87,11 @@ export async function postJson(url: URL, body: unknown, opts: PostJsonOptions = 
         signal,
       });
     } catch (err) {
-      if (timeout.aborted) throw new WebhookError(`${where} did not answer within ${timeoutMs} ms`);
-      if (opts.signal?.aborted) throw new WebhookError(`${where}: delivery was cancelled`);
+      if (timeout.aborted) throw webhookError(`${where} did not answer within ${timeoutMs} ms`);
+      if (opts.signal?.aborted) throw webhookError(`${where}: delivery was cancelled`);
       const reason = scrubUrls(err instanceof Error ? err.message : String(err));
       if (attempt >= attempts) {
-        throw new WebhookError(`${where} could not be reached after ${attempt} attempt(s): ${reason}`);
+        throw webhookError(`${where} could not be reached after ${attempt} attempt(s): ${reason}`);
       }
       await sleep(retryDelay(undefined, attempt, opts), opts.signal);
       continue;
@@ -104,13 +102,13 @@ export async function postJson(url: URL, body: unknown, opts: PostJsonOptions = 
     }
     if ((res.status >= 300 && res.status < 400) || res.type === "opaqueredirect") {
       await res.body?.cancel();
-      throw new WebhookError(`${where} answered a redirect (${res.status}); redirects are not followed`, res.status);
+      throw webhookError(`${where} answered a redirect (${res.status}); redirects are not followed`, res.status);
     }
     const retriable = res.status === 429 || res.status >= 500;
     if (!retriable || attempt >= attempts) {
       const text = await snippet(res);
       const tries = retriable ? ` after ${attempt} attempts` : "";
-      throw new WebhookError(`${where} answered ${res.status}${tries}${text ? `: ${text}` : ""}`, res.status);
+      throw webhookError(`${where} answered ${res.status}${tries}${text ? `: ${text}` : ""}`, res.status);
     }
     const delay = retryDelay(res, attempt, opts);
     await res.body?.cancel();

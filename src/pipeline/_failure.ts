@@ -2,7 +2,7 @@
  * A run's failure in the words a tenant may read: what failed, without engine internals or server paths (those
  * stay in the detail the server logs under the run id). Private to the pipeline folder (the executor uses it).
  */
-import { ProcessorError } from "../processors/context.ts";
+import { AppError, DEPENDENCY_CODES } from "../errors/mod.ts";
 
 /** Engine and server internals that a tenant's run error must not carry (the log has them). */
 const INTERNAL_TEXT =
@@ -29,17 +29,18 @@ export function describeFailure(err: unknown, runId?: string): { message: string
     if (!(c instanceof Error) || c.cause === undefined) break;
   }
   const detail = chain.join(": ").slice(0, 2000);
-  const code = err instanceof ProcessorError
-    ? err.code
-    : err instanceof Error && err.name === "ProviderError"
+  // The warehouse's and the vault's own failures (DEPENDENCY_CODES) are step failures told in the tenant's words.
+  const own = err instanceof AppError && !DEPENDENCY_CODES.has(err.code) && err.name !== "ProviderError";
+  const code = err instanceof Error && err.name === "ProviderError"
     ? "PROVIDER_ERROR"
+    : own
+    ? (err as AppError).code
     : "STEP_FAILED";
-  const own = err instanceof ProcessorError ? err.message : detail;
-  if (!INTERNAL_TEXT.test(own)) return { message: own.replace(ABSOLUTE_PATH, "[path]").slice(0, 2000), code, detail };
-  const top = chain[0] ?? "";
-  const unavailable = /No space left|database has been invalidated|WarehouseUnavailable|warehouse is unavailable/i
-    .test(detail);
+  const text = own ? (err as AppError).message : detail;
+  if (!INTERNAL_TEXT.test(text)) return { message: text.replace(ABSOLUTE_PATH, "[path]").slice(0, 2000), code, detail };
+  const unavailable = /No space left|database has been invalidated|warehouse is unavailable/i.test(detail);
   let what = "The step failed";
+  const top = chain.find((m) => WAREHOUSE_CONTEXTS.some(([re]) => re.test(m))) ?? chain[0] ?? "";
   for (const [re, text] of WAREHOUSE_CONTEXTS) if (re.test(top)) what = top.match(re)![0].replace(re, text);
   const kind = unavailable ? "warehouse unavailable; retry later" : "warehouse error";
   const ref = runId ? ` under run id ${runId}` : "";

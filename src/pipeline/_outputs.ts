@@ -8,8 +8,9 @@ import type { PipelineModule, StepDef } from "./module.ts";
 import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
 import { type Book, type Bookkeeper, logDq } from "./_bookkeeping.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import { ProcessorError, type RowBatches, type StepResult } from "../processors/context.ts";
+import { type RowBatches, type StepResult } from "../processors/context.ts";
 import { isRowStream, type Warehouse } from "../warehouse/warehouse.ts";
+import { AppError } from "../errors/mod.ts";
 
 /** The warehouse the rows go to, and where check results are booked. */
 export interface OutputDeps extends Bookkeeper {
@@ -117,13 +118,10 @@ async function replaceStreamed(
 }
 
 /** The error of the first failed check of severity "error", if any. */
-function firstBlocking(outcomes: readonly CheckOutcome[]): ProcessorError | undefined {
+function firstBlocking(outcomes: readonly CheckOutcome[]): AppError | undefined {
   const o = outcomes.find((x) => !x.passed && x.check.severity === "error");
-  return o && new ProcessorError(
-    422,
-    "DQ_CHECK_FAILED",
-    `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`,
-  );
+  return o &&
+    new AppError("DQ_CHECK_FAILED", `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`);
 }
 
 async function collectBatches(source: RowBatches): Promise<Record<string, unknown>[]> {

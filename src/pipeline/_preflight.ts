@@ -7,8 +7,7 @@ import type { PipelineModule } from "./module.ts";
 import { resolveParams } from "./run_sync.ts";
 import type { OrgState as Preflight } from "../central/quotas.ts";
 import { noPlan, quotaExceeded } from "./quota.ts";
-import { ProcessorError } from "../processors/context.ts";
-import { DayError } from "../time/day.ts";
+import { AppError } from "../errors/mod.ts";
 import { CREDENTIAL_KEY_OF } from "../providers/catalogue.ts";
 
 /** Credential row provider names by pipeline integration (the catalogue's `CREDENTIAL_KEY_OF`). */
@@ -19,12 +18,7 @@ export const CREDENTIAL_PROVIDER = CREDENTIAL_KEY_OF;
  * at most 366 days). A bad date is a 400 naming its field, raised before any run row exists.
  */
 export function checkDateRange(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
-  try {
-    return resolveParams(pipeline, raw, now);
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
+  return resolveParams(pipeline, raw, now);
 }
 
 /** The VALID credential row of the pipeline's integration (undefined when it needs none). @throws 422 */
@@ -36,8 +30,7 @@ export function checkIntegration(
   if (!provider) return undefined;
   const status = pre.credential?.status ?? "NOT_CONFIGURED";
   if (status !== "VALID") {
-    throw new ProcessorError(
-      422,
+    throw new AppError(
       "INTEGRATION_NOT_READY",
       `Cannot run pipeline "${pipeline.path}": integration ${provider} is ${status}`,
     );

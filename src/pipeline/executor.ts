@@ -20,7 +20,8 @@ import { type Book, logStep } from "./_bookkeeping.ts";
 import { type OutputDeps, writeOutput } from "./_outputs.ts";
 import { notify } from "./_notify.ts";
 import { checkDateRange, checkIntegration, checkQuota, CREDENTIAL_PROVIDER } from "./_preflight.ts";
-import { type ProcessorContext, ProcessorError, type ProcessorLogger, type StepResult } from "../processors/context.ts";
+import type { ProcessorContext, ProcessorLogger, StepResult } from "../processors/context.ts";
+import { AppError } from "../errors/mod.ts";
 
 export { checkDateRange, CREDENTIAL_PROVIDER };
 
@@ -120,7 +121,7 @@ export class RunExecutor {
 
   /**
    * Checks and records a run, then runs it in the background.
-   * @throws ProcessorError 400 (params), 409 (already running), 422 (integration missing/INVALID), 429 (quota)
+   * @throws AppError VALIDATION_ERROR, RUN_IN_PROGRESS, INTEGRATION_NOT_READY, QUOTA_EXCEEDED, CLAIM_CONTENDED
    */
   async start(pipeline: PipelineModule, orgSlug: string, raw: unknown, opts: StartOptions): Promise<StartedRun> {
     if (pipeline.kind !== "data") throw new Error(`Pipeline "${pipeline.path}" is not a data pipeline`);
@@ -128,7 +129,7 @@ export class RunExecutor {
     const params = checkDateRange(pipeline, raw, now);
     const lockKey = `${orgSlug}|${pipeline.path}`;
     const inProgress = () =>
-      new ProcessorError(409, "RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);
+      new AppError("RUN_IN_PROGRESS", `Pipeline "${pipeline.path}" is already running for "${orgSlug}"`);
     if (this.#inFlight.has(lockKey)) throw inProgress();
     // Claim the slot before any await that could interleave with a second request.
     let release!: (o: RunOutcome) => void;
@@ -362,7 +363,7 @@ export class RunExecutor {
   ): Promise<void> {
     const provider = CREDENTIAL_PROVIDER[pipeline.integration!];
     if (credential?.status !== "VALID") {
-      throw new ProcessorError(422, "INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
+      throw new AppError("INTEGRATION_NOT_READY", `Integration ${provider} is not VALID for "${orgSlug}"`);
     }
     state.set("credential", await this.deps.vault.decrypt(credential.encrypted, { org_slug: orgSlug, provider }));
     state.set("credential_metadata", credential.metadata ?? {});
@@ -382,7 +383,7 @@ export class RunExecutor {
   ): Promise<number> {
     const processor = this.deps.processors.get(step.psType);
     if (!processor) {
-      throw new ProcessorError(501, "NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
+      throw new AppError("NOT_IMPLEMENTED", `Processor "${step.psType}" is not available in this build`);
     }
     const ctx: ProcessorContext = {
       ...contextBase(this.deps, logger),

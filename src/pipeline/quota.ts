@@ -4,7 +4,7 @@
  * in-process mutex that lets claims of one org wait for each other ({@link OrgMutex}), so the claim's conflict
  * path is rare.
  */
-import { ProcessorError } from "../processors/context.ts";
+import { AppError } from "../errors/mod.ts";
 import type { Plan, Usage } from "../central/quotas.ts";
 
 /** `Retry-After` of a concurrency 429: a slot frees when a running run ends, which nothing predicts. */
@@ -38,7 +38,7 @@ export function nextMonthStart(now: Date): Date {
  * The 429 for the first limit `usage` has reached, or undefined when one more run fits. Monthly is checked
  * first, then daily, then concurrent: the limit reported is the one that lasts longest.
  */
-export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Date): ProcessorError | undefined {
+export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Date): AppError | undefined {
   const checks: [QuotaLimit, number, number, Date | null, string][] = [
     ["monthly", usage.month, plan.perMonth, nextMonthStart(now), "runs per month"],
     ["daily", usage.today, plan.perDay, nextUtcMidnight(now), "runs per day"],
@@ -58,19 +58,18 @@ export function quotaExceeded(orgSlug: string, plan: Plan, usage: Usage, now: Da
       retry_after_seconds: retryAfter,
     };
     const when = resets ? `resets at ${resets.toISOString()}` : "a slot frees when one of its runs ends";
-    return new ProcessorError(
-      429,
+    return new AppError(
       "QUOTA_EXCEEDED",
       `Plan limit reached: ${used} of ${max} ${what} for "${orgSlug}" (${plan.name}); ${when}`,
-      details,
+      { details: { ...details }, retryAfterS: retryAfter },
     );
   }
   return undefined;
 }
 
 /** The org has no active subscription: no run can be counted against a plan. */
-export function noPlan(orgSlug: string): ProcessorError {
-  return new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
+export function noPlan(orgSlug: string): AppError {
+  return new AppError("ORG_NOT_FOUND", `Organization "${orgSlug}" has no active subscription`);
 }
 
 /** One async mutex per key: callers of one key run one at a time, in arrival order. */

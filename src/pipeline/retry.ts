@@ -4,19 +4,9 @@
  * for failures a retry can fix. Provider 429/5xx are also retried per request by the provider HTTP client, before
  * a run ever fails.
  */
-import { ProcessorError } from "../processors/context.ts";
 import { ProviderError } from "../providers/http.ts";
+import { AppError, TRANSIENT_CODES } from "../errors/mod.ts";
 import type { PipelineModule } from "./module.ts";
-
-/** Error codes a retry cannot fix: the run fails at once. */
-export const PERMANENT_CODES: ReadonlySet<string> = new Set([
-  "VALIDATION_ERROR",
-  "INTEGRATION_NOT_READY",
-  "DQ_CHECK_FAILED",
-  "CREDENTIAL_INVALID",
-  "NOT_IMPLEMENTED",
-  "QUOTA_EXCEEDED",
-]);
 
 /** Retries after the first try that `pipeline` allows (0 without `retry:`). */
 export function retriesOf(pipeline: PipelineModule): number {
@@ -30,15 +20,16 @@ export function retryDelayMs(pipeline: PipelineModule, retry: number): number {
 }
 
 /**
- * Whether a retry of the run could succeed after `err`: not for the permanent codes, a 4xx of a step (bad
- * input or configuration), or a provider answer that will not change (401, 403, 400, malformed); yes for
- * provider rate limits, outages and timeouts, warehouse errors, run timeouts and anything unexpected.
+ * Whether a retry of the run could succeed after `err`: not for a code that is not transient
+ * (`TRANSIENT_CODES`: bad input, configuration, a failed check, a plan limit), or a provider answer that will not change (401,
+ * 403, 400, malformed); yes for provider rate limits, outages and timeouts, warehouse errors, run timeouts and
+ * anything unexpected.
  */
 export function isRetryable(err: unknown): boolean {
   let e: unknown = err;
   for (let i = 0; e instanceof Error && i < 5; i++, e = e.cause) {
     if (e instanceof ProviderError) return e.retryable;
-    if (e instanceof ProcessorError && (PERMANENT_CODES.has(e.code) || e.status < 500)) return false;
+    if (e instanceof AppError && !TRANSIENT_CODES.has(e.code)) return false;
   }
   return true;
 }

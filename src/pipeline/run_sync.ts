@@ -6,12 +6,12 @@ import type { z } from "zod";
 import type { ParamDef, PipelineModule } from "./module.ts";
 import { applyParamDefaults, renderTemplates } from "./template.ts";
 import type { ProcessorContext, ProcessorEnv, ProcessorLogger } from "../processors/context.ts";
-import { ProcessorError } from "../processors/context.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { CentralStores } from "../central/mod.ts";
 import { dayOf, parseDay, parseDayRange } from "../time/day.ts";
+import { AppError } from "../errors/mod.ts";
 
 export interface PipelineDeps {
   readonly warehouse: Warehouse;
@@ -31,12 +31,13 @@ export function contextBase(
   return { warehouse, vault, stores, env, logger, now };
 }
 
-/** Invalid params: carries zod's issues (none for a rule across params) so the API can name the field. */
-export class ParamsError extends Error {
-  constructor(readonly issues: z.core.$ZodIssue[], message = describeIssues(issues)) {
-    super(message);
-    this.name = "ParamsError";
-  }
+/**
+ * Invalid params: a `VALIDATION_ERROR` whose message names the fields (zod's first issues), `field` the first one
+ * (none for a rule across params, whose message names both).
+ */
+export function paramsError(issues: readonly z.core.$ZodIssue[], message = describeIssues(issues)): AppError {
+  const field = issues[0]?.path.join(".");
+  return new AppError("VALIDATION_ERROR", message, field ? { field } : {});
 }
 
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
@@ -53,11 +54,11 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
  * Validates `raw` against the pipeline's params schema, gives each shorthand's value to the params it stands for
  * (DSL `alias_of`), fills defaults and checks every `date` param: a real day, 2015-01-01 to today (UTC), and
  * `start_date..end_date` in order and at most 366 days.
- * @throws ParamsError for the schema and shorthands; DayError naming the field for a date
+ * @throws {AppError} VALIDATION_ERROR for the schema and shorthands; DayError naming the field for a date
  */
 export function resolveParams(pipeline: PipelineModule, raw: unknown, now: Date): Record<string, unknown> {
   const parsed = pipeline.paramsSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ParamsError(parsed.error.issues);
+  if (!parsed.success) throw paramsError(parsed.error.issues);
   const given = parsed.data as Record<string, unknown>;
   const today = dayOf(now);
   checkDates(pipeline.params, given, today);
@@ -87,7 +88,7 @@ const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(" a
 /**
  * Gives each shorthand param's value to the params it stands for and drops the shorthand. Giving a shorthand and
  * one of its params is an error, and so is giving two shorthands of one param different values.
- * @throws ParamsError naming the fields
+ * @throws {AppError} VALIDATION_ERROR naming the fields
  */
 export function expandAliases(
   defs: readonly ParamDef[],
@@ -101,14 +102,14 @@ export function expandAliases(
     delete out[d.name];
     for (const target of d.aliasOf) {
       if (given[target] !== undefined) {
-        throw new ParamsError(
+        throw paramsError(
           [],
           `Fields "${d.name}" and "${target}" cannot both be given: "${d.name}" stands for ${quoted(d.aliasOf)}`,
         );
       }
       const other = setBy.get(target);
       if (other !== undefined && out[target] !== value) {
-        throw new ParamsError(
+        throw paramsError(
           [],
           `Fields "${other}" (${JSON.stringify(out[target])}) and "${d.name}" (${JSON.stringify(value)}) must be ` +
             `equal: both stand for "${target}"${d.aliasNote ? `, and ${d.aliasNote}` : ""}`,
@@ -162,8 +163,7 @@ export async function runSync(
     for (const step of pipeline.steps) {
       const processor = deps.processors.get(step.psType);
       if (!processor) {
-        throw new ProcessorError(
-          501,
+        throw new AppError(
           "NOT_IMPLEMENTED",
           `Processor "${step.psType}" of pipeline "${pipeline.path}" is not available in this build`,
         );

@@ -9,9 +9,7 @@ import { type Day, parseIsoDay } from "../time/day.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import type { Row } from "../warehouse/warehouse.ts";
 import { normaliseDecimal } from "./decimal.ts";
-import { PricingError } from "./errors.ts";
-
-export { PricingError };
+import { AppError } from "../errors/mod.ts";
 
 /** Values of the identifying columns of one item, e.g. `{provider: "openai", model_id: "gpt-4o"}`. */
 export type ItemKey = Readonly<Record<string, string>>;
@@ -99,11 +97,10 @@ export function fullRow(t: DatedTable, org: string, values: Row, source: "seed" 
   );
 }
 
-/** @throws {PricingError} 400 when effective_to is not after effective_from */
+/** @throws {AppError} VALIDATION_ERROR when effective_to is not after effective_from */
 export function checkRange(r: DateRange): void {
   if (r.effective_to !== null && day(r.effective_to) <= day(r.effective_from)) {
-    throw new PricingError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "effective_to": must be after effective_from ("${r.effective_from}")`,
     );
@@ -113,14 +110,12 @@ export function checkRange(r: DateRange): void {
 /** The refusal of `added` overlapping `other`: 409 exists (same start) or overlap. */
 export const overlapError = (t: DatedTable, key: ItemKey, added: DateRange, other: DateRange) =>
   other.effective_from === added.effective_from
-    ? new PricingError(
-      409,
+    ? new AppError(
       t.existsCode,
       `${t.describe(key)} already has a version from ${other.effective_from}; change it with PUT or choose another ` +
         `effective_from`,
     )
-    : new PricingError(
-      409,
+    : new AppError(
       t.overlapCode,
       `${t.describe(key)} already has a version from ${other.effective_from} to ${other.effective_to ?? "open end"} ` +
         `that overlaps ${added.effective_from} to ${added.effective_to ?? "open end"}`,

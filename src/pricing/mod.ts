@@ -13,16 +13,7 @@
  * @module
  */
 export { amount, checkAmount, day, isDay, MAX_AMOUNT, MAX_DECIMALS, normaliseDecimal, utcDay } from "./decimal.ts";
-export {
-  type DatedTable,
-  type DateRange,
-  fullRow,
-  type ItemKey,
-  lockScope,
-  overlaps,
-  planAdd,
-  PricingError,
-} from "./dated_table.ts";
+export { type DatedTable, type DateRange, fullRow, type ItemKey, lockScope, overlaps, planAdd } from "./dated_table.ts";
 export { planRepair, type RepairPlan, type RepairResult, type RepairStep, type Unresolved } from "./repair.ts";
 export {
   CURRENCIES,

@@ -1,9 +1,8 @@
 /** UTC day ranges of the cost processors: the step's checked `start_date`/`end_date`, windows, charge periods. */
-import { ProcessorError } from "./context.ts";
+import { AppError } from "../errors/mod.ts";
 import {
   addDays,
   type Day,
-  DayError,
   dayOf,
   daysInRange,
   isoDay,
@@ -27,30 +26,24 @@ export interface CheckedRange extends DayRange {
 /** The UTC day of an instant in milliseconds, `YYYY-MM-DD`. */
 export const utcDayOf = (ms: number): string => isoDay(dayOf(new Date(ms)));
 
-/** `day` parsed; a malformed day is a 400 naming `field`. */
+/** `day` parsed; a malformed day is a `VALIDATION_ERROR` (DayError) naming `field`. */
 function dayValue(value: string, field: string): Day {
-  try {
-    return parseIsoDay(value, field);
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
+  return parseIsoDay(value, field);
 }
 
 /**
  * Checks the step's `start_date`/`end_date` and returns them as a range.
- * @throws {ProcessorError} 400 for a malformed day, an end before the start or more than 366 days
+ * @throws {AppError} VALIDATION_ERROR for a malformed day, an end before the start or more than 366 days
  */
 export function dayRange(start: string, end: string): CheckedRange {
   const first = dayValue(start, "start_date");
   const last = dayValue(end, "end_date");
   if (last < first) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
+    throw new AppError("VALIDATION_ERROR", `Field "end_date" (${end}) is before "start_date" (${start})`);
   }
   const days = daysInRange(first, last);
   if (days > MAX_RANGE_DAYS) {
-    throw new ProcessorError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "end_date": a run covers at most ${MAX_RANGE_DAYS} days, not ${days}`,
     );

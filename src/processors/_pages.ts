@@ -1,7 +1,8 @@
 /** Provider calls bound to the run: the org and credential of the step, abort signal, retry logs, page errors. */
 import type { ProviderHttpOptions } from "../providers/mod.ts";
 import { ProviderError } from "../providers/mod.ts";
-import { type ProcessorContext, ProcessorError } from "./context.ts";
+import type { ProcessorContext } from "./context.ts";
+import { AppError } from "../errors/mod.ts";
 
 /** The org a data step runs for. @throws {Error} outside an org run */
 export function orgOf(ctx: ProcessorContext): { slug: string; dataset: string } {
@@ -54,7 +55,7 @@ function pageFailure(ctx: ProcessorContext, what: string, page: number, err: unk
   if (ctx.signal?.aborted) return ctx.signal.reason;
   const message = err instanceof Error ? err.message : String(err);
   const code = err instanceof ProviderError ? "PROVIDER_ERROR" : "STEP_FAILED";
-  return new ProcessorError(502, code, `Fetching ${what} page ${page} failed: ${message}`, undefined, { cause: err });
+  return new AppError(code, `Fetching ${what} page ${page} failed: ${message}`, { cause: err });
 }
 
 /**

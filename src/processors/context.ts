@@ -71,19 +71,3 @@ export interface StepResult {
   /** Fields merged into the API response of synchronous pipelines (system, integration). */
   readonly response?: Record<string, unknown>;
 }
-
-/** A processor failure meant for the caller: an HTTP status, a stable code and a message. */
-export class ProcessorError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 501 | 502 | 503 | 504,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    options?: ErrorOptions,
-    /** Fields added at the top level of the error response (e.g. validation_status for INVALID credentials). */
-    readonly response?: Record<string, unknown>,
-  ) {
-    super(message, options);
-    this.name = "ProcessorError";
-  }
-}

@@ -20,7 +20,7 @@ import { anthropicProcessors } from "./anthropic/mod.ts";
 
 export { defineProcessor, type Processor, ProcessorRegistry } from "./registry.ts";
 export { PROCESSOR_SPECS, type ProcessorConfig, type ProcessorConfigs } from "./specs.ts";
-export { type ProcessorContext, type ProcessorEnv, ProcessorError, type StepResult } from "./context.ts";
+export type { ProcessorContext, ProcessorEnv, StepResult } from "./context.ts";
 
 /** A registry with every implemented processor. */
 export function defaultProcessors(): ProcessorRegistry {

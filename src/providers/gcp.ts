@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ProviderHttp, type ProviderHttpOptions } from "./http.ts";
+import { AppError } from "../errors/mod.ts";
 
 /** Default OAuth2 scope. */
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -23,15 +24,9 @@ export interface ServiceAccount {
   client_id?: string;
 }
 
-/** A service account JSON that cannot be used; the message never contains the key. */
-export class ServiceAccountError extends Error {
-  override readonly name = "ServiceAccountError";
-  /** The offending field, when one is to blame. */
-  readonly field: string | undefined;
-  constructor(message: string, field?: string) {
-    super(message);
-    this.field = field;
-  }
+/** A service account JSON that cannot be used (`SERVICE_ACCOUNT_INVALID`); the message never contains the key. */
+function serviceAccountError(message: string, field?: string): AppError {
+  return new AppError("SERVICE_ACCOUNT_INVALID", message, field === undefined ? {} : { field });
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -55,7 +50,7 @@ const FIELD_PROBLEMS: Record<string, string> = {
 /**
  * Parses and checks a service account key file (type, project_id, private_key_id,
  * private_key PEM, client_email, token_uri https URL).
- * @throws {ServiceAccountError} naming the first bad field, never echoing the key material
+ * @throws {AppError} `SERVICE_ACCOUNT_INVALID` naming the first bad field, never echoing the key material
  * @example const sa = parseServiceAccount(await Deno.readTextFile("sa.json"));
  */
 export function parseServiceAccount(json: string): ServiceAccount {
@@ -64,10 +59,10 @@ export function parseServiceAccount(json: string): ServiceAccount {
     raw = JSON.parse(json);
   } catch {
     // The SyntaxError quotes the input, so it is not passed on.
-    throw new ServiceAccountError("Service account credential is not valid JSON");
+    throw serviceAccountError("Service account credential is not valid JSON");
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ServiceAccountError("Service account credential must be a JSON object");
+    throw serviceAccountError("Service account credential must be a JSON object");
   }
   const parsed = serviceAccountSchema.safeParse(raw);
   if (!parsed.success) {
@@ -75,7 +70,7 @@ export function parseServiceAccount(json: string): ServiceAccount {
     const field = String(issue.path[0] ?? "");
     const missing = !(field in raw) || (raw as Record<string, unknown>)[field] === undefined;
     const problem = missing ? "is missing" : FIELD_PROBLEMS[field] ?? "must be a non-empty string";
-    throw new ServiceAccountError(`Service account credential is invalid: "${field}" ${problem}`, field);
+    throw serviceAccountError(`Service account credential is invalid: "${field}" ${problem}`, field);
   }
   return parsed.data;
 }
@@ -108,7 +103,7 @@ const REJECTED = new Set(["invalid_grant", "invalid_client", "unauthorized_clien
  * Mints an access token: a JWT `{iss: client_email, scope, aud: token_uri, iat, exp: iat + 3600}`
  * signed RS256 with the service account key, posted form-encoded as a jwt-bearer grant.
  * @throws {ProviderError} `unauthorized` when Google rejects the grant (`invalid_grant`)
- * @throws {ServiceAccountError} when the private key cannot be imported
+ * @throws {AppError} `SERVICE_ACCOUNT_INVALID` when the private key cannot be imported
  * @example const { access_token } = await mintAccessToken(parseServiceAccount(json));
  */
 export async function mintAccessToken(sa: ServiceAccount, options: MintAccessTokenOptions = {}): Promise<AccessToken> {
@@ -163,7 +158,7 @@ async function importPrivateKey(pem: string): Promise<CryptoKey> {
       "sign",
     ]);
   } catch {
-    throw new ServiceAccountError('Service account "private_key" is not a usable RSA PKCS#8 key', "private_key");
+    throw serviceAccountError('Service account "private_key" is not a usable RSA PKCS#8 key', "private_key");
   }
 }
 

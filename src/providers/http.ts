@@ -5,6 +5,7 @@
  * zod validation. Every failure is a `ProviderError` whose message names the
  * provider and endpoint and never carries a credential.
  */
+import { AppError } from "../errors/mod.ts";
 import type { z } from "zod";
 import { redact } from "./_redact.ts";
 
@@ -33,8 +34,12 @@ export interface ProviderErrorInit {
   cause?: unknown;
 }
 
-/** A failed provider call: `OpenAI GET /organization/usage/completions failed: 401 unauthorized (invalid API key)`. */
-export class ProviderError extends Error {
+/**
+ * A failed provider call: `OpenAI GET /organization/usage/completions failed: 401 unauthorized (invalid API key)`.
+ * An `AppError` whose code is `PROVIDER_UNAVAILABLE` for a failure worth retrying later ({@link retryable}),
+ * `PROVIDER_ERROR` otherwise; the provider's own HTTP status is `status`.
+ */
+export class ProviderError extends AppError {
   override readonly name = "ProviderError";
   readonly provider: string;
   readonly endpoint: string;
@@ -48,9 +53,11 @@ export class ProviderError extends Error {
     const status = init.status === undefined ? "" : `${init.status} `;
     const attempts = init.attempts ?? 1;
     const tail = attempts > 1 ? `, gave up after ${attempts} attempts` : "";
-    super(`${init.provider} ${init.endpoint} failed: ${status}${init.kind} (${init.detail})${tail}`, {
-      cause: init.cause,
-    });
+    super(
+      RETRYABLE.has(init.kind) ? "PROVIDER_UNAVAILABLE" : "PROVIDER_ERROR",
+      `${init.provider} ${init.endpoint} failed: ${status}${init.kind} (${init.detail})${tail}`,
+      init.cause === undefined ? {} : { cause: init.cause },
+    );
     this.provider = init.provider;
     this.endpoint = init.endpoint;
     this.status = init.status;

@@ -105,17 +105,10 @@ export type { DeepSeekBalance, DeepSeekBalanceInfo, DeepSeekClientOptions, DeepS
  * GCP service accounts: `parseServiceAccount(json)` checks a key file without ever echoing the
  * key; `mintAccessToken(sa, {tokenUri?, scope = cloud-platform, ...http})` runs the RS256
  * JWT-bearer grant and returns `{access_token, expires_in, token_type}`.
- * @throws {ServiceAccountError} for a bad key file; {ProviderError} `unauthorized` for `invalid_grant`
+ * @throws {AppError} `SERVICE_ACCOUNT_INVALID` for a bad key file; {ProviderError} `unauthorized` for `invalid_grant`
  * @example const token = await mintAccessToken(parseServiceAccount(json));
  */
-export {
-  base64url,
-  CLOUD_PLATFORM_SCOPE,
-  mintAccessToken,
-  parseServiceAccount,
-  ServiceAccountError,
-  signJwt,
-} from "./gcp.ts";
+export { base64url, CLOUD_PLATFORM_SCOPE, mintAccessToken, parseServiceAccount, signJwt } from "./gcp.ts";
 export type { AccessToken, MintAccessTokenOptions, ServiceAccount } from "./gcp.ts";
 
 /**

@@ -5,7 +5,7 @@
  * beyond today's runs are deferred by the scheduler to the next day.
  */
 import type { PipelineModule } from "../pipeline/module.ts";
-import { ProcessorError } from "../processors/context.ts";
+import { AppError } from "../errors/mod.ts";
 import { addDays, type Day, dayOf, type DaySpan, isoDay, monthStart, startOfDay } from "../time/day.ts";
 import { chunkDays, paramsSpan, scheduledParams, unitsOf } from "./calendar.ts";
 import type { Candidate, FailedItem } from "../central/queue.ts";
@@ -35,7 +35,7 @@ export interface BackfillResult {
 async function planRoom(scheduler: Scheduler, org: string, now: Date) {
   const row = await scheduler.reads.planRoom(org, startOfDay(monthStart(dayOf(now))));
   if (row.plan === null) {
-    throw new ProcessorError(404, "ORG_NOT_FOUND", `Organization "${org}" has no active subscription`);
+    throw new AppError("ORG_NOT_FOUND", `Organization "${org}" has no active subscription`);
   }
   const { perMonth, used, queued } = row;
   return { plan: row.plan, perMonth, used, queued, left: Math.max(0, perMonth - used - queued) };
@@ -53,7 +53,7 @@ const inside = (d: Day, spans: readonly DaySpan[]) => spans.some((s) => s.start 
 
 /**
  * Queues a backfill of `span` for `org`.
- * @throws ProcessorError 422 BACKFILL_NOT_SUPPORTED (a pipeline that cannot load past days) or
+ * @throws AppError 422 BACKFILL_NOT_SUPPORTED (a pipeline that cannot load past days) or
  *   BACKFILL_EXCEEDS_PLAN (with the numbers in `details`), 404 without an active subscription
  */
 export async function backfill(
@@ -65,7 +65,7 @@ export async function backfill(
 ): Promise<BackfillResult> {
   const why = NOT_BACKFILLABLE[pipeline.path];
   if (why) {
-    throw new ProcessorError(422, "BACKFILL_NOT_SUPPORTED", `Pipeline "${pipeline.path}" cannot be backfilled: ${why}`);
+    throw new AppError("BACKFILL_NOT_SUPPORTED", `Pipeline "${pipeline.path}" cannot be backfilled: ${why}`);
   }
   const units = unitsOf(pipeline, span);
   const failed: FailedItem[] = (await scheduler.queue.failed({
@@ -96,18 +96,19 @@ export async function backfill(
   const needed = items.length + failed.length;
   const room = await planRoom(scheduler, org, now);
   if (needed > room.left) {
-    throw new ProcessorError(
-      422,
+    throw new AppError(
       "BACKFILL_EXCEEDS_PLAN",
       `Backfill of "${pipeline.path}" needs ${needed} runs and plan ${room.plan} has ${room.left} left this month ` +
         `(${room.perMonth} a month, ${room.used} used, ${room.queued} queued); nothing was queued`,
       {
-        runs_needed: needed,
-        runs_left_this_month: room.left,
-        max_per_month: room.perMonth,
-        runs_this_month: room.used,
-        queued: room.queued,
-        plan: room.plan,
+        details: {
+          runs_needed: needed,
+          runs_left_this_month: room.left,
+          max_per_month: room.perMonth,
+          runs_this_month: room.used,
+          queued: room.queued,
+          plan: room.plan,
+        },
       },
     );
   }

@@ -1,12 +1,12 @@
 /**
  * What a refused start means for a queued item. The executor refuses a start at a plan limit with
- * `ProcessorError(429, "QUOTA_EXCEEDED", message, { limit: "concurrent" | "daily" | "monthly", used, max, plan,
- * resets_at, retry_after_seconds })`, and a second run of a running pipeline with 409 RUN_IN_PROGRESS. A busy
+ * `AppError("QUOTA_EXCEEDED", message, {details: { limit: "concurrent" | "daily" | "monthly", used, max, plan,
+ * resets_at, retry_after_seconds }})`, and a second run of a running pipeline with RUN_IN_PROGRESS. A busy
  * slot (concurrent, or a 429 without `details.limit`, or the 409) means "wait a little", and so does a claim that
  * lost its race to other orgs' claims too often (503 CLAIM_CONTENDED: nothing was started, the warehouse was busy);
  * a daily or monthly limit means "deferred until it resets".
  */
-import { ProcessorError } from "../processors/context.ts";
+import { AppError, TRANSIENT_CODES } from "../errors/mod.ts";
 import { type Day, dayOf, nextMonthStart, startOfDay } from "../time/day.ts";
 
 /** How long an item whose claim lost too many races waits before it is tried again. */
@@ -27,16 +27,24 @@ export function limitReset(kind: "daily" | "monthly", now: Date): Date {
   return startOfDay(kind === "daily" ? (today + 1) as Day : nextMonthStart(today));
 }
 
+/**
+ * Whether a start refused with `err` (and not a wait) may pass on a later attempt: an unexpected error or a
+ * transient code (`TRANSIENT_CODES`), not a refusal of the request or its configuration.
+ */
+export function mayPassLater(err: unknown): boolean {
+  return !(err instanceof AppError) || TRANSIENT_CODES.has(err.code);
+}
+
 /** Why a start refusal is a wait rather than a failure, or undefined when it is a failure. */
 export function waitReason(err: unknown, now: Date): WaitReason | undefined {
-  if (!(err instanceof ProcessorError)) return undefined;
-  if (err.status === 409 && err.code === "RUN_IN_PROGRESS") {
+  if (!(err instanceof AppError)) return undefined;
+  if (err.code === "RUN_IN_PROGRESS") {
     return { reason: `waiting: ${err.message}` };
   }
-  if (err.status === 503 && err.code === "CLAIM_CONTENDED") {
+  if (err.code === "CLAIM_CONTENDED") {
     return { retryAfterMs: CONTENDED_WAIT_MS, reason: `waiting: ${err.message}` };
   }
-  if (err.status !== 429) return undefined;
+  if (err.code !== "QUOTA_EXCEEDED") return undefined;
   const d = err.details ?? {};
   const numbers = typeof d.used === "number" && typeof d.max === "number"
     ? ` (${d.used} of ${d.max}${typeof d.plan === "string" ? `, plan ${d.plan}` : ""})`

@@ -8,13 +8,13 @@
  */
 import type { PipelineModule } from "../pipeline/module.ts";
 import { CREDENTIAL_PROVIDER, type RunExecutor } from "../pipeline/executor.ts";
-import { ProcessorError, type ProcessorLogger } from "../processors/context.ts";
+import { type ProcessorLogger } from "../processors/context.ts";
 import type { Candidate, QueueItem, QueueStore } from "../central/queue.ts";
 import type { ScheduleReads } from "../central/schedule_reads.ts";
 import type { SchedulerDeps, SchedulerOptions } from "./_options.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
 import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
-import { waitReason } from "./limits.ts";
+import { mayPassLater, waitReason } from "./limits.ts";
 import { NOT_BACKFILLABLE, type PipelineCatalog, scheduledPipelines } from "./_catalog.ts";
 
 export { isDue, NOT_BACKFILLABLE, type PipelineCatalog, scheduledParams, scheduledPipelines };
@@ -348,7 +348,7 @@ export class Scheduler {
       return this.#track(this.queue.requeue(item, notBefore, wait.reason, wait.until !== undefined, now));
     }
     const message = err instanceof Error ? err.message : String(err);
-    const broken = !(err instanceof ProcessorError) || err.status >= 500;
+    const broken = mayPassLater(err);
     if (broken && item.attempts < item.max_attempts) {
       this.#logger.warn("scheduled item could not start; will try again", {
         org_slug: item.org_slug,

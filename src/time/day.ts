@@ -8,6 +8,7 @@
  * const start = parseDay("2025-11-25", "start_date", { today }); // throws DayError naming "start_date"
  * isoDay(addDays(start, 1)); // "2025-11-26"
  */
+import { AppError } from "../errors/mod.ts";
 
 /** Days since 1970-01-01 (UTC). Make one with {@link dayOf}, {@link parseDay} or {@link addDays}. */
 export type Day = number & { readonly __brand: "Day" };
@@ -20,11 +21,13 @@ export const EARLIEST_DAY: Day = fromParts(2015, 1, 1)!;
 /** The most days one run or one request range may cover. */
 export const MAX_RANGE_DAYS = 366;
 
-/** A day that failed a check: `field` names the request field, the message says why. */
-export class DayError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(message);
-    this.name = "DayError";
+/** A day that failed a check: a `VALIDATION_ERROR` whose `field` names the request field, the message says why. */
+export class DayError extends AppError {
+  override readonly name = "DayError";
+  declare readonly field: string;
+
+  constructor(message: string, init: { readonly field: string }) {
+    super("VALIDATION_ERROR", message, init);
   }
 }
 
@@ -101,12 +104,12 @@ export interface DayBounds {
  * @throws DayError naming `field`
  */
 export function parseIsoDay(value: unknown, field: string): Day {
-  if (typeof value !== "string") throw new DayError(field, `Field "${field}" must be a date written YYYY-MM-DD`);
+  if (typeof value !== "string") throw new DayError(`Field "${field}" must be a date written YYYY-MM-DD`, { field });
   const day = dayFromIso(value);
   if (day === undefined) {
     throw new DayError(
-      field,
       `Field "${field}": ${JSON.stringify(value.slice(0, 40))} is not a calendar day written YYYY-MM-DD`,
+      { field },
     );
   }
   return day;
@@ -121,10 +124,12 @@ export function parseDay(value: unknown, field: string, bounds: DayBounds): Day 
   const day = parseIsoDay(value, field);
   const earliest = bounds.earliest ?? EARLIEST_DAY;
   if (day < earliest) {
-    throw new DayError(field, `Field "${field}": ${value} is before ${isoDay(earliest)}, the earliest day accepted`);
+    throw new DayError(`Field "${field}": ${value} is before ${isoDay(earliest)}, the earliest day accepted`, {
+      field,
+    });
   }
   if (day > bounds.today) {
-    throw new DayError(field, `Field "${field}": ${value} is after today (${isoDay(bounds.today)}, UTC)`);
+    throw new DayError(`Field "${field}": ${value} is after today (${isoDay(bounds.today)}, UTC)`, { field });
   }
   return day;
 }
@@ -149,15 +154,14 @@ export function parseDayRange(
   const from = parseDay(start, fields.start, bounds);
   const to = parseDay(end, fields.end, bounds);
   if (to < from) {
-    throw new DayError(
-      fields.end,
-      `Field "${fields.end}" (${isoDay(to)}) is before "${fields.start}" (${isoDay(from)})`,
-    );
+    throw new DayError(`Field "${fields.end}" (${isoDay(to)}) is before "${fields.start}" (${isoDay(from)})`, {
+      field: fields.end,
+    });
   }
   const max = bounds.maxDays ?? MAX_RANGE_DAYS;
   const days = daysInRange(from, to);
   if (days > max) {
-    throw new DayError(fields.end, `Field "${fields.end}": a range covers at most ${max} days, not ${days}`);
+    throw new DayError(`Field "${fields.end}": a range covers at most ${max} days, not ${days}`, { field: fields.end });
   }
   return { start: from, end: to };
 }

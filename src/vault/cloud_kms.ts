@@ -13,7 +13,8 @@
  */
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { crc32c } from "./_crc32c.ts";
-import { DECRYPT_FAILED_MESSAGE, type KeyWrapper, VaultError } from "./vault.ts";
+import { DECRYPT_FAILED_MESSAGE, type KeyWrapper, vaultError } from "./vault.ts";
+import type { AppError } from "../errors/mod.ts";
 
 type KmsClientOptions = NonNullable<ConstructorParameters<typeof KeyManagementServiceClient>[0]>;
 /** A google-auth-library `AuthClient` (e.g. impersonated credentials). */
@@ -118,7 +119,7 @@ export class CloudKmsKeyWrapper implements KeyWrapper {
       }, { timeout: this.#timeout });
     } catch (error) {
       if (statusCode(error) === INVALID_ARGUMENT) {
-        throw new VaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
+        throw vaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
       }
       throw unavailable("decrypt", error);
     }
@@ -203,16 +204,16 @@ function statusCode(error: unknown): number | undefined {
   return typeof code === "number" ? code : undefined;
 }
 
-function unavailable(op: string, error: unknown): VaultError {
+function unavailable(op: string, error: unknown): AppError {
   // Only the status code is kept: the client's errors can carry the request,
   // and with it the data key.
   const code = statusCode(error);
   const status = code === undefined ? "no response" : (STATUS_NAMES[code] ?? `status ${code}`);
-  return new VaultError("VAULT_UNAVAILABLE", `Cloud KMS ${op} failed (${status})`);
+  return vaultError("VAULT_UNAVAILABLE", `Cloud KMS ${op} failed (${status})`);
 }
 
-function corrupted(op: string): VaultError {
-  return new VaultError(
+function corrupted(op: string): AppError {
+  return vaultError(
     "VAULT_UNAVAILABLE",
     `Cloud KMS ${op} failed: the response did not pass its CRC32C integrity checks`,
   );

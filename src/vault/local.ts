@@ -5,7 +5,8 @@
  * A wrapped data key is `iv (12 bytes) || AES-256-GCM(KEK, dataKey, aad) || tag (16 bytes)`.
  */
 import { dirname } from "node:path";
-import { DECRYPT_FAILED_MESSAGE, type KeyWrapper, VaultError } from "./vault.ts";
+import { DECRYPT_FAILED_MESSAGE, type KeyWrapper, vaultError } from "./vault.ts";
+import type { AppError } from "../errors/mod.ts";
 
 const KEK_BYTES = 32;
 const IV_BYTES = 12;
@@ -159,6 +160,6 @@ function params(iv: Uint8Array, aad: string): AesGcmParams {
   };
 }
 
-function decryptFailed(): VaultError {
-  return new VaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
+function decryptFailed(): AppError {
+  return vaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
 }

@@ -22,6 +22,8 @@ export {
   aadString,
   /** The message of every VAULT_DECRYPT_FAILED error caused by a bad envelope. */
   DECRYPT_FAILED_MESSAGE,
+  /** Whether an error is the vault's own (an AppError VAULT_DECRYPT_FAILED or VAULT_UNAVAILABLE). */
+  isVaultError,
   /**
    * Encrypts and decrypts secrets bound to `org_slug|provider`.
    * @example
@@ -29,10 +31,10 @@ export {
    */
   KeyVault,
   /**
-   * A vault failure with a stable `code`: VAULT_DECRYPT_FAILED or
+   * A vault failure: an AppError with a stable `code`, VAULT_DECRYPT_FAILED or
    * VAULT_UNAVAILABLE. Its message never holds a secret.
    */
-  VaultError,
+  vaultError,
 } from "./vault.ts";
 export type {
   /** Whom a secret belongs to: `{ org_slug, provider }`. */

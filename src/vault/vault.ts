@@ -9,6 +9,7 @@
  * format is described in `_envelope.ts`.
  */
 import { type Envelope, formatEnvelope, IV_BYTES, parseEnvelope } from "./_envelope.ts";
+import { AppError } from "../errors/mod.ts";
 
 /** Whom a secret belongs to; bound into every ciphertext as `org_slug|provider`. */
 export interface Aad {
@@ -19,10 +20,10 @@ export interface Aad {
 /** Wraps and unwraps data keys with a key-encryption key the vault never sees. */
 export interface KeyWrapper {
   readonly kind: "local" | "cloud_kms";
-  /** Encrypts `dataKey`, bound to `aad`. Throws VaultError VAULT_UNAVAILABLE when unreachable. */
+  /** Encrypts `dataKey`, bound to `aad`. Throws the AppError VAULT_UNAVAILABLE when unreachable. */
   wrap(dataKey: Uint8Array, aad: string): Promise<Uint8Array>;
   /**
-   * Decrypts a wrapped key. Throws VaultError VAULT_DECRYPT_FAILED when it was
+   * Decrypts a wrapped key. Throws the AppError VAULT_DECRYPT_FAILED when it was
    * not wrapped by this key for this `aad`, VAULT_UNAVAILABLE when unreachable.
    */
   unwrap(wrapped: Uint8Array, aad: string): Promise<Uint8Array>;
@@ -34,17 +35,16 @@ export interface KeyWrapper {
 export type VaultErrorCode = "VAULT_DECRYPT_FAILED" | "VAULT_UNAVAILABLE";
 
 /**
- * A vault failure. Messages never include plaintext, keys or ciphertext, and
- * no `cause` is attached when it could carry them (e.g. a request body).
+ * A vault failure: an `AppError` with a {@link VaultErrorCode}. Messages never include plaintext, keys or
+ * ciphertext, and no `cause` is attached (it could carry them, e.g. a request body).
  */
-export class VaultError extends Error {
-  override readonly name = "VaultError";
-  readonly code: VaultErrorCode;
+export function vaultError(code: VaultErrorCode, message: string): AppError {
+  return new AppError(code, message);
+}
 
-  constructor(code: VaultErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
+/** Whether `e` is a failure the vault raised itself (its code is a {@link VaultErrorCode}). */
+export function isVaultError(e: unknown): e is AppError & { readonly code: VaultErrorCode } {
+  return e instanceof AppError && (e.code === "VAULT_DECRYPT_FAILED" || e.code === "VAULT_UNAVAILABLE");
 }
 
 /** The one message for every decrypt failure, so failures cannot be told apart. */
@@ -90,7 +90,7 @@ export class KeyVault {
   /**
    * Encrypts `plaintext` for `aad` and returns the envelope string.
    * @throws {TypeError} on an invalid `aad`
-   * @throws {VaultError} VAULT_UNAVAILABLE when the key wrapper cannot be reached
+   * @throws {AppError} VAULT_UNAVAILABLE when the key wrapper cannot be reached
    */
   async encrypt(plaintext: string, aad: Aad): Promise<string> {
     if (typeof plaintext !== "string") throw new TypeError("Plaintext must be a string");
@@ -114,7 +114,7 @@ export class KeyVault {
   /**
    * Decrypts an envelope made by {@link KeyVault.encrypt} for the same `aad`.
    * @throws {TypeError} on an invalid `aad`
-   * @throws {VaultError} VAULT_DECRYPT_FAILED when the envelope is malformed,
+   * @throws {AppError} VAULT_DECRYPT_FAILED when the envelope is malformed,
    *   altered, or sealed for another org, provider or key; VAULT_UNAVAILABLE
    *   when the key wrapper cannot be reached
    */
@@ -123,7 +123,7 @@ export class KeyVault {
     const parsed = parseEnvelope(envelope);
     if (!parsed) throw decryptFailed();
     if (parsed.kind !== this.#wrapper.kind) {
-      throw new VaultError(
+      throw vaultError(
         "VAULT_DECRYPT_FAILED",
         `Cannot decrypt credential: it was sealed by the "${parsed.kind}" key wrapper, but this vault uses "${this.#wrapper.kind}"`,
       );
@@ -135,7 +135,7 @@ export class KeyVault {
       data = await openCiphertext(parsed, await importDataKey(dataKey, "decrypt"), aadText);
       return decoder.decode(data);
     } catch (error) {
-      if (error instanceof VaultError) throw error;
+      if (isVaultError(error)) throw error;
       throw decryptFailed(); // OperationError (tag mismatch) or invalid UTF-8
     } finally {
       dataKey.fill(0);
@@ -152,9 +152,9 @@ export class KeyVault {
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof VaultError) throw error;
+      if (isVaultError(error)) throw error;
       // Fail closed. The cause is dropped: it could hold the data key.
-      throw new VaultError(
+      throw vaultError(
         "VAULT_UNAVAILABLE",
         `Key wrapper "${this.#wrapper.kind}" failed to ${op} a data key`,
       );
@@ -162,8 +162,8 @@ export class KeyVault {
   }
 }
 
-function decryptFailed(): VaultError {
-  return new VaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
+function decryptFailed(): AppError {
+  return vaultError("VAULT_DECRYPT_FAILED", DECRYPT_FAILED_MESSAGE);
 }
 
 function importDataKey(raw: Uint8Array, usage: "encrypt" | "decrypt"): Promise<CryptoKey> {

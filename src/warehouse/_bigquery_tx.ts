@@ -4,7 +4,7 @@
  * session's `connectionProperties`, then `COMMIT TRANSACTION`, or `ROLLBACK TRANSACTION` when the callback throws.
  * BigQuery gives it snapshot isolation and commits it atomically; a transaction that mutates (UPDATE, DELETE,
  * MERGE) a table another transaction or DML statement mutates at the same time is cancelled with "Transaction is
- * aborted due to concurrent update against table ...", which `isWriteConflict` recognises, so the caller may
+ * aborted due to concurrent update against table ...", which the adapter throws as a `WRITE_CONFLICT` AppError, so the caller may
  * retry. INSERTs do not conflict: a transaction that must not run twice side by side should UPDATE the rows it
  * depends on (even its own fresh rows) so that a concurrent twin is the one cancelled.
  *

@@ -9,6 +9,7 @@
  * kept too (`layout`), for writers that address columns by position (DuckDB's appender). {@link upgradePlan}
  * is that comparison, shared by both adapters.
  */
+import { AppError } from "../errors/mod.ts";
 import type { Column, TableSchema } from "../schema/table_schema.ts";
 
 interface TableState {
@@ -95,16 +96,16 @@ export interface ExistingColumn {
   readonly type: string;
 }
 
-/** Why an existing table cannot be brought up to its schema by adding columns. */
-export class TableUpgradeError extends Error {
-  override readonly name = "TableUpgradeError";
+/** Why an existing table cannot be brought up to its schema by adding columns (`TABLE_UPGRADE_REFUSED`). */
+function upgradeRefused(message: string): AppError {
+  return new AppError("TABLE_UPGRADE_REFUSED", message);
 }
 
 /**
  * The schema columns `existing` lacks, to be added (all NULLABLE or REPEATED), in schema order.
  * @param where `dataset.table`, for messages
  * @param typeOf the backend type a schema column maps to, comparable with {@link ExistingColumn.type}
- * @throws {TableUpgradeError} naming the table and column when a missing column is REQUIRED (it cannot be added
+ * @throws {AppError} `TABLE_UPGRADE_REFUSED` naming the table and column when a missing column is REQUIRED (it cannot be added
  *   to a table that may hold rows) or when a column's type differs from the schema's (it cannot be changed in place)
  */
 export function upgradePlan(
@@ -119,7 +120,7 @@ export function upgradePlan(
     const found = byName.get(f.name);
     if (!found) {
       if (f.mode === "REQUIRED") {
-        throw new TableUpgradeError(
+        throw upgradeRefused(
           `Cannot upgrade table "${where}": column "${f.name}" is REQUIRED in its schema but missing from the ` +
             `table, and a REQUIRED column cannot be added to an existing table; declare it NULLABLE in the schema, ` +
             `or recreate the table (for the central tables: POST /api/v1/admin/bootstrap with ` +
@@ -131,7 +132,7 @@ export function upgradePlan(
     }
     const expected = typeOf(f);
     if (found.type !== expected) {
-      throw new TableUpgradeError(
+      throw upgradeRefused(
         `Cannot upgrade table "${where}": column "${f.name}" is ${found.type} in the table but the schema ` +
           `declares ${expected}, and a column's type cannot be changed in place; restore the old type in the ` +
           `schema, or migrate the table by hand (copy its rows into a table created from the new schema)`,

@@ -1,14 +1,45 @@
-/** Connection-level helpers of the DuckDB adapter: error wrapping, transactions and table appenders. */
+/**
+ * Connection-level helpers of the DuckDB adapter: error classification, transactions and table appenders. The
+ * adapter's boundary: DuckDB's messages are read here (and in `_duckdb_engine.ts`) only, and a lost write race or
+ * an unusable engine leaves as a typed `AppError` (`errors.ts`).
+ */
 import { type DuckDBAppender, type DuckDBConnection, DuckDBDataChunk, type DuckDBType } from "@duckdb/node-api";
 import type { TableSchema } from "../schema/table_schema.ts";
 import type { Cell } from "./_rows.ts";
 import { fillChunk } from "./_duckdb_values.ts";
+import { AppError } from "../errors/mod.ts";
+import { warehouseUnavailable, writeConflict } from "./errors.ts";
 
 const CHUNK_ROWS = 2048;
 
-/** `context: message` with the original error as the cause. */
+/** DuckDB's words for a lost race between two transactions ("TransactionContext Error: Conflict on update!"). */
+const CONFLICT = /TransactionContext Error: .*[Cc]onflict|write-write conflict/;
+/** DuckDB's words for an engine that cannot serve: a full disk, or a database a fatal error invalidated. */
+const UNAVAILABLE = /No space left on device|disk is full|database has been invalidated/i;
+
+function chainHas(e: unknown, test: (x: Error) => boolean): boolean {
+  for (let x = e, i = 0; x instanceof Error && i < 5; x = x.cause, i++) if (test(x)) return true;
+  return false;
+}
+
+const hasCode = (code: string) => (x: Error) => x instanceof AppError && x.code === code;
+
+/**
+ * `context: message` with the original error as the cause, classified: a write conflict is `WRITE_CONFLICT`, a
+ * full disk or an invalidated database `WAREHOUSE_UNAVAILABLE` (`errors.ts`), anything else a plain Error.
+ */
 export function wrap(context: string, e: unknown): Error {
-  return new Error(`${context}: ${(e as Error).message ?? String(e)}`, { cause: e });
+  const plain = new Error(`${context}: ${(e as Error).message ?? String(e)}`, { cause: e });
+  return classify(e, plain);
+}
+
+/** `e` as the typed error it stands for (with `context` as the cause's text), or `fallback` when it is none. */
+export function classify(e: unknown, fallback: Error = e as Error): Error {
+  if (chainHas(e, (x) => CONFLICT.test(x.message) || hasCode("WRITE_CONFLICT")(x))) return writeConflict(fallback);
+  if (chainHas(e, (x) => UNAVAILABLE.test(x.message) || hasCode("WAREHOUSE_UNAVAILABLE")(x))) {
+    return warehouseUnavailable(fallback.message, fallback);
+  }
+  return fallback;
 }
 
 /** Runs fn between BEGIN and COMMIT, rolling back when it throws. */
@@ -25,7 +56,7 @@ export async function inTransaction<T>(
     await c.run("COMMIT");
   } catch (e) {
     await c.run("ROLLBACK").catch(() => {});
-    throw wrapErrors ? wrap(context, e) : e;
+    throw wrapErrors ? wrap(context, e) : e instanceof AppError ? e : classify(e);
   }
   return result;
 }

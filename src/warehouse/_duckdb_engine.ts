@@ -4,16 +4,12 @@
  * invalidated", e.g. a checkpoint that hit a full disk) leaves the instance unusable until it is reopened, so the
  * engine notes it, closes every connection and the instance, and opens the file again: at once, then at most
  * every {@link REOPEN_BACKOFF_MS} on the next call (or the adapter's tick) while opening keeps failing (the disk
- * is still full). Meanwhile every call fails fast with a {@link WarehouseUnavailableError}; nothing needs a
+ * is still full). Meanwhile every call fails fast with a `WAREHOUSE_UNAVAILABLE` AppError; nothing needs a
  * restart. An in-memory database is never reopened (its data would be gone).
  */
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { Pool } from "./_pool.ts";
-
-/** The warehouse cannot serve now (reopening after a fatal engine error, or its disk is full); retry later. */
-export class WarehouseUnavailableError extends Error {
-  override readonly name = "WarehouseUnavailableError";
-}
+import { warehouseUnavailable } from "./errors.ts";
 
 /** Least time between two attempts to reopen the file. */
 const REOPEN_BACKOFF_MS = 1000;
@@ -105,7 +101,7 @@ export class DuckDBEngine {
   /**
    * After a write found the disk full: writes a probe file beside the database to see whether there is room
    * again, and clears the state when there is.
-   * @throws {WarehouseUnavailableError} while the disk is still full
+   * @throws {AppError} `WAREHOUSE_UNAVAILABLE` while the disk is still full
    */
   async probeSpace(): Promise<void> {
     if (!this.#diskFull || this.#path === ":memory:") return;
@@ -114,7 +110,7 @@ export class DuckDBEngine {
       await Deno.writeFile(probe, new Uint8Array(SPACE_PROBE_BYTES), { mode: 0o600 });
       this.#diskFull = false;
     } catch (e) {
-      throw new WarehouseUnavailableError("The warehouse disk is full; free space under DATA_DIR", { cause: e });
+      throw warehouseUnavailable("The warehouse disk is full; free space under DATA_DIR", e);
     } finally {
       await Deno.remove(probe).catch(() => {});
     }
@@ -209,9 +205,9 @@ export class DuckDBEngine {
     }
     await this.#reopening?.catch(() => {});
     if (this.#broken) {
-      throw new WarehouseUnavailableError(
+      throw warehouseUnavailable(
         "The warehouse is unavailable after a fatal engine error and could not be reopened yet; retry later",
-        { cause: this.#reopenError ?? this.#broken },
+        this.#reopenError ?? this.#broken,
       );
     }
   }
@@ -219,7 +215,7 @@ export class DuckDBEngine {
   async #reopen(): Promise<void> {
     try {
       if (this.#path === ":memory:") throw new Error("an in-memory database cannot be reopened");
-      await this.#release(REOPEN_GRACE_MS, new WarehouseUnavailableError("The warehouse is reopening; retry later"));
+      await this.#release(REOPEN_GRACE_MS, warehouseUnavailable("The warehouse is reopening; retry later"));
       this.#instance = await DuckDBInstance.create(this.#path, this.#options);
       this.#pool = this.#newPool();
       await this.#pool.use((c) => c.run("SELECT 1"));
@@ -253,7 +249,7 @@ export class DuckDBEngine {
   }
 
   async #connect(): Promise<DuckDBConnection> {
-    if (!this.#instance) throw new WarehouseUnavailableError("The warehouse is reopening; retry later");
+    if (!this.#instance) throw warehouseUnavailable("The warehouse is reopening; retry later");
     const c = await this.#instance.connect();
     await c.run("SET TimeZone = 'UTC'");
     return c;

@@ -19,8 +19,7 @@
  * cheaper, per-partition atomic loads.
  *
  * `transaction()` is a multi-statement transaction in a BigQuery session (`_bigquery_tx.ts`): atomic, with
- * snapshot isolation; a concurrent mutation of the same table cancels it with an error `isWriteConflict`
- * recognises.
+ * snapshot isolation; a concurrent mutation of the same table cancels it with a `WRITE_CONFLICT` AppError.
  *
  * Errors are rethrown as plain Errors carrying BigQuery's message only: the
  * client's error objects hold the request (and its bearer token) and are
@@ -42,6 +41,7 @@ import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
 import { cellDay, normalizeForReplace } from "./_partitions.ts";
 import { scanParams, usedParams } from "./_sql.ts";
+import { writeConflict } from "./errors.ts";
 import {
   assertIdentifier,
   type DayRange,
@@ -126,7 +126,7 @@ export class BigQueryWarehouse implements Warehouse {
    * Creates the table, or brings an existing one up to `schema`: the NULLABLE and REPEATED columns it lacks are
    * added by patching the table's schema with its full field list (tables.patch, as BigQuery documents for
    * adding columns). One catalog read (tables.get) per table and schema per process.
-   * @throws {TableUpgradeError} when a missing column is REQUIRED or a column's type differs from the schema's
+   * @throws {AppError} `TABLE_UPGRADE_REFUSED` when a missing column is REQUIRED or a column's type differs from the schema's
    */
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
@@ -221,7 +221,7 @@ export class BigQueryWarehouse implements Warehouse {
   /**
    * Runs `fn` in one multi-statement transaction (a BigQuery session): atomic, rolled back when `fn` throws.
    * Calls made concurrently inside `fn` run one at a time (a session runs one query at a time).
-   * @throws {Error} the callback's error, or a write conflict (`isWriteConflict`) when a concurrent transaction or
+   * @throws {Error} the callback's error, or an AppError `WRITE_CONFLICT` when a concurrent transaction or
    *   DML statement mutated a table this one mutates; nothing of the transaction is kept then
    */
   transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
@@ -331,7 +331,17 @@ function restType(type: string, mode: string | undefined): string {
   return name + (mode === "REPEATED" ? "[]" : "");
 }
 
-/** Runs `fn`, turning client errors into plain Errors (no request, no token); `ignore` lists HTTP codes to swallow. */
+/**
+ * BigQuery's words for a lost race: "Could not serialize access to table ... due to concurrent update" (a DML
+ * statement), "Transaction is aborted due to concurrent update against table ..." (a multi-statement transaction).
+ */
+const CONFLICT =
+  /Could not serialize access to table .* due to concurrent update|Transaction is aborted due to concurrent update/;
+
+/**
+ * Runs `fn`, turning client errors into plain Errors (no request, no token), a lost write race into a
+ * `WRITE_CONFLICT` AppError (`errors.ts`); `ignore` lists HTTP codes to swallow.
+ */
 async function call<T>(context: string, fn: () => Promise<T>, ignore: number[] = []): Promise<T> {
   try {
     return await fn();
@@ -340,7 +350,8 @@ async function call<T>(context: string, fn: () => Promise<T>, ignore: number[] =
     if (typeof err.code === "number" && ignore.includes(err.code)) return undefined as T;
     const details = (err.errors ?? []).map((x) => x.message).filter((m) => m && m !== err.message).slice(0, 3);
     const message = [err.message ?? String(e), ...details].join("; ");
-    throw new Error(`${context}: ${message}${err.code ? ` (HTTP ${err.code})` : ""}`);
+    const plain = new Error(`${context}: ${message}${err.code ? ` (HTTP ${err.code})` : ""}`);
+    throw CONFLICT.test(message) ? writeConflict(plain) : plain;
   }
 }
 

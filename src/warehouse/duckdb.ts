@@ -11,14 +11,7 @@
  * as long as its producer takes, so the producer may query the warehouse
  * meanwhile and other callers are never starved of pooled connections.
  *
- * Checkpoints: DuckDB checkpoints (writes the WAL into the file) inside the
- * commit that takes the WAL past `checkpoint_threshold`, and a checkpoint
- * rewrites the metadata of every table: with thousands of org tables, a
- * burst of small commits (a scheduler day) spent most of its time there. So
- * the threshold is raised to {@link WAL_HARD_LIMIT} and the adapter
- * checkpoints itself once the warehouse has been quiet for
- * {@link CHECKPOINT_QUIET_MS} with at least {@link WAL_CHECKPOINT_BYTES} of
- * WAL (DuckDB's own default threshold). A crash replays the WAL at start-up.
+ * Checkpoints: the adapter checkpoints itself when the warehouse is quiet (`_duckdb_checkpoint.ts`).
  *
  * Types: NUMERIC -> DECIMAL(38,9), INT64 -> BIGINT, FLOAT64 -> DOUBLE,
  * TIMESTAMP -> TIMESTAMPTZ (sessions run in UTC), JSON -> JSON,
@@ -28,7 +21,8 @@
  * zone maps already serve the date-range scans.
  *
  * Healing: a fatal engine error (a checkpoint on a full disk invalidates the database) makes the engine close
- * and reopen the file (`_duckdb_engine.ts`); until then calls fail fast with {@link WarehouseUnavailableError}
+ * and reopen the file (`_duckdb_engine.ts`); until then calls fail fast with a `WAREHOUSE_UNAVAILABLE`
+ * AppError (`errors.ts`; a lost write race is `WRITE_CONFLICT`, classified in `_duckdb_conn.ts`)
  * and `ping()` (the app's `/health`) fails.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -43,6 +37,7 @@ import { catalogType, columnDdl } from "./_duckdb_values.ts";
 import { runExecute, runQuery } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
 import { addColumnDdl, describeTable, isView } from "./_duckdb_upgrade.ts";
+import { Checkpointer, WAL_HARD_LIMIT } from "./_duckdb_checkpoint.ts";
 import {
   assertIdentifier,
   type DayRange,
@@ -61,12 +56,6 @@ export interface DuckDBOptions {
 }
 
 const IDLE_STREAM_CONNECTIONS = 8;
-/** DuckDB's own checkpoint threshold: only reached in a burst that never pauses. */
-const WAL_HARD_LIMIT = "1GB";
-/** WAL size from which a quiet warehouse checkpoints (DuckDB's default threshold). */
-const WAL_CHECKPOINT_BYTES = 16 * 1024 * 1024;
-/** How long no call may have used the warehouse before it checkpoints. */
-const CHECKPOINT_QUIET_MS = 1000;
 /** Writes of at most this many rows are group-committed; larger ones get a transaction of their own. */
 const GROUP_MAX_ROWS = 5000;
 
@@ -110,9 +99,7 @@ export class DuckDBWarehouse implements Warehouse {
   /** DDL, one connection, committed together. */
   readonly #ddlGroup: GroupCommit;
   #closed = false;
-  readonly #walPath: string | undefined;
-  #checkpointTimer: ReturnType<typeof setInterval> | undefined;
-  #checkpointing: Promise<boolean> | undefined;
+  readonly #checkpoints: Checkpointer;
 
   /**
    * @param engine the instance and its connections (see `_duckdb_engine.ts`)
@@ -120,15 +107,7 @@ export class DuckDBWarehouse implements Warehouse {
    */
   constructor(engine: DuckDBEngine, walPath?: string) {
     this.#engine = engine;
-    this.#walPath = walPath;
-    if (walPath) {
-      this.#checkpointTimer = setInterval(() => {
-        engine.heal();
-        void this.tightenFileModes();
-        void this.checkpointWhenQuiet();
-      }, CHECKPOINT_QUIET_MS);
-      Deno.unrefTimer(this.#checkpointTimer as unknown as number);
-    }
+    this.#checkpoints = new Checkpointer(engine, walPath, () => this.#closed);
     this.#writer = new GroupCommit((fn) => this.#engine.use(fn), this.#writes);
     this.#ddlGroup = new GroupCommit((fn) => this.#onDdlConnection(fn), new KeyedLock());
   }
@@ -195,7 +174,7 @@ export class DuckDBWarehouse implements Warehouse {
   /**
    * Creates the table, or brings an existing one up to `schema`: the NULLABLE and REPEATED columns it lacks are
    * added (`_duckdb_upgrade.ts`). One catalog read per table and schema per process.
-   * @throws {TableUpgradeError} when a missing column is REQUIRED or a column's type differs from the schema's
+   * @throws {AppError} `TABLE_UPGRADE_REFUSED` when a missing column is REQUIRED or a column's type differs from the schema's
    */
   async ensureTable(dataset: string, schema: TableSchema): Promise<void> {
     checkSchema(dataset, schema);
@@ -332,50 +311,24 @@ export class DuckDBWarehouse implements Warehouse {
     });
   }
 
-  /**
-   * Checkpoints when nothing has used the warehouse for {@link CHECKPOINT_QUIET_MS} and the WAL holds at least
-   * {@link WAL_CHECKPOINT_BYTES}. Resolves whether it checkpointed; a checkpoint DuckDB refuses because a
-   * transaction is running (e.g. a streamed write) is left for a later tick.
-   */
+  /** See `Checkpointer.whenQuiet` (`_duckdb_checkpoint.ts`). */
   checkpointWhenQuiet(): Promise<boolean> {
-    if (this.#closed || !this.#walPath || this.#engine.quietMs() < CHECKPOINT_QUIET_MS) return Promise.resolve(false);
-    return this.#checkpointing ??= (async () => {
-      try {
-        const wal = await Deno.stat(this.#walPath!).catch(() => undefined);
-        if (!wal || wal.size < WAL_CHECKPOINT_BYTES) return false;
-        return await this.checkpoint();
-      } finally {
-        this.#checkpointing = undefined;
-      }
-    })();
+    return this.#checkpoints.whenQuiet();
   }
 
-  /**
-   * Makes the database file and its WAL 0600 when they are laxer (DuckDB creates them with the process umask;
-   * the WAL is created again after each checkpoint). Runs every {@link CHECKPOINT_QUIET_MS}, and at open.
-   */
-  async tightenFileModes(): Promise<void> {
-    if (!this.#walPath) return;
-    for (const path of [this.#walPath.slice(0, -".wal".length), this.#walPath]) {
-      const info = await Deno.stat(path).catch(() => undefined);
-      if (info?.mode != null && (info.mode & 0o077) !== 0) await Deno.chmod(path, 0o600).catch(() => {});
-    }
+  /** Makes the database file and its WAL 0600 when they are laxer (see `_duckdb_checkpoint.ts`). */
+  tightenFileModes(): Promise<void> {
+    return this.#checkpoints.tightenFileModes();
   }
 
   /** Writes the WAL into the database file now; false when DuckDB refuses (a transaction is running). */
-  async checkpoint(): Promise<boolean> {
-    try {
-      await this.#engine.use((c) => c.run("CHECKPOINT"));
-      return true;
-    } catch {
-      return false;
-    }
+  checkpoint(): Promise<boolean> {
+    return this.#checkpoints.checkpoint();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#checkpointTimer);
-    await this.#checkpointing;
+    await this.#checkpoints.stop();
     // DDL still running finishes before its connection goes (closing mid-statement crashes the process).
     await this.#ddlGroup.idle();
     // Streamed writes end (their runs are aborted at shutdown) before their connections go, within a grace time.
@@ -432,5 +385,3 @@ export class DuckDBWarehouse implements Warehouse {
 function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
-
-export { WarehouseUnavailableError } from "./_duckdb_engine.ts";

@@ -138,7 +138,7 @@ export interface Warehouse {
    * `fn` throws. BigQuery: a multi-statement transaction in a session, atomic
    * too, with snapshot isolation. On both, a transaction that writes what a
    * concurrent one writes (BigQuery: UPDATE/DELETE/MERGE on the same table)
-   * may fail with a write conflict (`isWriteConflict`): nothing of it is kept
+   * may fail with a write conflict (an AppError `WRITE_CONFLICT`, `errors.ts`): nothing of it is kept
    * and the caller may retry. INSERTs never conflict on BigQuery, so a
    * read-then-insert dedupe must also UPDATE the rows it depends on.
    * Inside `fn` use `tx`, not the warehouse itself: on DuckDB the

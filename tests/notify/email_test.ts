@@ -3,6 +3,7 @@
  * STARTTLS with a self-signed certificate (trusted through SMTP_CA_CERT), AUTH PLAIN/LOGIN, DATA.
  */
 import assert from "node:assert/strict";
+import { AppError } from "../../src/errors/mod.ts";
 // deno-lint-ignore no-import-prefix -- a test-only dependency, pinned here rather than in deno.json imports
 import { SMTPServer } from "npm:smtp-server@3.21.6";
 import { createEmailProcessor } from "../../src/processors/notify/email.ts";
@@ -216,7 +217,7 @@ Deno.test("email notifier fails clearly when the server rejects the recipients",
     await assert.rejects(
       email(smtpEnv(smtp.port)).run(ctx, { ...config, to: ["ops@acme.test"] }),
       (err: Error) => {
-        assert.equal(err.name, "SmtpError");
+        assert.ok(err instanceof AppError && err.code === "SMTP_FAILED", String(err));
         assert.match(
           err.message,
           new RegExp(

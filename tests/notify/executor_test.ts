@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { startHarness } from "../runtime/_harness.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
-import { defaultProcessors, defineProcessor, ProcessorError } from "../../src/processors/mod.ts";
+import { defaultProcessors, defineProcessor } from "../../src/processors/mod.ts";
 import { defineProcessorSpec } from "../../src/processors/spec.ts";
 import type { NotifyDef, PipelineModule } from "../../src/pipeline/module.ts";
 import { pipeline as usageCost } from "../../generated/pipelines/openai/usage_cost.ts";
+import { AppError } from "../../src/errors/mod.ts";
 
 const failSpec = defineProcessorSpec({ type: "test.fail", description: "Always fails", config: z.strictObject({}) });
 const passSpec = defineProcessorSpec({ type: "test.pass", description: "Always passes", config: z.strictObject({}) });
@@ -57,7 +58,7 @@ Deno.test("a failing notification never fails or changes the run", async (t) => 
     await h.onboard("notify_org");
     const processors = defaultProcessors();
     processors.register(defineProcessor(failSpec, () => {
-      throw new ProcessorError(502, "PROVIDER_ERROR", "OpenAI answered 503 three times");
+      throw new AppError("PROVIDER_ERROR", "OpenAI answered 503 three times");
     }));
     processors.register(defineProcessor(passSpec, () => Promise.resolve({ rowsWritten: 0 })));
     const executor = new RunExecutor({ ...h.deps, processors });

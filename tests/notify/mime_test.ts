@@ -1,12 +1,6 @@
+import { AppError } from "../../src/errors/mod.ts";
 import assert from "node:assert/strict";
-import {
-  buildMessage,
-  cleanAddress,
-  dotStuff,
-  headerSafe,
-  NotifierConfigError,
-  readSmtpSettings,
-} from "../../src/notify/mod.ts";
+import { buildMessage, cleanAddress, dotStuff, headerSafe, readSmtpSettings } from "../../src/notify/mod.ts";
 
 Deno.test("headerSafe() and cleanAddress() strip CR/LF so no header can be injected", () => {
   assert.equal(headerSafe("Run failed\r\nBcc: victim@evil.test\nX: y\r"), "Run failed Bcc: victim@evil.test X: y");
@@ -67,8 +61,8 @@ Deno.test("readSmtpSettings() lists every problem, with the production rules, an
     SMTP_TLS_INSECURE: "true",
   };
   assert.throws(() => readSmtpSettings((n) => env[n], { production: true }), (err: unknown) => {
-    assert.ok(err instanceof NotifierConfigError);
-    assert.deepEqual(err.problems, [
+    assert.ok(err instanceof AppError && err.code === "NOTIFIER_MISCONFIGURED");
+    assert.deepEqual(err.details?.problems, [
       'SMTP_PORT must be an integer from 1 to 65535, not "99999"',
       "SMTP_USER and SMTP_PASSWORD must be set together",
       "SMTP_FROM is required when SMTP_HOST is set",

@@ -1,6 +1,6 @@
 /** The SMTP client against scripted servers (Deno.listen) that misbehave: silence and STARTTLS injection. */
 import assert from "node:assert/strict";
-import { sendMail, SmtpError } from "../../src/notify/mod.ts";
+import { sendMail, smtpFailure } from "../../src/notify/mod.ts";
 
 /** A one-connection server: each entry waits for one client line (when `expect` is set) and writes `send`. */
 function scripted(script: { expect?: RegExp; send?: string }[]) {
@@ -45,9 +45,11 @@ Deno.test("sendMail() gives up on a server that never greets", async () => {
         "Subject: x\r\n\r\nx\r\n",
       ),
       (err: unknown) => {
-        assert.ok(err instanceof SmtpError);
-        assert.equal(err.stage, "greeting");
-        assert.equal(err.message, `SMTP greeting failed at 127.0.0.1:${server.port}: no answer within 200 ms`);
+        assert.equal(smtpFailure(err)?.stage, "greeting");
+        assert.equal(
+          (err as Error).message,
+          `SMTP greeting failed at 127.0.0.1:${server.port}: no answer within 200 ms`,
+        );
         return true;
       },
     );

@@ -1,19 +1,13 @@
+import { AppError } from "../../src/errors/mod.ts";
 import assert from "node:assert/strict";
-import {
-  checkUrl,
-  guardUrl,
-  ipRefusalReason,
-  parseIPv6,
-  type ResolveDns,
-  UrlRefusedError,
-} from "../../src/notify/mod.ts";
+import { checkUrl, guardUrl, ipRefusalReason, parseIPv6, type ResolveDns } from "../../src/notify/mod.ts";
 
 const prod = { production: true, allowedHosts: ["hooks.slack.com"], what: "Slack webhook URL" };
 const dev = { production: false, allowedHosts: ["hooks.slack.com"], what: "Slack webhook URL" };
 
 function refused(raw: string, opts: Parameters<typeof checkUrl>[1], reason: RegExp): void {
   assert.throws(() => checkUrl(raw, opts), (err: unknown) => {
-    assert.ok(err instanceof UrlRefusedError, `expected UrlRefusedError for ${raw}`);
+    assert.ok(err instanceof AppError && err.code === "URL_REFUSED", `expected URL_REFUSED for ${raw}`);
     assert.match(err.message, reason, raw);
     assert.ok(!err.message.includes("/services/"), "the URL path is never echoed");
     return true;

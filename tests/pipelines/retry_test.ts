@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Harness, startHarness } from "../runtime/_harness.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
-import { defaultProcessors, defineProcessor, ProcessorError } from "../../src/processors/mod.ts";
+import { defaultProcessors, defineProcessor } from "../../src/processors/mod.ts";
 import { defineProcessorSpec } from "../../src/processors/spec.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { pipeline as usageCost } from "../../generated/pipelines/openai/usage_cost.ts";
@@ -15,6 +15,7 @@ import { runDetail } from "../../runtime/routes/pipelines.ts";
 import { createCentralStores } from "../../src/central/mod.ts";
 import { tables } from "../../generated/pipelines/setup/bootstrap.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
+import { AppError } from "../../src/errors/mod.ts";
 
 const spec = (type: string) => defineProcessorSpec({ type, description: type, config: z.strictObject({}) });
 
@@ -59,11 +60,11 @@ Deno.test("whole-run retries: transient failures retried with backoff as the sam
       return Promise.resolve({ rowsWritten: 0 });
     }));
     processors.register(defineProcessor(spec("test.down"), () => {
-      throw new ProcessorError(502, "PROVIDER_ERROR", "Provider answered 503 every time");
+      throw new AppError("PROVIDER_ERROR", "Provider answered 503 every time");
     }));
     processors.register(defineProcessor(spec("test.invalid"), () => {
       permanentCalls++;
-      throw new ProcessorError(422, "DQ_CHECK_FAILED", "Data-quality check failed; nothing was written");
+      throw new AppError("DQ_CHECK_FAILED", "Data-quality check failed; nothing was written");
     }));
     processors.register(defineProcessor(spec("test.pass"), () => Promise.resolve({ rowsWritten: 0 })));
     const waits: number[] = [];
@@ -154,7 +155,7 @@ Deno.test("whole-run retries: transient failures retried with backoff as the sam
         assert.equal(row?.error_code, "PROVIDER_ERROR", "the failed attempt's error shows while it waits");
         await assert.rejects(
           stopping.start(pipeline("down", ["test.down"]), "retry_org", {}, { trigger: "api", requestedBy: "test" }),
-          (err: ProcessorError) => err.code === "RUN_IN_PROGRESS",
+          (err: AppError) => err.code === "RUN_IN_PROGRESS",
         );
         await stopping.drain(5_000);
         const outcome = await started.done;

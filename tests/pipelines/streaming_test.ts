@@ -3,9 +3,11 @@
  * failed page named), and openai/usage_cost end to end where a page failing part-way or a data-quality check
  * failing on the last page leaves every day as it was.
  */
+import { AppError } from "../../src/errors/mod.ts";
+import { statusOf } from "../../runtime/error_status.ts";
 import assert from "node:assert/strict";
 import { pageBatches } from "../../src/processors/_cost.ts";
-import { type ProcessorContext, ProcessorError } from "../../src/processors/context.ts";
+import { type ProcessorContext } from "../../src/processors/context.ts";
 import { startHarness } from "../runtime/_harness.ts";
 import { startOpenAIStandIn } from "../standins/openai.ts";
 
@@ -56,7 +58,7 @@ Deno.test("pageBatches() names the failed page, and a consumer that stops early 
   await assert.rejects(
     pageBatches(ctx(), "OpenAI completions usage", first.iterable, rowsOf),
     (e) =>
-      e instanceof ProcessorError && e.status === 502 &&
+      e instanceof AppError && statusOf(e.code) === 502 &&
       /Fetching OpenAI completions usage page 1 failed/.test(e.message),
   );
   const third = listing(5, 3);

@@ -1,7 +1,8 @@
 /** The processors' day helpers (src/processors/_cost.ts) compare and walk Day values, never ISO strings. */
+import { AppError } from "../../src/errors/mod.ts";
+import { statusOf } from "../../runtime/error_status.ts";
 import assert from "node:assert/strict";
 import { dayRange, dayWindows, inRange, PriceBook } from "../../src/processors/_cost.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
 import { monthDays, monthlyFee } from "../../src/processors/openai/subscriptions.ts";
 import { dayFromIso } from "../../src/time/day.ts";
 
@@ -29,7 +30,7 @@ Deno.test("dayRange() is a 400 for a malformed day, an end before the start or m
   ) {
     assert.throws(
       () => dayRange(start, end),
-      (e) => e instanceof ProcessorError && e.status === 400 && message.test(e.message),
+      (e) => e instanceof AppError && statusOf(e.code) === 400 && message.test(e.message),
     );
   }
   const range = dayRange("2025-03-01", "2025-03-03");

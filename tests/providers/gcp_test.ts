@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mintAccessToken, parseServiceAccount, ServiceAccountError } from "../../src/providers/gcp.ts";
+import { mintAccessToken, parseServiceAccount } from "../../src/providers/gcp.ts";
+import { AppError } from "../../src/errors/mod.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
 import { fastRetries, providerError } from "./_helpers.ts";
 
@@ -42,7 +43,7 @@ Deno.test("parseServiceAccount() names the bad field and never echoes the key", 
   for (const [name, json, message] of cases) {
     await t.step(name, () => {
       assert.throws(() => parseServiceAccount(json), (e) => {
-        assert.ok(e instanceof ServiceAccountError);
+        assert.ok(e instanceof AppError && e.code === "SERVICE_ACCOUNT_INVALID");
         assert.match(e.message, message);
         assert.ok(!e.message.includes(pemBody.slice(0, 16)), "no key material in the message");
         assert.equal(e.cause, undefined);
@@ -133,6 +134,6 @@ Deno.test("mintAccessToken() refuses a private key that is PEM but not an RSA ke
   }));
   await assert.rejects(
     mintAccessToken(sa),
-    (e) => e instanceof ServiceAccountError && /not a usable RSA/.test(e.message),
+    (e) => e instanceof AppError && e.code === "SERVICE_ACCOUNT_INVALID" && /not a usable RSA/.test(e.message),
   );
 });

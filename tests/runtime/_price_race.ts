@@ -1,12 +1,14 @@
 /**
  * The race both price-race suites run: two writers (two warehouse objects, so no shared in-process mutex) add the
- * same new version of one model at once. Exactly one wins; the loser's 409 {@link PricingError} is returned for
+ * same new version of one model at once. Exactly one wins; the loser's 409 AppError is returned for
  * the caller's own checks (its code, what was stored).
  */
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import { PriceStore } from "../../src/central/prices.ts";
-import { pricesTable, PricingError } from "../../src/pricing/mod.ts";
+import { pricesTable } from "../../src/pricing/mod.ts";
+import { AppError } from "../../src/errors/mod.ts";
+import { statusOf } from "../../runtime/error_status.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 
 const TABLES = pipelines["setup/bootstrap"].tables;
@@ -28,7 +30,7 @@ export async function raceNewVersion(
   org: string,
   key: { provider: string; model_id: string },
   label: string,
-): Promise<PricingError> {
+): Promise<AppError> {
   const now = new Date();
   const results = await Promise.allSettled([
     new PriceStore(first, TABLES).addVersion(TABLE, org, key, version("1"), now),
@@ -36,7 +38,7 @@ export async function raceNewVersion(
   ]);
   assert.equal(results.filter((r) => r.status === "fulfilled").length, 1, `${label}: exactly one writer wins`);
   const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
-  assert.ok(lost.reason instanceof PricingError, String(lost.reason));
-  assert.equal(lost.reason.status, 409);
+  assert.ok(lost.reason instanceof AppError, String(lost.reason));
+  assert.equal(statusOf(lost.reason.code), 409);
   return lost.reason;
 }

@@ -11,7 +11,7 @@ import { PriceStore } from "../../src/central/prices.ts";
 import { PriceBook } from "../../src/processors/_cost.ts";
 import { normaliseDecimal, overlaps } from "../../src/pricing/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
-import { isWriteConflict } from "../../src/warehouse/conflict.ts";
+import { findAppError } from "../../src/errors/mod.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 import { raceNewVersion } from "./_price_race.ts";
@@ -79,7 +79,7 @@ function asOtherProcess(wh: Warehouse, conflicts: { n: number }): Warehouse {
       try {
         return await wh.transaction(fn);
       } catch (e) {
-        if (isWriteConflict(e)) conflicts.n++;
+        if (findAppError(e)?.code === "WRITE_CONFLICT") conflicts.n++;
         throw e;
       }
     },

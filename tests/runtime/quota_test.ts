@@ -3,13 +3,13 @@
  * limits counted across every pipeline and claimed atomically (also by two executors, as two instances would),
  * the 429 QUOTA_EXCEEDED contract with its Retry-After, and GET /organizations/{org}/quota.
  */
+import { AppError } from "../../src/errors/mod.ts";
 import assert from "node:assert/strict";
 import { type Harness, holdFirstSteps, startHarness } from "./_harness.ts";
 import { createApp } from "../../runtime/app.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
@@ -152,7 +152,7 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
       assert.equal(accepted.length, 1, JSON.stringify(results.map((r) => r.status === "rejected" && String(r.reason))));
       for (const r of results) {
         if (r.status === "rejected") {
-          assert.ok(r.reason instanceof ProcessorError, String(r.reason));
+          assert.ok(r.reason instanceof AppError, String(r.reason));
           assert.equal(r.reason.code, "QUOTA_EXCEEDED");
           assert.equal(r.reason.details?.limit, "concurrent");
         }
@@ -196,7 +196,7 @@ Deno.test("plan limits hold under concurrency, per org, across pipelines and ins
               await other.start(modules[p]!, "quota_pro", {}, { trigger: "backfill", requestedBy: "t" });
               return "accepted";
             } catch (err) {
-              assert.ok(err instanceof ProcessorError && err.code === "QUOTA_EXCEEDED", String(err));
+              assert.ok(err instanceof AppError && err.code === "QUOTA_EXCEEDED", String(err));
               return String(err.details?.limit);
             }
           }));

@@ -10,7 +10,6 @@ import { Logger } from "../../runtime/logger.ts";
 import { buildDeps } from "../../runtime/server.ts";
 import type { AppDeps } from "../../runtime/context.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import { requestApp, ROOT } from "../runtime/_harness.ts";
@@ -18,6 +17,7 @@ import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
 import { fixtureLines } from "../fixtures/gcp_export.ts";
+import { AppError } from "../../src/errors/mod.ts";
 
 /**
  * A clock that runs with real time from an anchor (default: 12:00 UTC today, so a test never crosses midnight by
@@ -72,20 +72,22 @@ export function withQuotaDetails(executor: RunExecutor, now: () => Date): void {
     try {
       return await start(...args);
     } catch (err) {
-      if (!(err instanceof ProcessorError) || err.status !== 429 || err.details?.limit) throw err;
+      if (!(err instanceof AppError) || err.code !== "QUOTA_EXCEEDED" || err.details?.limit) throw err;
       const m = /(\d+) of (\d+) runs per (day|month)/.exec(err.message);
       if (!m) throw err;
       const d = now();
       const resets = m[3] === "day"
         ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
         : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-      throw new ProcessorError(429, err.code, err.message, {
-        limit: m[3] === "day" ? "daily" : "monthly",
-        used: Number(m[1]),
-        max: Number(m[2]),
-        plan: "STARTER",
-        resets_at: new Date(resets).toISOString(),
-        retry_after_seconds: Math.ceil((resets - d.getTime()) / 1000),
+      throw new AppError(err.code, err.message, {
+        details: {
+          limit: m[3] === "day" ? "daily" : "monthly",
+          used: Number(m[1]),
+          max: Number(m[2]),
+          plan: "STARTER",
+          resets_at: new Date(resets).toISOString(),
+          retry_after_seconds: Math.ceil((resets - d.getTime()) / 1000),
+        },
       });
     }
   };

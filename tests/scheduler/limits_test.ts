@@ -1,10 +1,10 @@
-/** waitReason(): which start refusals make a queued item wait or defer, and which are failures. */
+/** waitReason() and mayPassLater(): which start refusals make a queued item wait, defer, retry or fail. */
 import assert from "node:assert/strict";
-import { waitReason } from "../../src/scheduler/limits.ts";
-import { ProcessorError } from "../../src/processors/context.ts";
+import { mayPassLater, waitReason } from "../../src/scheduler/limits.ts";
+import { AppError } from "../../src/errors/mod.ts";
 
 const NOW = new Date("2026-12-04T21:00:00Z");
-const quota = (details: Record<string, unknown>) => new ProcessorError(429, "QUOTA_EXCEEDED", "limit", details);
+const quota = (details: Record<string, unknown>) => new AppError("QUOTA_EXCEEDED", "limit", { details });
 
 Deno.test("waitReason() defers daily and monthly limits to their reset and waits on busy slots", () => {
   const daily = waitReason(quota({ limit: "daily", used: 6, max: 6, plan: "STARTER" }), NOW);
@@ -16,15 +16,23 @@ Deno.test("waitReason() defers daily and monthly limits to their reset and waits
   assert.equal(slot?.until, undefined);
   assert.equal(slot?.retryAfterMs, 5000);
   assert.match(slot!.reason, /^waiting: /);
-  const running = waitReason(new ProcessorError(409, "RUN_IN_PROGRESS", "already running"), NOW);
+  const running = waitReason(new AppError("RUN_IN_PROGRESS", "already running"), NOW);
   assert.equal(running?.reason, "waiting: already running");
 });
 
 Deno.test("waitReason() waits on a contended claim (nothing started) but fails on other refusals", () => {
-  const contended = waitReason(new ProcessorError(503, "CLAIM_CONTENDED", "lost the race"), NOW);
+  const contended = waitReason(new AppError("CLAIM_CONTENDED", "lost the race"), NOW);
   assert.equal(contended?.until, undefined);
   assert.ok((contended?.retryAfterMs ?? 0) > 0, "a contended claim is tried again after a pause");
-  assert.equal(waitReason(new ProcessorError(422, "INTEGRATION_NOT_READY", "not ready"), NOW), undefined);
-  assert.equal(waitReason(new ProcessorError(503, "VAULT_UNAVAILABLE", "down"), NOW), undefined);
+  assert.equal(waitReason(new AppError("INTEGRATION_NOT_READY", "not ready"), NOW), undefined);
+  assert.equal(waitReason(new AppError("VAULT_UNAVAILABLE", "down"), NOW), undefined);
   assert.equal(waitReason(new Error("boom"), NOW), undefined);
+});
+
+Deno.test("a refused start is tried again only when the failure may pass: unexpected or transient, not a refusal", () => {
+  assert.equal(mayPassLater(new Error("socket hang up")), true);
+  assert.equal(mayPassLater(new AppError("WAREHOUSE_UNAVAILABLE", "reopening")), true);
+  assert.equal(mayPassLater(new AppError("VAULT_UNAVAILABLE", "down")), true);
+  assert.equal(mayPassLater(new AppError("VALIDATION_ERROR", 'Field "start_date": bad')), false);
+  assert.equal(mayPassLater(new AppError("INTEGRATION_NOT_READY", "not ready")), false);
 });

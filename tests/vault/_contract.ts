@@ -2,7 +2,8 @@
  * The key vault contract: one suite every key wrapper must pass.
  */
 import assert from "node:assert/strict";
-import { DECRYPT_FAILED_MESSAGE, KeyVault, VaultError } from "../../src/vault/mod.ts";
+import { DECRYPT_FAILED_MESSAGE, isVaultError, KeyVault, type VaultErrorCode } from "../../src/vault/mod.ts";
+import type { AppError } from "../../src/errors/mod.ts";
 
 /** How the suite gets vaults of one backend. */
 export interface VaultBackend {
@@ -14,17 +15,17 @@ const ACME = { org_slug: "acme_corp", provider: "openai" };
 const SECRET = "sk-admin-" + "Zx9".repeat(20);
 const B64URL = { alphabet: "base64url", omitPadding: true } as const;
 
-/** Asserts `promise` rejects with a VaultError that leaks none of `secrets`. */
+/** Asserts `promise` rejects with a vault AppError of `code` that leaks none of `secrets`. */
 export async function assertVaultError(
   promise: Promise<unknown>,
-  code: VaultError["code"],
+  code: VaultErrorCode,
   secrets: string[] = [],
-): Promise<VaultError> {
+): Promise<AppError> {
   const error = await promise.then(
-    () => assert.fail("expected a VaultError"),
+    () => assert.fail("expected a vault error"),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof VaultError, `expected a VaultError, got ${error}`);
+  assert.ok(isVaultError(error), `expected a vault AppError, got ${error}`);
   assert.equal(error.code, code);
   const shown = `${error.message}\n${error.stack}\n${Deno.inspect(error)}`;
   for (const secret of secrets.filter((s) => s.length >= 4)) {

@@ -9,7 +9,7 @@ import { BigQueryWarehouse } from "../../src/warehouse/bigquery.ts";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
 import { type RecordedRequest, startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { COST_SCHEMA, warehouseContract } from "./contract.ts";
-import { isWriteConflict } from "../../src/warehouse/conflict.ts";
+import { AppError } from "../../src/errors/mod.ts";
 
 const project = Deno.env.get("BIGQUERY_TEST_PROJECT");
 
@@ -369,11 +369,12 @@ Deno.test("BigQuery stand-in: overlapping UPDATEs outside transactions fail with
     const outcomes = await Promise.allSettled([update("2"), update("3")]);
     const lost = outcomes.filter((o) => o.status === "rejected") as PromiseRejectedResult[];
     assert.equal(lost.length, 1, JSON.stringify(outcomes));
+    const reason = lost[0]!.reason;
+    assert.ok(reason instanceof AppError && reason.code === "WRITE_CONFLICT", String(reason));
     assert.match(
-      String(lost[0]!.reason),
+      String(reason.cause),
       /Could not serialize access to table test-project:acme\.cost_daily due to concurrent update \(HTTP 400\)/,
     );
-    assert.ok(isWriteConflict(lost[0]!.reason));
     // INSERTs never conflict.
     const inserts = await Promise.all(
       [1, 2].map((i) =>

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { TableSchema } from "../../src/schema/table_schema.ts";
-import { isWriteConflict } from "../../src/warehouse/conflict.ts";
+import { AppError } from "../../src/errors/mod.ts";
+import { WRITE_CONFLICT_MESSAGE } from "../../src/warehouse/errors.ts";
 import { qualified, type Row, type Warehouse } from "../../src/warehouse/warehouse.ts";
 import { schemaUpgradeContract } from "./contract_upgrade.ts";
 
@@ -326,7 +327,7 @@ export async function warehouseContract(
     });
 
     await t.step(
-      "two concurrent transactions updating one row: one commits, the other is a write conflict",
+      "two concurrent transactions updating one row: one commits, the loser's error is an AppError WRITE_CONFLICT",
       async () => {
         let arrived = 0;
         let release!: () => void;
@@ -351,7 +352,12 @@ export async function warehouseContract(
         const lost = outcomes.filter((o) => o.status === "rejected") as PromiseRejectedResult[];
         assert.equal(won.length, 1, "exactly one transaction commits");
         assert.equal(lost.length, 1);
-        assert.ok(isWriteConflict(lost[0]!.reason), `a write conflict, got: ${lost[0]!.reason}`);
+        const reason = lost[0]!.reason;
+        assert.ok(reason instanceof AppError, `an AppError, got: ${reason}`);
+        assert.equal(reason.code, "WRITE_CONFLICT", `a write conflict, got: ${reason}`);
+        assert.equal(reason.message, WRITE_CONFLICT_MESSAGE);
+        assert.equal(reason.retryAfterS, 1);
+        assert.ok(reason.cause instanceof Error, "the engine's error is kept as the cause");
         const winner = won[0]!.value;
         const [tx] = await wh.query<{ cost: string }>(`SELECT cost FROM ${table} WHERE model = @m`, { m: "tx" });
         assert.equal(tx!.cost, winner === "first" ? "10.000000000" : "20.000000000");

@@ -8,10 +8,11 @@
  * would invent history. A scheduled run for yesterday, even delayed or retried, falls inside the window.
  */
 import { DeepSeekClient } from "../../providers/deepseek.ts";
-import { DayError, dayOf, isoDay, parseIsoDay } from "../../time/day.ts";
+import { dayOf, isoDay, parseIsoDay } from "../../time/day.ts";
 import { deepseekBalanceSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { type ProcessorContext } from "../context.ts";
+import { AppError } from "../../errors/mod.ts";
 
 /** How many days back a snapshot may still be recorded for. */
 export const MAX_SNAPSHOT_LAG_DAYS = 2;
@@ -25,28 +26,20 @@ export function deepseekKey(ctx: ProcessorContext): string {
 
 /**
  * Throws a 400 unless `date` is a UTC day between {@link MAX_SNAPSHOT_LAG_DAYS} days before `now` and `now`.
- * @throws {ProcessorError} naming the `date` field
+ * @throws {AppError} naming the `date` field
  */
 export function checkSnapshotDate(date: string, now: Date): void {
-  let day;
-  try {
-    day = parseIsoDay(date, "date");
-  } catch (err) {
-    if (err instanceof DayError) throw new ProcessorError(400, "VALIDATION_ERROR", err.message);
-    throw err;
-  }
+  const day = parseIsoDay(date, "date");
   const today = isoDay(dayOf(now));
   const lag = dayOf(now) - day;
   if (lag < 0) {
-    throw new ProcessorError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "date" (${date}) is after today (${today} UTC): the balance at the end of a future day is unknown`,
     );
   }
   if (lag > MAX_SNAPSHOT_LAG_DAYS) {
-    throw new ProcessorError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "date" (${date}) is ${lag} days back: DeepSeek only reports the balance as it is now, so a snapshot ` +
         `can be recorded for at most ${MAX_SNAPSHOT_LAG_DAYS} days back`,

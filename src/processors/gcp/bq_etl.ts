@@ -11,12 +11,13 @@
 import { mintAccessToken, parseServiceAccount } from "../../providers/gcp.ts";
 import { gcpBillingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { type ProcessorContext } from "../context.ts";
 import { realImportPath } from "../integrations/billing_export.ts";
 import { dayRange } from "../_cost.ts";
 import { readExportFile } from "../../warehouse/billing_export_file.ts";
 import { readExportTable } from "../../warehouse/billing_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
+import { AppError } from "../../errors/mod.ts";
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
 
@@ -30,8 +31,7 @@ function exportTable(ctx: ProcessorContext): string {
   const metadata = ctx.state.get("credential_metadata") as Record<string, unknown> | undefined;
   const table = metadata?.billing_export_table;
   if (typeof table !== "string" || table === "") {
-    throw new ProcessorError(
-      422,
+    throw new AppError(
       "INTEGRATION_NOT_READY",
       "The GCP integration names no billing_export_table: set it up again with one",
     );
@@ -44,8 +44,7 @@ async function fromFile(ctx: ProcessorContext, name: string, start: string, end:
   // realImportPath checks the name and follows symlinks: nothing outside the org's folder is read.
   const real = await realImportPath(ctx.env.dataDir, org, name);
   if (!real) {
-    throw new ProcessorError(
-      422,
+    throw new AppError(
       "BILLING_EXPORT_MISSING",
       `Billing export file "${name}" no longer exists under DATA_DIR/imports/${org}/ (or leads outside it)`,
     );

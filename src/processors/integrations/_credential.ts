@@ -1,6 +1,7 @@
 /** Shared pieces of the integration processors: the credential in play, its row, INVALID answers. */
 import { ProviderError } from "../../providers/mod.ts";
-import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { type ProcessorContext } from "../context.ts";
+import { AppError } from "../../errors/mod.ts";
 import { CREDENTIAL_KEY_OF, type CredentialKey, SLUG_OF } from "../../providers/catalogue.ts";
 
 /** A credential row provider (the catalogue's `CredentialKey`). */
@@ -29,22 +30,19 @@ export function credentialInPlay(ctx: ProcessorContext): { secret: string; store
 }
 
 /** A 400 INVALID answer: the error shape plus the setup/validate fields the frontend reads. */
-export function invalid(provider: CredentialProvider, message: string): ProcessorError {
-  return new ProcessorError(400, "CREDENTIAL_INVALID", message, undefined, undefined, {
-    success: false,
-    provider: API_NAME[provider],
-    validation_status: "INVALID",
-    message,
+export function invalid(provider: CredentialProvider, message: string): AppError {
+  return new AppError("CREDENTIAL_INVALID", message, {
+    extra: { success: false, provider: API_NAME[provider], validation_status: "INVALID", message },
   });
 }
 
 /** Maps a provider failure: a refused credential is INVALID (400); anything else is 502 and changes nothing. */
-export function providerFailure(provider: CredentialProvider, err: unknown): ProcessorError {
+export function providerFailure(provider: CredentialProvider, err: unknown): AppError {
   if (err instanceof ProviderError && (err.kind === "unauthorized" || err.kind === "forbidden")) {
     return invalid(provider, err.message);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new ProcessorError(502, "PROVIDER_UNAVAILABLE", `Could not validate the ${provider} credential: ${message}`);
+  return new AppError("PROVIDER_UNAVAILABLE", `Could not validate the ${provider} credential: ${message}`);
 }
 
 /** Records the outcome of re-validating a stored credential. */

@@ -4,7 +4,8 @@
  * org's own folder `${DATA_DIR}/imports/{org_slug}/` (any other path is refused) that DuckDB can read.
  */
 import { resolve, sep } from "node:path";
-import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { type ProcessorContext } from "../context.ts";
+import { AppError } from "../../errors/mod.ts";
 import { probeExportFile } from "../../warehouse/billing_export_file.ts";
 import { invalid, requireOrg } from "./_credential.ts";
 
@@ -21,8 +22,7 @@ export function importPath(dataDir: string, orgSlug: string, name: string): stri
   const root = importsRoot(dataDir, orgSlug);
   const full = resolve(root, name);
   if (!full.startsWith(root + sep) || !FILE.test(full)) {
-    throw new ProcessorError(
-      400,
+    throw new AppError(
       "VALIDATION_ERROR",
       `Field "billing_export_table": in the embedded default it must name a .jsonl, .csv or .parquet file under DATA_DIR/imports/${orgSlug}/`,
     );
@@ -84,11 +84,7 @@ export async function checkBillingExport(
     throw invalid("GCP_SA", `The service account cannot read billing export table "${table}" (${res.status})`);
   }
   if (!res.ok) {
-    throw new ProcessorError(
-      502,
-      "PROVIDER_UNAVAILABLE",
-      `BigQuery answered ${res.status} for the billing export table`,
-    );
+    throw new AppError("PROVIDER_UNAVAILABLE", `BigQuery answered ${res.status} for the billing export table`);
   }
   return { billing_export_table: table, billing_export_kind: "bigquery" };
 }

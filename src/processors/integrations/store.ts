@@ -5,9 +5,9 @@
  */
 import { kmsDecryptSpec, kmsStoreSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { ProcessorError } from "../context.ts";
 import { API_NAME, credentialInPlay, requireOrg } from "./_credential.ts";
 import type { CredentialRow } from "../../central/credentials.ts";
+import { AppError } from "../../errors/mod.ts";
 
 /** A display fingerprint that reveals nothing usable: the last 4 characters of an API key, the key id of a service account. */
 function fingerprint(provider: string, secret: string, metadata: Record<string, unknown>): string {
@@ -59,7 +59,7 @@ export const kmsDecryptProcessor = defineProcessor(kmsDecryptSpec, async (ctx, c
   const org = requireOrg(ctx);
   const row = await ctx.stores.credentials.active(org.slug, config.provider);
   if (!row) {
-    throw new ProcessorError(404, "NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
+    throw new AppError("NOT_FOUND", `Integration ${config.provider} is not configured for "${org.slug}"`);
   }
   ctx.state.set(
     "credential",

@@ -3,6 +3,7 @@
  * will really be used for. Setup: an INVALID credential stops the pipeline before anything is stored.
  * Re-validation: the stored row's status is updated either way.
  */
+import { AppError } from "../../errors/mod.ts";
 import { z } from "zod";
 import {
   AnthropicClient,
@@ -11,11 +12,11 @@ import {
   OpenAIClient,
   parseServiceAccount,
 } from "../../providers/mod.ts";
-import { ServiceAccountError } from "../../providers/gcp.ts";
 import { PROVIDERS } from "../../providers/catalogue.ts";
+import { ProviderError } from "../../providers/http.ts";
 import { validateSpecs } from "../specs.ts";
 import { defineProcessor, type Processor } from "../registry.ts";
-import { type ProcessorContext, ProcessorError, type StepResult } from "../context.ts";
+import { type ProcessorContext, type StepResult } from "../context.ts";
 import {
   API_NAME,
   credentialInPlay,
@@ -25,6 +26,11 @@ import {
   recordValidation,
 } from "./_credential.ts";
 import { checkBillingExport } from "./billing_export.ts";
+
+/** Codes the checks throw themselves (their answer, kept as it is); any other failure is mapped by providerFailure. */
+const OWN_CODES: ReadonlySet<string> = new Set(["CREDENTIAL_INVALID", "VALIDATION_ERROR", "PROVIDER_UNAVAILABLE"]);
+/** Codes that mean the credential itself was refused: a stored one is recorded INVALID. */
+const REFUSED: ReadonlySet<string> = new Set(["CREDENTIAL_INVALID", "VALIDATION_ERROR"]);
 
 type Check = (ctx: ProcessorContext, secret: string, timeoutMs: number) => Promise<Record<string, unknown>>;
 
@@ -54,7 +60,7 @@ const checks: Record<CredentialProvider, Check> = {
     try {
       sa = parseServiceAccount(secret);
     } catch (err) {
-      if (err instanceof ServiceAccountError) {
+      if (err instanceof AppError && err.code === "SERVICE_ACCOUNT_INVALID") {
         throw invalid("GCP_SA", `Service account JSON is not usable: ${err.message}`);
       }
       throw err;
@@ -86,8 +92,9 @@ function validator(spec: (typeof validateSpecs)[number], provider: CredentialPro
     try {
       metadata = await checks[provider](ctx, secret, config.timeout_ms);
     } catch (err) {
-      const failure = err instanceof ProcessorError ? err : providerFailure(provider, err);
-      if (stored && failure.status === 400) await recordValidation(ctx, provider, "INVALID", failure.message);
+      const own = err instanceof AppError && !(err instanceof ProviderError) && OWN_CODES.has(err.code);
+      const failure = own ? err : providerFailure(provider, err);
+      if (stored && REFUSED.has(failure.code)) await recordValidation(ctx, provider, "INVALID", failure.message);
       throw failure;
     }
     ctx.state.set("validated_metadata", metadata);

@@ -9,9 +9,9 @@
 import type { PlanRow } from "../../pricing/subscriptions.ts";
 import { openaiSubscriptionsSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { ProcessorError } from "../context.ts";
 import { formatScaled, int, orgOf, roundDiv, toScaled } from "../_cost.ts";
 import { addDays, type Day, dayFromIso, isoDay, nextMonthStart } from "../../time/day.ts";
+import { AppError } from "../../errors/mod.ts";
 
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
@@ -21,7 +21,7 @@ export type { PlanRow };
 export function monthDays(month: string): { first: string; last: string; next: string } {
   const first = MONTH.test(month) ? dayFromIso(`${month}-01`) : undefined;
   if (first === undefined) {
-    throw new ProcessorError(400, "VALIDATION_ERROR", `Field "month" must be written YYYY-MM, not "${month}"`);
+    throw new AppError("VALIDATION_ERROR", `Field "month" must be written YYYY-MM, not "${month}"`);
   }
   const next = nextMonthStart(first);
   return { first: isoDay(first), last: isoDay(addDays(next, -1)), next: isoDay(next) };

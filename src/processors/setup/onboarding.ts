@@ -11,9 +11,10 @@
  */
 import { onboardingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { type ProcessorContext, ProcessorError } from "../context.ts";
+import { type ProcessorContext } from "../context.ts";
 import { orgDataset, planLimits } from "./_orgs.ts";
 import { ONBOARDING_TABLES } from "../../central/orgs.ts";
+import { AppError } from "../../errors/mod.ts";
 
 /** Slugs being onboarded by this process right now: two concurrent onboards of one slug cannot both pass the check. */
 const inFlight = new Set<string>();
@@ -22,23 +23,19 @@ export const onboardingProcessor = defineProcessor(onboardingSpec, async (ctx, c
   const slug = String(ctx.params.org_slug);
   const plan = String(ctx.params.subscription_plan);
   const limits = planLimits(ctx, plan);
-  if (!limits) throw new ProcessorError(400, "UNKNOWN_PLAN", `Subscription plan "${plan}" is not defined in configs/`);
+  if (!limits) throw new AppError("UNKNOWN_PLAN", `Subscription plan "${plan}" is not defined in configs/`);
   const missing = await ctx.stores.orgs.missingTables();
   if (missing.length) {
-    throw new ProcessorError(
-      409,
-      "BOOTSTRAP_REQUIRED",
-      `Run POST /api/v1/admin/bootstrap first: missing ${missing.join(", ")}`,
-    );
+    throw new AppError("BOOTSTRAP_REQUIRED", `Run POST /api/v1/admin/bootstrap first: missing ${missing.join(", ")}`);
   }
-  if (inFlight.has(slug)) throw new ProcessorError(409, "ORG_EXISTS", `Organization "${slug}" is being onboarded`);
+  if (inFlight.has(slug)) throw new AppError("ORG_EXISTS", `Organization "${slug}" is being onboarded`);
   inFlight.add(slug);
   try {
     const dataset = orgDataset(ctx, slug);
     const hasProfile = await ctx.stores.orgs.exists(slug);
     const datasetExisted = await ctx.warehouse.datasetExists(dataset);
     if (hasProfile && datasetExisted) {
-      throw new ProcessorError(409, "ORG_EXISTS", `Organization "${slug}" already exists`);
+      throw new AppError("ORG_EXISTS", `Organization "${slug}" already exists`);
     }
     const repair = hasProfile || datasetExisted;
     const now = ctx.now();
