@@ -39,15 +39,23 @@ export const paramSpec = z.strictObject({
 });
 export type ParamSpec = z.output<typeof paramSpec>;
 
-export const WRITE_MODES = ["replace_partitions", "append", "truncate", "merge"] as const;
+/**
+ * The one write mode: every output is a day-partitioned table re-written atomically over the run's range (SPEC).
+ * `append`, `truncate` and `merge` were never used by a config and are refused with this message.
+ */
+export const WRITE_MODES = ["replace_partitions"] as const;
+const writeMode = z.enum(WRITE_MODES, {
+  error: (i) =>
+    `write mode ${JSON.stringify(i.input)} is not supported: outputs are written with "replace_partitions" ` +
+    `(re-running a range replaces its days, never duplicates them)`,
+});
 
 export const outputSpec = z.strictObject({
   table: snake,
   schema: configPath,
   dataset: z.enum(["org", "central"]).default("org"),
-  write: z.enum(WRITE_MODES),
+  write: writeMode,
   partition_field: snake.optional(),
-  merge_keys: z.array(snake).min(1).optional(),
 });
 
 export const tableRef = z.strictObject({

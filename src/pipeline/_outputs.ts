@@ -1,7 +1,7 @@
 /**
- * Writing a step's output: its rows into the step's output table through the warehouse, in the table's write mode
- * (replace_partitions, append, truncate, merge), after the step's data-quality checks (a failed blocking check
- * writes nothing). A row stream for replace_partitions is checked batch by batch inside the one write, which rolls
+ * Writing a step's output: its rows into the step's output table through the warehouse, replacing the days of the
+ * step's range atomically (replace_partitions, the one write mode), after the step's data-quality checks (a failed
+ * blocking check writes nothing). A row stream for replace_partitions is checked batch by batch inside the one write, which rolls
  * back when a blocking check fails at its end. Private to the pipeline folder.
  */
 import type { PipelineModule, StepDef } from "./module.ts";
@@ -46,38 +46,16 @@ export async function writeOutput(
       })();
     }
   }
-  if (out.write === "replace_partitions" && isRowStream(source)) {
+  if (isRowStream(source)) {
     return await replaceStreamed(deps, pipeline, step, org, runId, dataset, result.range, source, book);
   }
-  // Other write modes take all the rows at once.
-  const rows = (isRowStream(source) ? await collectBatches(source) : source) as Record<string, unknown>[];
-  const outcomes = runChecks(step.checks, rows);
+  const outcomes = runChecks(step.checks, source);
   book(logDq(deps, pipeline, step, org, runId, outcomes));
   const blocking = firstBlocking(outcomes);
   if (blocking) throw blocking;
   await deps.warehouse.ensureTable(dataset, schema);
-  switch (out.write) {
-    case "replace_partitions":
-      if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
-      return await deps.warehouse.replacePartitions(dataset, schema, result.range, rows);
-    case "append":
-      return rows.length ? await deps.warehouse.insertRows(dataset, schema, rows) : 0;
-    case "truncate":
-    case "merge":
-      return await deps.warehouse.transaction(async (tx) => {
-        if (out.write === "truncate") await tx.execute(`DELETE FROM ${dataset}.${out.table} WHERE TRUE`);
-        else {
-          for (const r of rows) {
-            const keys = out.mergeKeys ?? [];
-            await tx.execute(
-              `DELETE FROM ${dataset}.${out.table} WHERE ${keys.map((k) => `${k} = @${k}`).join(" AND ")}`,
-              Object.fromEntries(keys.map((k) => [k, r[k] as string])),
-            );
-          }
-        }
-        return rows.length ? await tx.insertRows(dataset, schema, rows) : 0;
-      });
-  }
+  if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
+  return await deps.warehouse.replacePartitions(dataset, schema, result.range, source);
 }
 
 /**
@@ -124,10 +102,4 @@ function firstBlocking(outcomes: readonly CheckOutcome[]): ProcessorError | unde
     "DQ_CHECK_FAILED",
     `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`,
   );
-}
-
-async function collectBatches(source: RowBatches): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  for await (const batch of source) for (const r of batch) rows.push(r);
-  return rows;
 }

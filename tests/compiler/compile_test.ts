@@ -305,3 +305,17 @@ Deno.test("compile() output is deterministic whatever order the files arrive in"
   for (const [k, v] of ra) assert.equal(rb.get(k), v, k);
   assert.ok([...ra.values()].every((text, i) => [...ra.keys()][i]!.endsWith(".json") || text.includes("DO NOT EDIT")));
 });
+
+Deno.test("compile() refuses the write modes append, truncate and merge, naming the one that is supported", () => {
+  for (const mode of ["append", "truncate", "merge"]) {
+    const yaml = HEAD + STEP.replace("write: replace_partitions", `write: ${mode}`);
+    assert.deepEqual(problems(yaml), [
+      `configs/p/x.yml:10:66 write mode "${mode}" is not supported: outputs are written with "replace_partitions" ` +
+      `(re-running a range replaces its days, never duplicates them) at "steps[0].output.write" (E_INVALID_VALUE)`,
+    ]);
+  }
+  const merge = HEAD + STEP.replace("write: replace_partitions", "write: replace_partitions, merge_keys: [model]");
+  assert.deepEqual(problems(merge), [
+    `configs/p/x.yml:10:86 unknown key "merge_keys" at "steps[0].output.merge_keys" (E_UNKNOWN_KEY)`,
+  ]);
+});
