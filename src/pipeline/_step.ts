@@ -41,9 +41,9 @@ export async function runAttempt(
   try {
     await deps.warehouse.ensureDataset(scope.org.dataset);
     if (pipeline.integration) await loadCredential(deps, scope, state);
-    const vars = templateVars(pipeline, scope.params, deps.env, scope.org, {
-      ...scope.run,
-      ...(scope.logicalDate ? { date: scope.logicalDate } : {}),
+    const vars = templateVars(pipeline, scope.params, deps.env, {
+      org: scope.org,
+      run: { ...scope.run, ...(scope.logicalDate ? { date: scope.logicalDate } : {}) },
     });
     const at: AttemptScope = { ...scope, attempt, signal: controller.signal, state, vars };
     for (const [index, step] of pipeline.steps.entries()) {
