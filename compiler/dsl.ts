@@ -40,7 +40,16 @@ export const paramSpec = z.strictObject({
 });
 export type ParamSpec = z.output<typeof paramSpec>;
 
-export const WRITE_MODES = ["replace_partitions", "append", "truncate", "merge"] as const;
+/**
+ * The one write mode: every output is a day-partitioned table re-written atomically over the run's range (SPEC).
+ * `append`, `truncate` and `merge` were never used by a config and are refused with this message.
+ */
+export const WRITE_MODES = ["replace_partitions"] as const;
+const writeMode = z.enum(WRITE_MODES, {
+  error: (i) =>
+    `write mode ${JSON.stringify(i.input)} is not supported: outputs are written with "replace_partitions" ` +
+    `(re-running a range replaces its days, never duplicates them)`,
+});
 
 /** A table's default name: its schema file's name, `openai/schemas/openai_cost_daily.json` -> `openai_cost_daily`. */
 export function tableOfSchema(schema: string): string {
@@ -62,9 +71,8 @@ export const outputSpec = z.strictObject({
   table: snake.optional(),
   schema: configPath,
   dataset: z.enum(["org", "central"]).default("org"),
-  write: z.enum(WRITE_MODES),
+  write: writeMode,
   partition_field: snake.optional(),
-  merge_keys: z.array(snake).min(1).optional(),
 }).transform(withTable).refine(snakeTable, tableNameIssue);
 
 export const tableRef = z.strictObject({

@@ -207,27 +207,11 @@ function checkOutput(
       return undefined;
     }
   }
-  if (o.write === "merge") {
-    if (!o.merge_keys) {
-      err([...base, "write"], `write merge needs merge_keys`, "E_INVALID_VALUE");
-      return undefined;
-    }
-    const missing = o.merge_keys.filter((k) => !schema.fields.some((f) => f.name === k));
-    if (missing.length) {
-      err(
-        [...base, "merge_keys"],
-        `merge keys ${missing.map((m) => `"${m}"`).join(", ")} are not columns of "${o.table}"`,
-        "E_INVALID_VALUE",
-      );
-      return undefined;
-    }
-  }
   return {
     table: o.table,
     dataset: o.dataset,
     write: o.write,
     ...(field ? { partitionField: field } : {}),
-    ...(o.merge_keys ? { mergeKeys: o.merge_keys } : {}),
   };
 }
 

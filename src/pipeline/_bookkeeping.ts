@@ -1,14 +1,40 @@
 /**
  * A run's bookkeeping rows: one step log per step and attempt (`logStep`) and one data-quality row per check
- * (`logDq`), written through the runs store. The executor queues them on its `Book` and commits them before the
- * run reports its outcome. Private to the pipeline folder.
+ * (`logDq`), written through the runs store. They are queued on the run's `Ledger` (group-committed, not waited
+ * for one by one; a failed write is logged) and the run reports its outcome once the ledger has settled. Private
+ * to the pipeline folder.
  */
-import type { PipelineModule, StepDef } from "./module.ts";
+import type { StepDef } from "./module.ts";
 import type { CheckOutcome } from "./checks.ts";
 import type { RunsStore } from "../central/runs.ts";
+import type { AttemptScope, RunScope } from "./_scope.ts";
+import { describeFailure } from "./_failure.ts";
+import type { ProcessorLogger } from "../processors/context.ts";
 
 /** Queues a bookkeeping write of the current run (committed before the run reports its outcome). */
 export type Book = (write: Promise<unknown>) => void;
+
+/** A run's queue of bookkeeping writes. */
+export interface Ledger {
+  readonly book: Book;
+  /** Resolves when every write queued so far has been committed or has failed (and been logged). */
+  settled(): Promise<void>;
+}
+
+/** A new ledger whose failed writes are logged as warnings on `log`. */
+export function openLedger(log: ProcessorLogger): Ledger {
+  const writes: Promise<unknown>[] = [];
+  return {
+    book: (write) => {
+      writes.push(
+        write.catch((err) => log.warn("run bookkeeping write failed", { error: describeFailure(err).detail })),
+      );
+    },
+    settled: async () => {
+      await Promise.all(writes);
+    },
+  };
+}
 
 /** The runs store and the clock the rows are stamped with. */
 export interface Bookkeeper {
@@ -19,18 +45,16 @@ export interface Bookkeeper {
 /** The data-quality rows of one step's check outcomes. */
 export async function logDq(
   books: Bookkeeper,
-  pipeline: PipelineModule,
+  scope: Pick<RunScope, "pipeline" | "org" | "run">,
   step: StepDef,
-  org: { slug: string; dataset: string },
-  runId: string,
   outcomes: readonly CheckOutcome[],
 ): Promise<void> {
   const now = books.now().toISOString();
   await books.runs.logDq(outcomes.map((o) => ({
     dq_id: crypto.randomUUID(),
-    run_id: runId,
-    org_slug: org.slug,
-    pipeline_path: pipeline.path,
+    run_id: scope.run.id,
+    org_slug: scope.org.slug,
+    pipeline_path: scope.pipeline.path,
     step_id: step.id,
     check_name: o.check.name,
     check_type: o.check.check,
@@ -45,34 +69,40 @@ export async function logDq(
   })));
 }
 
+/** How one step of one attempt ended. */
+export interface StepEnd {
+  readonly index: number;
+  readonly status: "COMPLETED" | "FAILED" | "SKIPPED";
+  readonly rows: number;
+  readonly ms: number;
+  readonly error: string | null;
+}
+
 /** The log row of one step in one attempt (timed as ending now, no times when SKIPPED). */
 export async function logStep(
   books: Bookkeeper,
-  at: { runId: string; orgSlug: string; pipeline: PipelineModule; attempt: number },
+  at: Pick<AttemptScope, "pipeline" | "org" | "run" | "attempt">,
   step: StepDef,
-  index: number,
-  status: string,
-  rows: number,
-  ms: number,
-  error: string | null,
+  end: StepEnd,
 ): Promise<void> {
   const now = books.now().toISOString();
+  const skipped = end.status === "SKIPPED";
   await books.runs.logStep({
     step_log_id: crypto.randomUUID(),
-    run_id: at.runId,
-    org_slug: at.orgSlug,
+    run_id: at.run.id,
+    org_slug: at.org.slug,
     pipeline_path: at.pipeline.path,
     step_id: step.id,
     attempt: at.attempt,
-    step_index: index,
+    step_index: end.index,
     ps_type: step.psType,
-    status,
+    status: end.status,
     output_table: step.output?.table ?? null,
-    rows_written: rows,
-    start_time: status === "SKIPPED" ? null : new Date(Date.parse(now) - ms).toISOString(),
-    end_time: status === "SKIPPED" ? null : now,
-    duration_ms: ms,
-    error_message: error,
+    rows_written: end.rows,
+    start_time: skipped ? null : new Date(Date.parse(now) - end.ms).toISOString(),
+    end_time: skipped ? null : now,
+    duration_ms: end.ms,
+    error_message: end.error,
     metadata: null,
     created_at: now,
   });

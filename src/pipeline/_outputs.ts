@@ -1,16 +1,18 @@
 /**
- * Writing a step's output: its rows into the step's output table through the warehouse, in the table's write mode
- * (replace_partitions, append, truncate, merge), after the step's data-quality checks (a failed blocking check
- * writes nothing). A row stream for replace_partitions is checked batch by batch inside the one write, which rolls
- * back when a blocking check fails at its end. Private to the pipeline folder.
+ * Writing a step's output: its rows into the step's output table through the warehouse, replacing the days of the
+ * step's range atomically (replace_partitions, the one write mode), after the step's data-quality checks (a failed
+ * blocking check writes nothing). A row stream is checked batch by batch inside the one write, which rolls back
+ * when a blocking check fails at its end. Private to the pipeline folder.
  */
-import type { PipelineModule, StepDef } from "./module.ts";
+import type { StepDef } from "./module.ts";
 import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
-import { type Book, type Bookkeeper, logDq } from "./_bookkeeping.ts";
+import { type Bookkeeper, logDq } from "./_bookkeeping.ts";
+import type { RunScope } from "./_scope.ts";
 import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
-import { type RowBatches, type StepResult } from "../processors/context.ts";
-import { isRowStream, type Warehouse } from "../warehouse/warehouse.ts";
+import type { RowBatches, StepResult } from "../processors/context.ts";
 import { AppError } from "../errors/mod.ts";
+import type { TableSchema } from "../schema/table_schema.ts";
+import { isRowStream, type Warehouse } from "../warehouse/warehouse.ts";
 
 /** The warehouse the rows go to, and where check results are booked. */
 export interface OutputDeps extends Bookkeeper {
@@ -20,65 +22,50 @@ export interface OutputDeps extends Bookkeeper {
 /** Writes a step's rows to its output table; resolves with the rows written. @throws 422 DQ_CHECK_FAILED */
 export async function writeOutput(
   deps: OutputDeps,
-  pipeline: PipelineModule,
+  scope: RunScope,
   step: StepDef,
-  org: { slug: string; dataset: string },
-  runId: string,
   result: StepResult,
-  book: Book,
 ): Promise<number> {
   const out = step.output!;
-  const schema = pipeline.tables[out.table];
-  if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${pipeline.path}"`);
-  const dataset = out.dataset === "org" ? org.dataset : CENTRAL_DATASET;
-  let source = result.rows ?? [];
+  const schema = scope.pipeline.tables[out.table];
+  if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${scope.pipeline.path}"`);
+  const dataset = out.dataset === "org" ? scope.org.dataset : CENTRAL_DATASET;
+  const source = await smallAsArray(result.rows ?? []);
   if (isRowStream(source)) {
-    // A stream of one batch (a one-page answer) is written as an array: small writes are cheaper that way.
-    const it = source[Symbol.asyncIterator]();
-    const first = await it.next();
-    const second = first.done ? first : await it.next();
-    if (second.done) source = first.done ? [] : first.value;
-    else {
-      const rest = { [Symbol.asyncIterator]: () => it };
-      source = (async function* () {
-        yield first.value;
-        yield second.value;
-        yield* rest;
-      })();
-    }
+    return await replaceStreamed(deps, scope, step, { dataset, schema, range: result.range, source });
   }
-  if (out.write === "replace_partitions" && isRowStream(source)) {
-    return await replaceStreamed(deps, pipeline, step, org, runId, dataset, result.range, source, book);
-  }
-  // Other write modes take all the rows at once.
-  const rows = (isRowStream(source) ? await collectBatches(source) : source) as Record<string, unknown>[];
-  const outcomes = runChecks(step.checks, rows);
-  book(logDq(deps, pipeline, step, org, runId, outcomes));
+  const outcomes = runChecks(step.checks, source);
+  scope.ledger.book(logDq(deps, scope, step, outcomes));
   const blocking = firstBlocking(outcomes);
   if (blocking) throw blocking;
   await deps.warehouse.ensureTable(dataset, schema);
-  switch (out.write) {
-    case "replace_partitions":
-      if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
-      return await deps.warehouse.replacePartitions(dataset, schema, result.range, rows);
-    case "append":
-      return rows.length ? await deps.warehouse.insertRows(dataset, schema, rows) : 0;
-    case "truncate":
-    case "merge":
-      return await deps.warehouse.transaction(async (tx) => {
-        if (out.write === "truncate") await tx.execute(`DELETE FROM ${dataset}.${out.table} WHERE TRUE`);
-        else {
-          for (const r of rows) {
-            const keys = out.mergeKeys ?? [];
-            await tx.execute(
-              `DELETE FROM ${dataset}.${out.table} WHERE ${keys.map((k) => `${k} = @${k}`).join(" AND ")}`,
-              Object.fromEntries(keys.map((k) => [k, r[k] as string])),
-            );
-          }
-        }
-        return rows.length ? await tx.insertRows(dataset, schema, rows) : 0;
-      });
-  }
+  if (!result.range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
+  return await deps.warehouse.replacePartitions(dataset, schema, result.range, source);
+}
+
+type Rows = readonly Record<string, unknown>[];
+
+/** A stream of one batch (a one-page answer) as that batch: small writes are cheaper as arrays. */
+async function smallAsArray(source: Rows | RowBatches): Promise<Rows | RowBatches> {
+  if (!isRowStream(source)) return source;
+  const it = source[Symbol.asyncIterator]();
+  const first = await it.next();
+  const second = first.done ? first : await it.next();
+  if (second.done) return first.done ? [] : first.value;
+  const rest = { [Symbol.asyncIterator]: () => it };
+  return (async function* () {
+    yield first.value;
+    yield second.value;
+    yield* rest;
+  })();
+}
+
+/** Where a streamed output goes and what it covers. */
+interface StreamedWrite {
+  readonly dataset: string;
+  readonly schema: TableSchema;
+  readonly range: StepResult["range"];
+  readonly source: RowBatches;
 }
 
 /**
@@ -87,21 +74,16 @@ export async function writeOutput(
  */
 async function replaceStreamed(
   deps: OutputDeps,
-  pipeline: PipelineModule,
+  scope: RunScope,
   step: StepDef,
-  org: { slug: string; dataset: string },
-  runId: string,
-  dataset: string,
-  range: StepResult["range"],
-  source: RowBatches,
-  book: Book,
+  write: StreamedWrite,
 ): Promise<number> {
+  const { dataset, schema, range, source } = write;
   if (!range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
-  const schema = pipeline.tables[step.output!.table]!;
   await deps.warehouse.ensureTable(dataset, schema);
   const checks = new CheckRun(step.checks);
   let outcomes: CheckOutcome[] | undefined;
-  async function* checked(): AsyncGenerator<readonly Record<string, unknown>[]> {
+  async function* checked(): AsyncGenerator<Rows> {
     for await (const batch of source) {
       checks.add(batch);
       yield batch;
@@ -113,7 +95,7 @@ async function replaceStreamed(
   try {
     return await deps.warehouse.replacePartitions(dataset, schema, range, checked());
   } finally {
-    if (outcomes) book(logDq(deps, pipeline, step, org, runId, outcomes));
+    if (outcomes) scope.ledger.book(logDq(deps, scope, step, outcomes));
   }
 }
 
@@ -122,10 +104,4 @@ function firstBlocking(outcomes: readonly CheckOutcome[]): AppError | undefined 
   const o = outcomes.find((x) => !x.passed && x.check.severity === "error");
   return o &&
     new AppError("DQ_CHECK_FAILED", `Data-quality check "${o.check.name}" failed: ${o.message}; nothing was written`);
-}
-
-async function collectBatches(source: RowBatches): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  for await (const batch of source) for (const r of batch) rows.push(r);
-  return rows;
 }

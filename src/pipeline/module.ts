@@ -11,7 +11,8 @@ export type { TableSchema };
 
 export type PipelineKind = "data" | "system" | "integration";
 export type Auth = "root" | "org" | "root_or_org" | "none";
-export type WriteMode = "replace_partitions" | "append" | "truncate" | "merge";
+/** How an output is written: its days over the run's range replaced atomically (the only mode). */
+export type WriteMode = "replace_partitions";
 export type NotifyTrigger = "on_failure" | "on_success" | "on_completion" | "always";
 
 export interface ParamDef {
@@ -34,7 +35,6 @@ export interface OutputDef {
   readonly dataset: "org" | "central";
   readonly write: WriteMode;
   readonly partitionField?: string;
-  readonly mergeKeys?: readonly string[];
 }
 
 export interface CheckDef {

@@ -122,13 +122,14 @@ export function expandAliases(
   return out;
 }
 
+/** The values of `{{ ... }}` templates: params, the org and the run (when there is one), pipeline and env. */
 export function templateVars(
   pipeline: PipelineModule,
   params: Readonly<Record<string, unknown>>,
   env: ProcessorEnv,
-  org?: { slug: string; dataset: string },
-  run?: { id: string; trigger: string; date?: string },
+  at: { org?: { slug: string; dataset: string }; run?: { id: string; trigger: string; date?: string } } = {},
 ): Record<string, unknown> {
+  const { org, run } = at;
   return {
     // An optional param the caller left out renders as "" (the processor applies its own default).
     ...Object.fromEntries(pipeline.params.map((p) => [`params.${p.name}`, params[p.name] ?? ""])),
@@ -156,7 +157,7 @@ export async function runSync(
   },
 ): Promise<Record<string, unknown>> {
   const params = resolveParams(pipeline, raw, deps.now());
-  const vars = templateVars(pipeline, params, deps.env, opts.org);
+  const vars = templateVars(pipeline, params, deps.env, { org: opts.org });
   const state = new Map<string, unknown>();
   const response: Record<string, unknown> = {};
   try {

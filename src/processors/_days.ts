@@ -1,15 +1,6 @@
 /** UTC day ranges of the cost processors: the step's checked `start_date`/`end_date`, windows, charge periods. */
 import { AppError } from "../errors/mod.ts";
-import {
-  addDays,
-  type Day,
-  dayOf,
-  daysInRange,
-  isoDay,
-  MAX_RANGE_DAYS,
-  parseIsoDay,
-  startOfDay,
-} from "../time/day.ts";
+import { addDays, type Day, dayOf, daysInRange, isoDay, MAX_RANGE_DAYS, parseIsoDay, startOfDay } from "../time/day.ts";
 
 /** Inclusive UTC days `YYYY-MM-DD`, the form steps return, log and bind in SQL. */
 export interface DayRange {

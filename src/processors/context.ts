@@ -21,6 +21,9 @@ export interface ProcessorEnv extends BaseUrls {
   readonly gcpTokenUri?: string;
 }
 
+/** Why a run runs, as its run row records it: an API request, the scheduler's queue, or a backfill. */
+export type RunTrigger = "api" | "scheduler" | "backfill";
+
 export interface ProcessorContext {
   readonly warehouse: Warehouse;
   readonly vault: KeyVault;
@@ -33,7 +36,8 @@ export interface ProcessorContext {
   readonly step: StepDef;
   /** The org the pipeline runs for (absent for platform pipelines such as bootstrap). */
   readonly org?: { readonly slug: string; readonly dataset: string };
-  readonly run?: { readonly id: string; readonly trigger: string };
+  /** The data run this step belongs to (absent for synchronous pipelines), with the trigger its run row records. */
+  readonly run?: { readonly id: string; readonly trigger: RunTrigger };
   /** Params after defaults. */
   readonly params: Readonly<Record<string, unknown>>;
   /**

@@ -472,3 +472,17 @@ Deno.test("compile() resolves a central table reference against the tables the p
     `configs/p/x.yml:13:27 with.prices_table names "usages", which is not a central table (did you mean "usage"?) at "steps[1].with.prices_table" (E_UNKNOWN_TABLE_REF)`,
   ]);
 });
+
+Deno.test("compile() refuses the write modes append, truncate and merge, naming the one that is supported", () => {
+  for (const mode of ["append", "truncate", "merge"]) {
+    const yaml = HEAD + STEP.replace("write: replace_partitions", `write: ${mode}`);
+    assert.deepEqual(problems(yaml), [
+      `configs/p/x.yml:10:66 write mode "${mode}" is not supported: outputs are written with "replace_partitions" ` +
+      `(re-running a range replaces its days, never duplicates them) at "steps[0].output.write" (E_INVALID_VALUE)`,
+    ]);
+  }
+  const merge = HEAD + STEP.replace("write: replace_partitions", "write: replace_partitions, merge_keys: [model]");
+  assert.deepEqual(problems(merge), [
+    `configs/p/x.yml:10:86 unknown key "merge_keys" at "steps[0].output.merge_keys" (E_UNKNOWN_KEY)`,
+  ]);
+});
