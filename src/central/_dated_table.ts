@@ -4,7 +4,7 @@
  * (org, scope) ({@link lockedWrite}) and checks for overlaps inside that transaction. Every statement filters by
  * `org_slug = @org_slug`; values travel as parameters; column names come from the table schema only.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import { qualified, type QueryParams, type Row, type WarehouseTx } from "../warehouse/warehouse.ts";
 import {
   checkRange,

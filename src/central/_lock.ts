@@ -13,7 +13,7 @@
  * because writers update every row of the scope, and every writer's snapshot holds the scope's first-committed row
  * (it saw a row, or inserted one, before it began), so any two writers share at least that row.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
 import { AppError, DEPENDENCY_CODES, findAppError } from "../errors/mod.ts";

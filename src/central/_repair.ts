@@ -2,7 +2,7 @@
  * Start-up repair of overlapping versions of an effective-dated table (see src/pricing/repair.ts for the rules):
  * finds every item with an overlap and applies {@link planRepair} to it under the item's writer lock.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import { qualified, type Row, type Warehouse, type WarehouseTx } from "../warehouse/warehouse.ts";
 import type { DatedTable, DateRange, ItemKey } from "../pricing/dated_table.ts";
 import { planRepair, type RepairResult, type RepairStep, type Unresolved } from "../pricing/repair.ts";

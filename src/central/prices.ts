@@ -10,7 +10,7 @@
  * await prices.seedPricing("acme", "openai", seedRows, new Date(), { onlyIfEmpty: true });
  * ```
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import { qualified, type Row, type Warehouse } from "../warehouse/warehouse.ts";
 import { type DatedTable, type DateRange, fullRow, type ItemKey } from "../pricing/dated_table.ts";
 import { type ModelPrice, type PricedProvider, pricesTable } from "../pricing/prices.ts";

@@ -4,7 +4,7 @@
  * so duplicate ticks, overlapping instances and manual triggers never make a second run. Claims are
  * compare-and-set updates: only the worker whose UPDATE changed the QUEUED row runs it.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { findAppError } from "../errors/mod.ts";

@@ -2,7 +2,7 @@
  * Reading the execution queue for people: an org's items, newest first, with the days each covers, its state
  * (DEFERRED for an item waiting for a plan-limit reset), attempts, last error and run.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 import { isoDay } from "../time/day.ts";
 import { paramsSpan } from "../scheduler/calendar.ts";

@@ -3,7 +3,7 @@
  * plans' concurrency and monthly room, and the spans already covered by completed runs and live queue items.
  * Read-only; every tenant value travels as a query parameter.
  */
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "./tables.ts";
 import type { Warehouse } from "../warehouse/warehouse.ts";
 
 const C = CENTRAL_DATASET;

@@ -8,7 +8,7 @@ import type { StepDef } from "./module.ts";
 import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
 import { type Bookkeeper, logDq } from "./_bookkeeping.ts";
 import type { RunScope } from "./_scope.ts";
-import { CENTRAL_DATASET } from "../orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "../central/tables.ts";
 import type { RowBatches, StepResult } from "../processors/context.ts";
 import { AppError } from "../errors/mod.ts";
 import type { TableSchema } from "../schema/table_schema.ts";

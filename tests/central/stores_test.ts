@@ -4,7 +4,7 @@ import { pipelines } from "../../generated/manifest.ts";
 import { CostStore } from "../../src/central/costs.ts";
 import { PriceStore } from "../../src/central/prices.ts";
 import { QueueStore } from "../../src/central/queue.ts";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "../../src/central/tables.ts";
 import { openDuckDB } from "../../src/warehouse/duckdb.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 

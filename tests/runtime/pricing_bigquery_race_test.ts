@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
-import { CENTRAL_DATASET } from "../../src/orgs/api_keys.ts";
+import { CENTRAL_DATASET } from "../../src/central/tables.ts";
 import { startBigQueryStandIn } from "../standins/bigquery_rest.ts";
 import { bigQueryClient } from "../_bigquery_twins.ts";
 import { raceNewVersion } from "./_price_race.ts";
