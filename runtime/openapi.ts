@@ -129,7 +129,7 @@ function operation(r: Route): JsonSchema {
   for (const [status, def] of Object.entries(r.responses)) {
     responses[status] = {
       description: def.description,
-      content: { "application/json": { schema: jsonSchema(def.schema, "output") } },
+      content: { [def.contentType ?? "application/json"]: { schema: jsonSchema(def.schema, "output") } },
     };
   }
   for (const status of errorStatuses(r)) {

@@ -41,6 +41,8 @@ export interface RouteDeps extends AppDeps {
 /** One documented response of a route. */
 export interface ResponseDef {
   readonly description: string;
+  /** Default application/json. */
+  readonly contentType?: string;
   readonly schema: z.ZodType;
 }
 

@@ -1,6 +1,7 @@
 /** Every route of the API, in mount order: what runtime/app.ts mounts and runtime/openapi.ts documents. */
 import type { Route } from "../route.ts";
 import { systemRoutes } from "./system.ts";
+import { docsRoutes } from "../docs.ts";
 import { pipelineRoutes } from "./pipelines.ts";
 import { organizationRoutes } from "./organizations.ts";
 import { integrationRoutes } from "./integrations.ts";
@@ -13,6 +14,7 @@ import { quotaRoutes } from "./quota.ts";
 
 export const API_ROUTES: readonly Route[] = [
   ...systemRoutes,
+  ...docsRoutes,
   ...pipelineRoutes,
   ...organizationRoutes,
   ...integrationRoutes,

@@ -43,7 +43,10 @@ export const systemRoutes: readonly Route[] = [
         schema: z.object({
           openapi: z.string(),
           info: z.record(z.string(), z.unknown()),
+          servers: z.array(z.record(z.string(), z.unknown())),
+          tags: z.array(z.record(z.string(), z.unknown())),
           paths: z.record(z.string(), z.unknown()),
+          components: z.record(z.string(), z.unknown()),
         }),
       },
     },
