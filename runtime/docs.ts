@@ -68,6 +68,7 @@ export const docsRoutes: readonly Route[] = [
     tag: "system",
     summary: "The reference page's script",
     description: "Redoc's standalone bundle from the redoc npm package.",
+    documented: false,
     responses: { 200: { description: "The script", contentType: "text/javascript", schema: z.string() } },
     handler: () => (c) =>
       c.body(readBundle() as Uint8Array<ArrayBuffer>, 200, headers("text/javascript; charset=utf-8")),

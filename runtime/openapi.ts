@@ -160,6 +160,7 @@ export function buildOpenApi(routes: readonly Route[]): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   const ids = new Set<string>();
   for (const r of routes) {
+    if (r.documented === false) continue;
     const op = operation(r);
     if (ids.has(op.operationId as string)) throw new Error(`Two operations have the id "${op.operationId}"`);
     ids.add(op.operationId as string);

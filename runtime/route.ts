@@ -79,6 +79,8 @@ export interface Route<
   readonly responses: Readonly<Record<number, ResponseDef>>;
   /** Error statuses the route can answer with, beyond the 400/401/403/429/500 every route can. */
   readonly errors?: readonly number[];
+  /** false: mounted but left out of the OpenAPI document (a static asset, not an API operation). */
+  readonly documented?: boolean;
   /** Builds the request handler once per app. */
   readonly handler: (deps: RouteDeps) => Handler<z.output<P>, z.output<Q>, z.output<B>>;
 }
