@@ -5,7 +5,6 @@
 import { Project, type StatementStructures, StructureKind } from "ts-morph";
 import type { NotifierIR, ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
 import { literal } from "./literal.ts";
-import { emitOpenApi } from "./emit_openapi.ts";
 import { tablesStatements } from "./emit_tables.ts";
 
 export const GENERATED_DIR = "generated";
@@ -18,7 +17,6 @@ export function emitProgram(program: ProgramIR): Map<string, string> {
   files.set(`${GENERATED_DIR}/manifest.ts`, emitManifest(project, program.pipelines));
   files.set(`${GENERATED_DIR}/tables.ts`, emitTables(project, program.pipelines));
   files.set(`${GENERATED_DIR}/notifiers.ts`, emitNotifiers(project, program.notifiers));
-  files.set(`${GENERATED_DIR}/openapi.json`, JSON.stringify(emitOpenApi(program.pipelines), null, 2) + "\n");
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 

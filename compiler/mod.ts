@@ -10,7 +10,6 @@
 export { compileDir, type CompileResult, compileSources } from "./compile.ts";
 export { type Diagnostic, type DiagnosticCode, formatDiagnostic } from "./diagnostics.ts";
 export { emitProgram, modulePath, paramZod } from "./emit.ts";
-export { emitOpenApi } from "./emit_openapi.ts";
 export type { ParamIR, PipelineIR, ProgramIR } from "./ir.ts";
 export { parseConfigs, readConfigSources } from "./parse.ts";
 export { pipelinePath, validate } from "./validate.ts";

@@ -1,6 +1,9 @@
 /** Write stage: puts generated files on disk, or (check mode) reports how the disk differs. */
 import { GENERATED_DIR } from "./emit.ts";
 
+/** Generated files another step writes (runtime/openapi_main.ts, after the compiler): never stale here. */
+const WRITTEN_ELSEWHERE = new Set([`${GENERATED_DIR}/openapi.json`]);
+
 async function listGenerated(root: string): Promise<Set<string>> {
   const found = new Set<string>();
   async function walk(dir: string, rel: string): Promise<void> {
@@ -30,7 +33,7 @@ export async function diffGenerated(root: string, files: ReadonlyMap<string, str
     }
     if (current !== text) stale.push(rel);
   }
-  for (const rel of await listGenerated(root)) if (!files.has(rel)) stale.push(rel);
+  for (const rel of await listGenerated(root)) if (!files.has(rel) && !WRITTEN_ELSEWHERE.has(rel)) stale.push(rel);
   return stale.sort();
 }
 

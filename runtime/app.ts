@@ -2,7 +2,6 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
-import openapi from "../generated/openapi.json" with { type: "json" };
 import type { Auth } from "../src/pipeline/module.ts";
 import { errorBody, onError } from "./errors.ts";
 import { AppError } from "../src/errors/mod.ts";
@@ -12,16 +11,17 @@ import { rootKeyChecker } from "./middleware/root_key.ts";
 import { rateLimit, TokenBuckets } from "./middleware/rate_limit.ts";
 import { clientLimit } from "./middleware/client_limit.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
-import { mountPipelineRoutes } from "./routes/pipelines.ts";
-import { mountOrganizationRoutes } from "./routes/organizations.ts";
-import { mountIntegrationRoutes, type StatusRow } from "./routes/integrations.ts";
+import type { StatusRow } from "./routes/integrations.ts";
 import { StatusCache } from "./status_cache.ts";
-import { mountRunRoutes } from "./routes/runs.ts";
-import { mountSchedulerRoutes } from "./routes/scheduler.ts";
-import { mountPricingRoutes } from "./routes/pricing.ts";
-import { mountSubscriptionRoutes } from "./routes/subscriptions.ts";
-import { mountCostRoutes } from "./routes/costs.ts";
-import { mountQuotaRoutes } from "./routes/quota.ts";
+import { mountRoutes, type RouteDeps } from "./route.ts";
+import { API_ROUTES } from "./routes/mod.ts";
+import { buildOpenApi } from "./openapi.ts";
+
+let document: Record<string, unknown> | undefined;
+/** The OpenAPI document of every route, built once per process. */
+export function openApiDocument(): Record<string, unknown> {
+  return document ??= buildOpenApi(API_ROUTES);
+}
 
 /** Builds the app. Throws when the settings cannot work (e.g. a short root key). */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -91,26 +91,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Only on methods with a body: GET and HEAD routes do not even pass through it (a layer costs every request).
   app.on(["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "*", limitBody);
 
-  app.get("/health", async (c) => {
-    try {
-      await deps.warehouse.ping();
-      return c.json({ status: "ok", warehouse: deps.warehouse.kind, environment: settings.environment });
-    } catch {
-      return c.json({ status: "degraded", warehouse: deps.warehouse.kind, environment: settings.environment }, 503);
-    }
+  // Routes see the app's deps (through the prototype, so later changes show) plus per-app state.
+  const routeDeps: RouteDeps = Object.assign(Object.create(deps) as AppDeps, {
+    statuses: new StatusCache<StatusRow[]>(),
+    openapi: openApiDocument(),
   });
-  app.get("/api/v1/openapi.json", (c) => c.json(openapi));
-
-  const statuses = new StatusCache<StatusRow[]>();
-  mountPipelineRoutes(app, deps, guard, (org) => statuses.invalidate(org));
-  mountOrganizationRoutes(app, deps, guard);
-  mountIntegrationRoutes(app, deps, guard, statuses);
-  mountRunRoutes(app, deps, guard);
-  mountSchedulerRoutes(app, deps, guard);
-  mountPricingRoutes(app, deps, guard);
-  mountSubscriptionRoutes(app, deps, guard);
-  mountCostRoutes(app, deps, guard);
-  mountQuotaRoutes(app, deps, guard);
+  mountRoutes(app, API_ROUTES, routeDeps, guard);
   return app;
 }
 

@@ -1,21 +1,99 @@
 /** `GET /api/v1/costs/{org_slug}`: cost across every provider from the org's own dataset (org key only). */
-import type { Hono, MiddlewareHandler } from "hono";
-import type { Auth } from "../../src/pipeline/module.ts";
-import { parseCostsQuery } from "../../src/costs/query.ts";
-import type { AppDeps, AppEnv } from "../context.ts";
+import { z } from "zod";
+import { FOCUS_LIMIT, parseCostsQuery } from "../../src/costs/query.ts";
+import { PROVIDER_SLUGS } from "../../src/providers/catalogue.ts";
+import { defineRoute, type Route } from "../route.ts";
+import { amountOut, count, dayOut, orgParams } from "./_schemas.ts";
 
-export function mountCostRoutes(
-  app: Hono<AppEnv>,
-  deps: AppDeps,
-  guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
-): void {
-  app.get("/api/v1/costs/:org_slug", guard("org"), async (c) => {
-    const orgSlug = c.req.param("org_slug");
-    const req = parseCostsQuery(new URL(c.req.url).searchParams, deps.now());
-    const dataset = `${orgSlug}_${deps.settings.datasetSuffix}`;
-    const body = req.format === "focus"
-      ? await deps.stores.costs.focusExport(dataset, req)
-      : await deps.stores.costs.costSummary(dataset, req);
-    return c.json({ org_slug: orgSlug, ...body });
-  });
-}
+const money = amountOut.nullable();
+const section = {
+  rows: z.array(
+    z.object({
+      provider: z.enum(PROVIDER_SLUGS).optional(),
+      service: z.string().nullable().optional(),
+      model: z.string().nullable().optional(),
+      day: dayOut.optional(),
+      cost: money.meta({ description: "List cost computed from usage (GCP: net of credits)" }),
+      billed_cost: money.meta({ description: "Provider-reported amount; null when none exists" }),
+      records: count("Cost-table rows summed"),
+      unpriced_records: count("Rows without a price in force (no cost)"),
+      unbilled_records: count("Rows without a provider-reported amount"),
+    }).meta({ description: "One row per group: the group_by keys (provider, service, model, day), then the sums" }),
+  ),
+  total_cost: money,
+  total_billed_cost: money,
+};
+const summary = z.object({
+  org_slug: z.string(),
+  currency: z.string(),
+  start: dayOut,
+  end: dayOut,
+  group_by: z.array(z.enum(["provider", "service", "model", "day"])),
+  provider: z.enum(PROVIDER_SLUGS).nullable(),
+  ...section,
+  other_currencies: z.array(z.object({ currency: z.string(), ...section })),
+}).meta({ title: "CostSummary" });
+const focus = z.object({
+  org_slug: z.string(),
+  format: z.literal("focus"),
+  focus_version: z.string(),
+  start: dayOut,
+  end: dayOut,
+  provider: z.enum(PROVIDER_SLUGS).nullable(),
+  rows: z.array(z.record(z.string(), z.unknown()).meta({ description: "One charge, FinOps FOCUS column names" })),
+  truncated: z.boolean().meta({ description: "More rows matched than `limit`" }),
+}).meta({ title: "FocusExport" });
+
+/** Documents the query; src/costs/query.ts `parseCostsQuery` checks it (group_by may repeat). */
+const query = z.object({
+  start: z.string().optional().meta({
+    format: "date",
+    description: "First UTC day (inclusive); default 29 days before end",
+  }),
+  end: z.string().optional().meta({
+    format: "date",
+    description: "Last UTC day (inclusive); default today (UTC); at most 366 days from start",
+  }),
+  group_by: z.string().optional().meta({
+    description:
+      "Comma-separated (or repeated) keys: provider, service, model, day; default provider; empty = totals only",
+  }),
+  provider: z.string().optional().meta({ enum: [...PROVIDER_SLUGS], description: "Only this provider" }),
+  currency: z.string().optional().meta({
+    pattern: "^[A-Z]{3}$",
+    description: "Currency of rows and totals (default USD); cost in other currencies is listed under " +
+      "other_currencies, never converted",
+  }),
+  format: z.string().optional().meta({
+    enum: ["summary", "focus"],
+    description: "summary (default), or focus: one row per charge with FinOps FOCUS column names (no group_by)",
+  }),
+  limit: z.string().optional().meta({
+    pattern: "^[0-9]+$",
+    description: `Rows of format=focus, 1 to ${FOCUS_LIMIT.max} (default ${FOCUS_LIMIT.default})`,
+  }),
+});
+
+export const costRoutes: readonly Route[] = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/costs/{org_slug}",
+    auth: "org",
+    tag: "costs",
+    summary: "Cost across providers, summed per group",
+    description: "Cost across providers from the org's cost tables, summed per group; other currencies are kept " +
+      "apart and never converted. With format=focus: one row per charge in FinOps FOCUS 1.2 columns.",
+    params: orgParams,
+    query,
+    responses: { 200: { description: "The summary, or the FOCUS rows", schema: z.union([summary, focus]) } },
+    handler: (deps) => async (c, { params }) => {
+      const orgSlug = params.org_slug;
+      const req = parseCostsQuery(new URL(c.req.url).searchParams, deps.now());
+      const dataset = `${orgSlug}_${deps.settings.datasetSuffix}`;
+      const body = req.format === "focus"
+        ? await deps.stores.costs.focusExport(dataset, req)
+        : await deps.stores.costs.costSummary(dataset, req);
+      return c.json({ org_slug: orgSlug, ...body });
+    },
+  }),
+];

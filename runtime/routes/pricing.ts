@@ -2,16 +2,14 @@
  * Per-org model prices of a provider (openai, anthropic, deepseek): list, add an effective-dated version, update
  * the current one, delete a model, reset to the defaults compiled from configs/. Amounts are decimal strings.
  */
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { z } from "zod";
 import { pipelines } from "../../generated/manifest.ts";
-import type { Auth, PipelineModule } from "../../src/pipeline/module.ts";
-import { describeIssues } from "../../src/pipeline/run_sync.ts";
+import type { PipelineModule } from "../../src/pipeline/module.ts";
 import type { Row } from "../../src/warehouse/warehouse.ts";
 import {
   modelId,
   priceCreate,
-  PRICED_PROVIDERS,
   type PricedProvider,
   priceQuery,
   pricesTable,
@@ -20,10 +18,10 @@ import {
   subscriptionsTable,
   utcDay,
 } from "../../src/pricing/mod.ts";
-import { parseBody } from "../body.ts";
 import { notFound } from "../errors.ts";
-import { AppError } from "../../src/errors/mod.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
+import { defineRoute, type Route, type RouteDeps } from "../route.ts";
+import { amountOut, count, dayOut, done, orgSlug, pricedParam } from "./_schemas.ts";
 
 /** The org_model_pricing schema, as compiled from configs/setup/bootstrap/schemas/. */
 export const PRICING_SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
@@ -41,22 +39,6 @@ export function defaultRows(path: string, table: string): readonly Row[] {
   const step = pipeline?.steps.find((s) => s.psType === "integrations.seed" && s.seed?.table === table);
   if (!step?.seed) throw new Error(`Pipeline "${path}" has no integrations.seed step for ${table}`);
   return step.seed.rows;
-}
-
-/** Parses the query string with a strict zod schema; errors name the parameter. */
-export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  const r = schema.safeParse(c.req.query());
-  if (!r.success) throw new AppError("VALIDATION_ERROR", describeIssues(r.error.issues));
-  return r.data;
-}
-
-/** Checks a path parameter (e.g. a model id); a bad one is 400 naming it. */
-export function pathParam(c: Context, name: string, schema: z.ZodType<string>): string {
-  const r = schema.safeParse(c.req.param(name));
-  if (!r.success) {
-    throw new AppError("VALIDATION_ERROR", describeIssues(r.error.issues.map((i) => ({ ...i, path: [name] }))));
-  }
-  return r.data;
 }
 
 /**
@@ -79,68 +61,156 @@ export async function repairPricingOverlaps(
   return results;
 }
 
-function pricedProvider(name: string): PricedProvider {
-  if (!(PRICED_PROVIDERS as readonly string[]).includes(name)) {
-    throw notFound(`Provider "${name}" has no model pricing; expected one of ${PRICED_PROVIDERS.join(", ")}`);
-  }
-  return name as PricedProvider;
-}
-
-export function mountPricingRoutes(
-  app: Hono<AppEnv>,
-  deps: AppDeps,
-  guard: (mode: Auth) => MiddlewareHandler<AppEnv>,
-): void {
-  const base = "/api/v1/integrations/:org_slug/:provider/pricing";
-  const target = (c: Context) => ({
-    org: c.req.param("org_slug")!,
-    provider: pricedProvider(c.req.param("provider")!),
+const stamps = {
+  source: z.enum(["seed", "user"]).meta({ description: "seed: from configs/; user: written through the API" }),
+  created_at: z.string(),
+  updated_at: z.string(),
+};
+const dated = {
+  effective_from: dayOut.meta({ description: "First day in force (inclusive)" }),
+  effective_to: dayOut.nullable().meta({ description: "First day no longer in force (exclusive); null = open" }),
+  notes: z.string().nullable(),
+};
+/** A version of a model's price. */
+export const priceRow = z.object({
+  provider: z.string(),
+  model_id: z.string(),
+  input_per_1m: amountOut,
+  cached_input_per_1m: amountOut.nullable(),
+  cache_write_5m_per_1m: amountOut.nullable(),
+  cache_write_1h_per_1m: amountOut.nullable(),
+  output_per_1m: amountOut,
+  currency: z.string(),
+  ...dated,
+  ...stamps,
+});
+/** The previous open version closed by an add, or null. */
+export const closedPrevious = z.object({ effective_from: dayOut, effective_to: dayOut }).nullable();
+/** `{org_slug, provider, as_of, count, <key>: rows}` of the list routes. */
+export const listOf = <K extends string>(key: K, row: z.ZodType) =>
+  z.object({
+    org_slug: z.string(),
+    provider: z.string(),
+    as_of: dayOut.nullable(),
+    count: count(),
+    [key]: z.array(row),
   });
-  const log = (c: Context, msg: string, fields: Record<string, unknown>) =>
-    deps.logger.info(msg, { request_id: c.get("requestId"), org_slug: c.req.param("org_slug"), ...fields });
+/** `{success, org_slug, provider, deleted, inserted}` of the reset routes. */
+export const resetDone = done({ deleted: count("Rows removed"), inserted: count("Default rows written") });
 
-  app.get(base, guard("org"), async (c) => {
-    const { org, provider } = target(c);
-    const q = parseQuery(c, priceQuery);
-    const filter = { provider, ...(q.model_id ? { model_id: q.model_id } : {}) };
-    const prices = await deps.stores.prices.listVersions(TABLE, org, filter, q.as_of);
-    return c.json({ org_slug: org, provider, as_of: q.as_of ?? null, count: prices.length, prices });
-  });
+const params = z.object({ org_slug: orgSlug, provider: pricedParam });
+const itemParams = params.extend({ model_id: modelId.meta({ description: "The model id, e.g. gpt-4o" }) });
+const base = "/api/v1/integrations/{org_slug}/{provider}/pricing";
+const log = (deps: RouteDeps, c: Context<AppEnv>, msg: string, fields: Record<string, unknown>) =>
+  deps.logger.info(msg, { request_id: c.get("requestId"), org_slug: c.req.param("org_slug"), ...fields });
 
-  app.post(`${base}/reset`, guard("org"), async (c) => {
-    const { org, provider } = target(c);
-    await parseBody(c, RESET_BODY);
-    const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
-    const r = await deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false });
-    log(c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
-    return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
-  });
-
-  app.post(base, guard("org"), async (c) => {
-    const { org, provider } = target(c);
-    const { model_id, effective_from, effective_to, ...rest } = await parseBody(c, priceCreate);
-    const now = deps.now();
-    const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
-    const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now);
-    log(c, "price added", { provider, model_id, effective_from: values.effective_from, closed: closed !== null });
-    return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
-  });
-
-  app.put(`${base}/:model_id`, guard("org"), async (c) => {
-    const { org, provider } = target(c);
-    const model_id = pathParam(c, "model_id", modelId);
-    const patch = await parseBody(c, priceUpdate);
-    const row = await deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now());
-    log(c, "price updated", { provider, model_id, fields: Object.keys(patch) });
-    return c.json({ org_slug: org, ...row });
-  });
-
-  app.delete(`${base}/:model_id`, guard("org"), async (c) => {
-    const { org, provider } = target(c);
-    const model_id = pathParam(c, "model_id", modelId);
-    const deleted = await deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now());
-    if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
-    log(c, "price deleted", { provider, model_id, deleted });
-    return c.json({ success: true, org_slug: org, provider, model_id, deleted });
-  });
-}
+export const pricingRoutes: readonly Route[] = [
+  defineRoute({
+    method: "GET",
+    path: base,
+    auth: "org",
+    tag: "pricing",
+    summary: "List model prices",
+    description: "The provider's model price versions of the org, optionally of one model or in force on a day.",
+    params,
+    query: priceQuery,
+    responses: { 200: { description: "The price versions", schema: listOf("prices", priceRow) } },
+    handler: (deps) => async (c, { params, query: q }) => {
+      const org = params.org_slug, provider = params.provider as PricedProvider;
+      const filter = { provider, ...(q.model_id ? { model_id: q.model_id } : {}) };
+      const prices = await deps.stores.prices.listVersions(TABLE, org, filter, q.as_of);
+      return c.json({ org_slug: org, provider, as_of: q.as_of ?? null, count: prices.length, prices });
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: `${base}/reset`,
+    auth: "org",
+    tag: "pricing",
+    summary: "Reset prices to the defaults in configs/",
+    description: "Replaces every price version of the provider with the defaults compiled from configs/.",
+    params,
+    body: RESET_BODY,
+    errors: [409],
+    responses: { 200: { description: "Reset", schema: resetDone } },
+    handler: (deps) => async (c, { params }) => {
+      const org = params.org_slug, provider = params.provider as PricedProvider;
+      const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
+      const r = await deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false });
+      log(deps, c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
+      return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: base,
+    auth: "org",
+    tag: "pricing",
+    summary: "Add a model price",
+    description: "Adds an effective-dated price version; an open version of the model starting earlier is closed " +
+      "at its start. effective_from defaults to today (UTC), currency to USD.",
+    params,
+    body: priceCreate,
+    bodyRequired: true,
+    errors: [409],
+    responses: {
+      201: {
+        description: "The new version",
+        schema: priceRow.extend({ org_slug: z.string(), closed_previous: closedPrevious }),
+      },
+    },
+    handler: (deps) => async (c, { params, body }) => {
+      const org = params.org_slug, provider = params.provider as PricedProvider;
+      const { model_id, effective_from, effective_to, ...rest } = body;
+      const now = deps.now();
+      const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
+      const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now);
+      log(deps, c, "price added", {
+        provider,
+        model_id,
+        effective_from: values.effective_from,
+        closed: closed !== null,
+      });
+      return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
+    },
+  }),
+  defineRoute({
+    method: "PUT",
+    path: `${base}/{model_id}`,
+    auth: "org",
+    tag: "pricing",
+    summary: "Update a model price",
+    description: "Changes the given fields of the model's current version (the open one, else the latest).",
+    params: itemParams,
+    body: priceUpdate.meta({ minProperties: 1 }),
+    bodyRequired: true,
+    errors: [409],
+    responses: { 200: { description: "The updated version", schema: priceRow.extend({ org_slug: z.string() }) } },
+    handler: (deps) => async (c, { params, body: patch }) => {
+      const org = params.org_slug, provider = params.provider as PricedProvider, model_id = params.model_id;
+      const row = await deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now());
+      log(deps, c, "price updated", { provider, model_id, fields: Object.keys(patch) });
+      return c.json({ org_slug: org, ...row });
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: `${base}/{model_id}`,
+    auth: "org",
+    tag: "pricing",
+    summary: "Delete a model price",
+    description: "Deletes every price version of the model.",
+    params: itemParams,
+    errors: [409],
+    responses: {
+      200: { description: "Deleted", schema: done({ model_id: z.string(), deleted: count("Versions deleted") }) },
+    },
+    handler: (deps) => async (c, { params }) => {
+      const org = params.org_slug, provider = params.provider as PricedProvider, model_id = params.model_id;
+      const deleted = await deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now());
+      if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
+      log(deps, c, "price deleted", { provider, model_id, deleted });
+      return c.json({ success: true, org_slug: org, provider, model_id, deleted });
+    },
+  }),
+];

@@ -23,7 +23,7 @@ import { NOT_BACKFILLABLE } from "../../src/scheduler/scheduler.ts";
 import { COST_PROVIDERS } from "../../src/costs/unified.ts";
 import { PRICED_PROVIDERS } from "../../src/pricing/prices.ts";
 import { PROVIDERS as DSL_PROVIDERS } from "../../compiler/dsl.ts";
-import { PROVIDER_KEYS } from "../../runtime/routes/integrations.ts";
+import { pricedParam, providerParam } from "../../runtime/routes/_schemas.ts";
 import { loadSettings, SETTINGS_ENV } from "../../runtime/config.ts";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
@@ -104,11 +104,13 @@ Deno.test("every provider list and map in the code equals the catalogue", async 
     assert.deepEqual([...PRICED_SLUGS], priced);
     assert.deepEqual(seedSpec.config.shape.provider.options, priced);
   });
-  await t.step("the slug -> credential key maps: executor, integrations route, catalogue", () => {
+  await t.step("the slug -> credential key maps: executor, catalogue", () => {
     assert.deepEqual({ ...CREDENTIAL_PROVIDER }, keyOf);
-    assert.deepEqual({ ...PROVIDER_KEYS }, keyOf);
     assert.deepEqual({ ...CREDENTIAL_KEY_OF }, keyOf);
-    assert.deepEqual(Object.keys(PROVIDER_KEYS), slugs, "the route lists providers in catalogue order");
+  });
+  await t.step("the routes' provider path params: integrations (every provider), pricing (the priced ones)", () => {
+    assert.deepEqual(providerParam.options, slugs, "the route lists providers in catalogue order");
+    assert.deepEqual(pricedParam.options, priced);
   });
   await t.step("the credential key -> slug maps: processors, catalogue", () => {
     assert.deepEqual({ ...API_NAME }, slugOf);

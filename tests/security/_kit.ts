@@ -6,7 +6,7 @@
 import type { Hono } from "hono";
 import { routes } from "../../generated/manifest.ts";
 import { pipelines } from "../../generated/manifest.ts";
-import { API_ROUTES } from "../../compiler/api_routes.ts";
+import { API_ROUTES } from "../../runtime/routes/mod.ts";
 import { createApp } from "../../runtime/app.ts";
 import type { AppEnv } from "../../runtime/context.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
@@ -97,7 +97,8 @@ export interface RouteInfo {
 export function mountedRoutes(h: Harness): RouteInfo[] {
   return [
     ...routes.map((r) => ({ method: r.method as string, path: r.path as string, auth: r.auth as string })),
-    ...API_ROUTES.filter((r) => h.mounted.has(`${r.method} ${honoPath(r.path)}`))
+    ...API_ROUTES.filter((r) => !routes.some((m) => m.path === r.path && m.method === r.method))
+      .filter((r) => h.mounted.has(`${r.method} ${honoPath(r.path)}`))
       .map((r) => ({ method: r.method as string, path: r.path, auth: r.auth as string })),
   ];
 }

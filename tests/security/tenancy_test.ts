@@ -1,6 +1,6 @@
 /**
  * Tenant isolation (OWASP API1 broken object level authorization, API5 function level authorization): for every
- * route with {org_slug} that the app mounts (manifest + compiler/api_routes.ts), every method, org A's key on org
+ * route with {org_slug} that the app mounts (manifest + runtime/routes/), every method, org A's key on org
  * B's path is 403 and leaves every row of B (central tables and B's dataset) exactly as it was; and B's objects
  * (runs, model prices, plans, integrations, queue items) addressed through A's own path are 404 or A's own data.
  */
