@@ -20,7 +20,7 @@ import { registerCron } from "./scheduler.ts";
 import { CENTRAL_DATASET } from "../src/central/tables.ts";
 import { AppError } from "../src/errors/mod.ts";
 import { repairPricingOverlaps } from "./routes/pricing.ts";
-import { pipeline as bootstrapPipeline } from "../generated/pipelines/setup/bootstrap.ts";
+import { centralTables } from "../generated/tables.ts";
 import { pipelines } from "../generated/manifest.ts";
 import { QueueStore } from "../src/central/queue.ts";
 import { ScheduleReads } from "../src/central/schedule_reads.ts";
@@ -105,7 +105,7 @@ export async function buildDeps(
     warehouse: wh,
     vault,
     // The central stores get the table schemas here, at start-up: nothing under src/ imports generated/.
-    stores: createCentralStores(wh, bootstrapPipeline.tables, vault),
+    stores: createCentralStores(wh, centralTables, vault),
     processors: defaultProcessors(),
     now: () => new Date(),
     env: {
@@ -117,7 +117,7 @@ export async function buildDeps(
     },
   };
   const executor = new RunExecutor({ ...base, ...executorOptions });
-  const queue = new QueueStore(wh, bootstrapPipeline.tables);
+  const queue = new QueueStore(wh, centralTables);
   const scheduler = new Scheduler({ queue, reads: new ScheduleReads(wh), executor, logger, pipelines }, {
     concurrency: settings.scheduler.concurrency,
     maxAttempts: settings.scheduler.maxAttempts,
@@ -154,7 +154,7 @@ export async function upgradeCentralTables(deps: AppDeps): Promise<string[]> {
   const wh = deps.warehouse;
   if (!(await wh.datasetExists(CENTRAL_DATASET))) return [];
   const checked: string[] = [];
-  for (const schema of Object.values(bootstrapPipeline.tables)) {
+  for (const schema of Object.values(centralTables)) {
     if (!(await wh.tableExists(CENTRAL_DATASET, schema.table))) continue;
     await wh.ensureTable(CENTRAL_DATASET, schema);
     checked.push(schema.table);

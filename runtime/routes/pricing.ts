@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { pipelines } from "../../generated/manifest.ts";
+import { centralTables } from "../../generated/tables.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import type { Row } from "../../src/warehouse/warehouse.ts";
 import {
@@ -24,7 +25,7 @@ import { defineRoute, type Route, type RouteDeps } from "../route.ts";
 import { amountOut, count, dayOut, done, orgSlug, pricedParam } from "./_schemas.ts";
 
 /** The org_model_pricing schema, as compiled from configs/setup/bootstrap/schemas/. */
-export const PRICING_SCHEMA = pipelines["setup/bootstrap"].tables.org_model_pricing;
+export const PRICING_SCHEMA = centralTables.org_model_pricing;
 const TABLE = pricesTable(PRICING_SCHEMA);
 /** The reset routes take no fields. */
 export const RESET_BODY = z.strictObject({});
@@ -48,7 +49,7 @@ export function defaultRows(path: string, table: string): readonly Row[] {
 export async function repairPricingOverlaps(
   deps: Pick<AppDeps, "stores" | "logger" | "now">,
 ): Promise<RepairResult[]> {
-  const tables = [TABLE, subscriptionsTable(pipelines["setup/bootstrap"].tables.org_openai_subscriptions)];
+  const tables = [TABLE, subscriptionsTable(centralTables.org_openai_subscriptions)];
   const results: RepairResult[] = [];
   for (const t of tables) {
     const r = await deps.stores.prices.repairOverlaps(t, deps.now(), (msg, fields) => deps.logger.warn(msg, fields));

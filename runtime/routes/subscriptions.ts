@@ -3,7 +3,7 @@
  * reset to the defaults compiled from configs/. Amounts are decimal strings.
  */
 import { z } from "zod";
-import { pipelines } from "../../generated/manifest.ts";
+import { centralTables } from "../../generated/tables.ts";
 import {
   planName,
   subscriptionCreate,
@@ -18,7 +18,7 @@ import { closedPrevious, defaultRows, listOf, RESET_BODY, resetDone } from "./pr
 import { amountOut, count, dayOut, done, orgSlug } from "./_schemas.ts";
 
 /** The org_openai_subscriptions schema, as compiled from configs/setup/bootstrap/schemas/. */
-export const SUBSCRIPTIONS_SCHEMA = pipelines["setup/bootstrap"].tables.org_openai_subscriptions;
+export const SUBSCRIPTIONS_SCHEMA = centralTables.org_openai_subscriptions;
 const TABLE = subscriptionsTable(SUBSCRIPTIONS_SCHEMA);
 
 const subscriptionRow = z.object({
