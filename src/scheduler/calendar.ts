@@ -1,7 +1,8 @@
 /**
  * The schedule's calendar, on {@link Day} values: which logical day a tick covers (daily at 02:00 UTC covers the
  * day before; monthly at 03:00 UTC on the 1st covers that month, logical day = the 1st), which ticks a process
- * that was down missed, the params of a scheduled or backfill run, and the chunks a backfill is cut into.
+ * that was down missed, the days a scheduled run re-pulls (its reload window), the params of a scheduled or
+ * backfill run, and the chunks a backfill is cut into.
  */
 import type { PipelineModule } from "../pipeline/module.ts";
 import {
@@ -12,6 +13,7 @@ import {
   type DaySpan,
   eachDay,
   isoDay,
+  MAX_RANGE_DAYS,
   monthStart,
   nextMonthStart,
   startOfDay,
@@ -52,6 +54,25 @@ export function missedLogicalDays(schedule: string, now: Date, windowDays: numbe
     if (tick > from && tick <= now.getTime()) out.push(tickLogicalDay(schedule, new Date(tick)));
   }
   return out;
+}
+
+/**
+ * The days the scheduled run for logical day `day` covers: the pipeline's reload window ending at `day`, i.e. the
+ * `trailingDays` days up to `day` and, on days 1..`previousMonthUntilDay` of a month, from the first day of the
+ * previous month (absent `reload`, or a monthly pipeline: `day` alone). Never more than MAX_RANGE_DAYS days (the
+ * DSL bounds the window to 31 + 28 days well inside it).
+ */
+export function reloadSpan(p: PipelineModule, day: Day): DaySpan {
+  const r = p.reload;
+  if (!r || p.schedule === "monthly") return { start: day, end: day };
+  let start = addDays(day, 1 - r.trailingDays);
+  const dayOfMonth = day - monthStart(day) + 1;
+  if (dayOfMonth <= r.previousMonthUntilDay) {
+    const previousMonth = monthStart(addDays(monthStart(day), -1));
+    if (previousMonth < start) start = previousMonth;
+  }
+  const earliest = addDays(day, 1 - MAX_RANGE_DAYS);
+  return { start: start < earliest ? earliest : start, end: day };
 }
 
 /**
