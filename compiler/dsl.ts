@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { PROVIDER_SLUGS, type ProviderSlug } from "../src/providers/catalogue.ts";
+import { RELOAD_LIMITS } from "../src/scheduler/calendar.ts";
 
 const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be snake_case");
 const kebab = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case");
@@ -138,7 +139,6 @@ export const scheduleSpec = z.string().regex(
  * days (late rows, corrections): the trailing `trailing_days` days ending at D, and on days 1..`previous_month_until_day`
  * of a month the whole previous month too (0: never). Still one run; its outputs replace those days.
  */
-export const RELOAD_LIMITS = { trailingDays: { min: 1, max: 31 }, previousMonthUntilDay: { min: 0, max: 28 } } as const;
 /** A whole number in `[min, max]`, with one message naming the field and its bounds for every way it can fail. */
 function boundedInt(field: string, what: string, { min, max }: { min: number; max: number }) {
   const error = `${field} must be a whole number ${what} from ${min} to ${max}`;

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule, ReloadDef } from "../../src/pipeline/module.ts";
-import { reloadSpan, scheduledParams } from "../../src/scheduler/calendar.ts";
-import { type Day, dayFromIso, isoDay } from "../../src/time/day.ts";
+import { MAX_RELOAD_DAYS, reloadSpan, scheduledParams } from "../../src/scheduler/calendar.ts";
+import { type Day, dayFromIso, isoDay, MAX_RANGE_DAYS } from "../../src/time/day.ts";
 import { Clock, items, startRig } from "./_setup.ts";
 import { OPENAI_STANDIN_KEY, openAIUsageRows } from "../standins/openai.ts";
 
@@ -43,6 +43,12 @@ Deno.test("reloadSpan covers the trailing days mid-month and the previous month 
       "2026-01-30",
       "2026-03-01",
     ]);
+  });
+  await t.step("the widest window, the 28th after a 31-day month, is 59 days and inside a run's 366", () => {
+    const widest = withReload({ trailingDays: 31, previousMonthUntilDay: 28 });
+    assert.deepEqual(span(widest, "2026-08-28"), ["2026-07-01", "2026-08-28"]);
+    assert.equal(MAX_RELOAD_DAYS, 59);
+    assert.ok(MAX_RELOAD_DAYS <= MAX_RANGE_DAYS);
   });
   await t.step("a pipeline without reload, and a monthly one, cover the logical day only", () => {
     const { reload: _r, ...none } = openai;
@@ -127,6 +133,18 @@ Deno.test("a scheduled OpenAI run asks the provider for its trailing days and a 
         "2026-03-15": expected("2026-03-15"),
       });
     });
+
+    await t.step(
+      "a backfill of days the run reloaded finds them covered, though its logical date is later",
+      async () => {
+        const r = await rig.request("POST", `/api/v1/pipelines/backfill/${org}`, {
+          key,
+          body: { pipeline: "openai/usage_cost", start_date: "2026-03-13", end_date: "2026-03-14" },
+        });
+        assert.equal(r.status, 202, r.text);
+        assert.deepEqual([r.json.days, r.json.missing, r.json.enqueued], [2, 0, 0]);
+      },
+    );
 
     await t.step("the next day's run re-pulls the 14th and the 15th without duplicating a row", async () => {
       rig.clock.advance(86_400_000);
