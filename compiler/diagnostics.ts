@@ -26,7 +26,8 @@ export type DiagnosticCode =
   | "E_ROUTE"
   | "E_DUPLICATE_ROUTE"
   | "E_DUPLICATE_PIPELINE_ID"
-  | "E_INTEGRATION";
+  | "E_INTEGRATION"
+  | "E_RELOAD";
 
 export type YamlPath = readonly (string | number)[];
 

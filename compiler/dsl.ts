@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { PROVIDER_SLUGS, type ProviderSlug } from "../src/providers/catalogue.ts";
+import { RELOAD_LIMITS } from "../src/scheduler/calendar.ts";
 
 const snake = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be snake_case");
 const kebab = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case");
@@ -133,6 +134,27 @@ export const scheduleSpec = z.string().regex(
   "must be daily, monthly or a five-field cron expression",
 );
 
+/**
+ * `reload`: the days a scheduled daily run re-pulls besides its logical day D, because providers restate recent
+ * days (late rows, corrections): the trailing `trailing_days` days ending at D, and on days 1..`previous_month_until_day`
+ * of a month the whole previous month too (0: never). Still one run; its outputs replace those days.
+ */
+/** A whole number in `[min, max]`, with one message naming the field and its bounds for every way it can fail. */
+function boundedInt(field: string, what: string, { min, max }: { min: number; max: number }) {
+  const error = `${field} must be a whole number ${what} from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+export const reloadSpec = z.strictObject({
+  trailing_days: boundedInt("trailing_days", "of days", RELOAD_LIMITS.trailingDays),
+  previous_month_until_day: boundedInt(
+    "previous_month_until_day",
+    "(a day of the month, 0: never)",
+    RELOAD_LIMITS.previousMonthUntilDay,
+  )
+    .default(0),
+});
+export type ReloadSpec = z.output<typeof reloadSpec>;
+
 export const pipelineConfig = z.strictObject({
   id: kebab,
   description: z.string().min(1),
@@ -143,6 +165,7 @@ export const pipelineConfig = z.strictObject({
   timeout_minutes: z.int().min(1).max(24 * 60).default(30),
   retry: z.strictObject({ attempts: z.int().min(0).max(10), backoff_seconds: z.int().min(1).max(3600) }).optional(),
   params: z.record(snake, paramSpec).default({}),
+  reload: reloadSpec.optional(),
   steps: z.array(stepSpec).min(1),
   notify: notifySpec.optional(),
 });
@@ -151,6 +174,8 @@ export type PipelineConfig = z.output<typeof pipelineConfig>;
 /** What a pipeline of one kind gets for a key it omits. */
 export const kindDefaults = z.strictObject({
   params: z.record(snake, paramSpec).optional(),
+  /** Applied to the kind's pipelines with a daily (or cron) schedule only: a monthly run re-pulls no window. */
+  reload: reloadSpec.optional(),
   notify: notifySpec.optional(),
 });
 

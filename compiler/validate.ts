@@ -2,6 +2,7 @@
 import { type NotifierConfig, notifierConfig, NOTIFY_TRIGGERS, type PipelineConfig } from "./dsl.ts";
 import { salvagePipeline } from "./salvage.ts";
 import { checkParams } from "./validate_params.ts";
+import { checkReload } from "./validate_reload.ts";
 import { applyDefaults, type Defaults, readDefaults } from "./defaults.ts";
 import type { Diagnostic, SourceMap, YamlPath } from "./diagnostics.ts";
 import type { NotifierIR, PipelineIR, ProgramIR } from "./ir.ts";
@@ -101,7 +102,7 @@ function validatePipeline(f: ParsedFile, ctx: PipelineContext, diagnostics: Diag
   const salvaged = salvagePipeline(f.value, f.map, diagnostics);
   if (!salvaged) return undefined;
   const { broken, brokenSteps, brokenParams } = salvaged;
-  const { cfg, paramsMap, notifyMap } = applyDefaults(
+  const { cfg, paramsMap, notifyMap, reloadFromDefaults } = applyDefaults(
     f.value,
     salvaged.cfg,
     !broken.has("kind"),
@@ -127,6 +128,7 @@ function validatePipeline(f: ParsedFile, ctx: PipelineContext, diagnostics: Diag
     diagnostics,
   });
   const notify = checkNotify(cfg, notifyMap, specs, paramNames, diagnostics);
+  const reload = broken.has("schedule") ? undefined : checkReload(cfg, reloadFromDefaults, f.map, diagnostics);
   if (diagnostics.length > before || !route) return undefined;
   return {
     source: f.file,
@@ -140,6 +142,7 @@ function validatePipeline(f: ParsedFile, ctx: PipelineContext, diagnostics: Diag
     timeoutMinutes: cfg.timeout_minutes,
     ...(cfg.retry ? { retry: { attempts: cfg.retry.attempts, backoffSeconds: cfg.retry.backoff_seconds } } : {}),
     params,
+    ...(reload ? { reload } : {}),
     steps,
     notify,
     tables: used,

@@ -71,6 +71,16 @@ export interface RouteDef {
   readonly status: number;
 }
 
+/**
+ * The late-data window of a scheduled daily run (DSL `reload`): the run for logical day D covers the
+ * `trailingDays` days ending at D and, on days 1..`previousMonthUntilDay` of a month, the whole previous month
+ * as well (0: never). Absent: the run covers D only. Backfills and API runs keep their own ranges.
+ */
+export interface ReloadDef {
+  readonly trailingDays: number;
+  readonly previousMonthUntilDay: number;
+}
+
 export interface PipelineModule {
   /** The config this module was generated from, e.g. `configs/openai/usage_cost.yml`. */
   readonly source: string;
@@ -86,6 +96,8 @@ export interface PipelineModule {
   readonly retry?: { readonly attempts: number; readonly backoffSeconds: number };
   readonly params: readonly ParamDef[];
   readonly paramsSchema: z.ZodType;
+  /** The days a scheduled run re-pulls besides its logical day (see {@link ReloadDef}). */
+  readonly reload?: ReloadDef;
   /** Steps in dependency order. */
   readonly steps: readonly StepDef[];
   readonly notify: readonly NotifyDef[];

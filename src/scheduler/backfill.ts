@@ -7,12 +7,17 @@
 import type { PipelineModule } from "../pipeline/module.ts";
 import { AppError } from "../errors/mod.ts";
 import { addDays, type Day, dayOf, type DaySpan, isoDay, monthStart, startOfDay } from "../time/day.ts";
-import { chunkDays, paramsSpan, scheduledParams, unitsOf } from "./calendar.ts";
+import { chunkDays, MAX_RELOAD_DAYS, paramsSpan, scheduledParams, unitsOf } from "./calendar.ts";
 import type { Candidate, FailedItem } from "../central/queue.ts";
 import { NOT_BACKFILLABLE, type Scheduler } from "./scheduler.ts";
 
 /** How far before a range a run or item may start and still cover part of it (a run covers at most 366 days). */
 const LOOKBACK_DAYS = 366;
+/**
+ * How far after a range a run's logical date may be and it still cover part of it: a scheduled run's logical date
+ * is the last day of its reload window, which reaches MAX_RELOAD_DAYS - 1 days back.
+ */
+const LOOKAHEAD_DAYS = MAX_RELOAD_DAYS - 1;
 
 export interface BackfillResult {
   readonly org_slug: string;
@@ -41,10 +46,13 @@ async function planRoom(scheduler: Scheduler, org: string, now: Date) {
   return { plan: row.plan, perMonth, used, queued, left: Math.max(0, perMonth - used - queued) };
 }
 
-/** Spans of the org's completed runs and live (QUEUED, CLAIMED) items of `path` that may overlap `span`. */
+/**
+ * Spans of the org's completed runs and live (QUEUED, CLAIMED) items of `path` that may overlap `span`, scheduled
+ * runs whose reload window reaches into it included.
+ */
 async function covered(scheduler: Scheduler, org: string, path: string, span: DaySpan): Promise<DaySpan[]> {
   const from = isoDay(addDays(span.start, -LOOKBACK_DAYS));
-  const params = await scheduler.reads.coveringParams(org, path, from, isoDay(span.end));
+  const params = await scheduler.reads.coveringParams(org, path, from, isoDay(addDays(span.end, LOOKAHEAD_DAYS)));
   return params.map(paramsSpan).filter((s): s is DaySpan => s !== undefined);
 }
 
@@ -72,7 +80,7 @@ export async function backfill(
     org,
     path: pipeline.path,
     from: addDays(span.start, -LOOKBACK_DAYS),
-    to: span.end,
+    to: addDays(span.end, LOOKAHEAD_DAYS),
   })).filter((f) => {
     const s = paramsSpan(f.params);
     return s !== undefined && overlaps(s, span);

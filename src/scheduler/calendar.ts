@@ -1,7 +1,8 @@
 /**
  * The schedule's calendar, on {@link Day} values: which logical day a tick covers (daily at 02:00 UTC covers the
  * day before; monthly at 03:00 UTC on the 1st covers that month, logical day = the 1st), which ticks a process
- * that was down missed, the params of a scheduled or backfill run, and the chunks a backfill is cut into.
+ * that was down missed, the days a scheduled run re-pulls (its reload window), the params of a scheduled or
+ * backfill run, and the chunks a backfill is cut into.
  */
 import type { PipelineModule } from "../pipeline/module.ts";
 import {
@@ -20,6 +21,18 @@ import {
 /** UTC hour of the daily and monthly ticks (runtime/scheduler.ts builds the cron expressions from these). */
 export const DAILY_TICK_HOUR = 2;
 export const MONTHLY_TICK_HOUR = 3;
+
+/** Bounds of a reload window: the DSL's `reload` block (compiler/dsl.ts) is checked against these. */
+export const RELOAD_LIMITS = {
+  trailingDays: { min: 1, max: 31 },
+  previousMonthUntilDay: { min: 0, max: 28 },
+} as const;
+
+/**
+ * The most days a reload window covers (a whole previous month of 31 days and 28 days of the month), well inside
+ * MAX_RANGE_DAYS: a scheduled run's logical date is at most this many days - 1 after the first day it covers.
+ */
+export const MAX_RELOAD_DAYS = 31 + RELOAD_LIMITS.previousMonthUntilDay.max;
 
 /** The most days one backfill item (one run) covers. */
 export const MAX_CHUNK_DAYS = 31;
@@ -52,6 +65,24 @@ export function missedLogicalDays(schedule: string, now: Date, windowDays: numbe
     if (tick > from && tick <= now.getTime()) out.push(tickLogicalDay(schedule, new Date(tick)));
   }
   return out;
+}
+
+/**
+ * The days the scheduled run for logical day `day` covers: the pipeline's reload window ending at `day`, i.e. the
+ * `trailingDays` days up to `day` and, on days 1..`previousMonthUntilDay` of a month, from the first day of the
+ * previous month (absent `reload`, or a monthly pipeline: `day` alone). Never more than MAX_RELOAD_DAYS days.
+ */
+export function reloadSpan(p: PipelineModule, day: Day): DaySpan {
+  const r = p.reload;
+  if (!r || p.schedule === "monthly") return { start: day, end: day };
+  let start = addDays(day, 1 - r.trailingDays);
+  const dayOfMonth = day - monthStart(day) + 1;
+  if (dayOfMonth <= r.previousMonthUntilDay) {
+    const previousMonth = monthStart(addDays(monthStart(day), -1));
+    if (previousMonth < start) start = previousMonth;
+  }
+  const earliest = addDays(day, 1 - MAX_RELOAD_DAYS);
+  return { start: start < earliest ? earliest : start, end: day };
 }
 
 /**

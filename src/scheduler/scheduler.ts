@@ -13,11 +13,11 @@ import type { Candidate, QueueItem, QueueStore } from "../central/queue.ts";
 import type { ScheduleReads } from "../central/schedule_reads.ts";
 import type { SchedulerDeps, SchedulerOptions } from "./_options.ts";
 import { type Day, dayFromIso, isoDay } from "../time/day.ts";
-import { isDue, missedLogicalDays, scheduledParams, tickLogicalDay } from "./calendar.ts";
+import { isDue, missedLogicalDays, reloadSpan, scheduledParams, tickLogicalDay } from "./calendar.ts";
 import { mayPassLater, waitReason } from "./limits.ts";
 import { NOT_BACKFILLABLE, type PipelineCatalog, scheduledPipelines } from "./_catalog.ts";
 
-export { isDue, NOT_BACKFILLABLE, type PipelineCatalog, scheduledParams, scheduledPipelines };
+export { isDue, NOT_BACKFILLABLE, type PipelineCatalog, reloadSpan, scheduledParams, scheduledPipelines };
 export type { SchedulerDeps, SchedulerOptions };
 
 /** How long an item refused for a busy slot waits before it is claimed again (unless a run here frees one first). */
@@ -88,8 +88,9 @@ export class Scheduler {
   }
 
   /**
-   * Enqueues every due scheduled pipeline for every org whose integration is VALID (idempotent per day), and
-   * queues the day's FAILED items again when `requeueFailed`.
+   * Enqueues every due scheduled pipeline for every org whose integration is VALID (idempotent per day), each
+   * item's params covering the pipeline's reload window ending at the day (`reloadSpan`), and queues the day's
+   * FAILED items again when `requeueFailed`.
    */
   async enqueueDay(
     logicalDate: string | Day,
@@ -109,6 +110,8 @@ export class Scheduler {
     }
     const candidates: Candidate[] = [];
     for (const p of due) {
+      // One item (one run, one quota unit) for day D, covering the pipeline's reload window ending at D.
+      const span = reloadSpan(p, day);
       for (const org of byProvider.get(CREDENTIAL_PROVIDER[p.integration!]) ?? []) {
         candidates.push({
           org_slug: org,
@@ -116,7 +119,7 @@ export class Scheduler {
           pipeline_id: p.id,
           schedule: p.schedule!,
           logical_date: iso,
-          params: scheduledParams(p, day),
+          params: scheduledParams(p, span.start, span.end),
         });
       }
     }

@@ -35,6 +35,7 @@ export const pipeline = {
   },
   timeoutMinutes: 10,
   retry: { attempts: 2, backoffSeconds: 300 },
+  reload: { trailingDays: 1, previousMonthUntilDay: 0 },
   notify: [
     {
       trigger: "on_failure",

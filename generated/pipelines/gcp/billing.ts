@@ -34,6 +34,7 @@ export const pipeline = {
   },
   timeoutMinutes: 60,
   retry: { attempts: 2, backoffSeconds: 300 },
+  reload: { trailingDays: 3, previousMonthUntilDay: 5 },
   notify: [
     {
       trigger: "on_failure",

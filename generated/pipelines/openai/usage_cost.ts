@@ -36,6 +36,7 @@ export const pipeline = {
   },
   timeoutMinutes: 30,
   retry: { attempts: 2, backoffSeconds: 300 },
+  reload: { trailingDays: 3, previousMonthUntilDay: 5 },
   notify: [
     {
       trigger: "on_failure",
