@@ -23,6 +23,16 @@ const section = {
   total_cost: money,
   total_billed_cost: money,
 };
+/** Usage without a price in force over the period (src/costs/unpriced.ts). */
+export const unpricedSchema = z.array(z.object({
+  provider: z.enum(PROVIDER_SLUGS),
+  model: z.string().nullable(),
+  unit: z.string().nullable().meta({ description: "Unit of quantity, e.g. Tokens" }),
+  quantity: amountOut.nullable().meta({ description: "Quantity used without a price" }),
+  records: count("Cost-table rows without a price"),
+  days: z.array(dayOut).meta({ description: "Days with such usage" }),
+})).meta({ description: "Usage without a price in force (no cost): never silently left out of the totals" });
+
 const summary = z.object({
   org_slug: z.string(),
   currency: z.string(),
@@ -32,6 +42,7 @@ const summary = z.object({
   provider: z.enum(PROVIDER_SLUGS).nullable(),
   ...section,
   other_currencies: z.array(z.object({ currency: z.string(), ...section })),
+  unpriced: unpricedSchema,
 }).meta({ title: "CostSummary" });
 const focus = z.object({
   org_slug: z.string(),

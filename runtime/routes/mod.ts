@@ -10,6 +10,7 @@ import { schedulerRoutes } from "./scheduler.ts";
 import { pricingRoutes } from "./pricing.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { costRoutes } from "./costs.ts";
+import { reconciliationRoutes } from "./reconciliation.ts";
 import { quotaRoutes } from "./quota.ts";
 
 export const API_ROUTES: readonly Route[] = [
@@ -23,5 +24,6 @@ export const API_ROUTES: readonly Route[] = [
   ...pricingRoutes,
   ...subscriptionRoutes,
   ...costRoutes,
+  ...reconciliationRoutes,
   ...quotaRoutes,
 ];

@@ -11,11 +11,18 @@ export interface CostSource {
   readonly provider: CostProvider;
   readonly table: string;
   readonly select: Readonly<Record<UnifiedColumn, string>>;
+  /** The DATE column the day range applies to; default `usage_date`. */
+  readonly dateColumn?: string;
+  /** An extra condition on the rows, e.g. leaving out zero fees. */
+  readonly where?: string;
 }
 
 const NUM = (expr: string) => `CAST(${expr} AS NUMERIC(38, 9))`;
 const NULL_STRING = "CAST(NULL AS STRING)";
 const NULL_NUM = NUM("NULL");
+
+/** FOCUS ChargeCategory of a fixed fee (a subscription plan). */
+export const FEE_CATEGORY = "Purchase";
 
 /** The FOCUS ProviderName of a provider, as an SQL string literal. */
 const focusName = (provider: CostProvider) => `'${providerBySlug(provider)!.focusName}'`;
@@ -94,7 +101,57 @@ export const COST_SOURCES: readonly CostSource[] = [
         "CASE LOWER(cost_type) WHEN 'tax' THEN 'Tax' WHEN 'adjustment' THEN 'Adjustment' WHEN 'rounding_error' THEN 'Adjustment' ELSE 'Usage' END",
     },
   },
+  {
+    // OpenAI plan fees (openai/subscriptions): each month's fee charged on the month's first day, one line per plan.
+    provider: "openai",
+    table: "openai_subscriptions_monthly",
+    dateColumn: "month_start",
+    where: "list_cost <> 0",
+    select: {
+      charge_date: "month_start",
+      charge_period_start: "CAST(month_start AS TIMESTAMP)",
+      charge_period_end: "CAST(DATE_ADD(month_start, INTERVAL 1 MONTH) AS TIMESTAMP)",
+      provider: "'openai'",
+      provider_name: focusName("openai"),
+      service_name: "CONCAT('Subscription: ', plan_name)",
+      model: NULL_STRING,
+      sku_id: "plan_name",
+      sub_account_id: NULL_STRING,
+      consumed_quantity: NUM("quantity"),
+      consumed_unit: "'Units'",
+      list_cost: NUM("list_cost"),
+      effective_cost: NUM("cost"),
+      billed_cost: NUM("cost"),
+      billing_currency: "currency",
+      charge_category: `'${FEE_CATEGORY}'`,
+    },
+  },
 ];
+
+/**
+ * Tables of provider-reported lines, read by the reconciliation as the billed side of their provider's usage
+ * (every other cost row, and the fees, bring their billed amount in the unified view): the day, the line's label
+ * (the model, or OpenAI's line item that starts with it), the amount and its currency.
+ */
+export interface BilledSource {
+  readonly provider: CostProvider;
+  readonly table: string;
+  readonly label: string;
+  readonly amount: string;
+}
+export const BILLED_SOURCES: readonly BilledSource[] = [
+  { provider: "openai", table: "openai_costs_daily_raw", label: "line_item", amount: "amount" },
+  { provider: "anthropic", table: "anthropic_cost_report_daily_raw", label: "model", amount: "amount_usd" },
+];
+
+/** The billed lines of `source` per day, label and currency for the days [@start, @end]. */
+export function billedSql(dataset: string, source: BilledSource): string {
+  return `SELECT usage_date AS day, ${source.label} AS label, UPPER(currency) AS currency,
+      SUM(${NUM(source.amount)}) AS billed_cost
+    FROM ${qualified(dataset, source.table)}
+    WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)
+    GROUP BY usage_date, ${source.label}, UPPER(currency)`;
+}
 
 /**
  * The unified view over `sources` (the tables that exist in `dataset`) for the days [@start, @end], as a SELECT
@@ -105,6 +162,8 @@ export function unifiedSql(dataset: string, sources: readonly CostSource[]): str
   return sources.map((s) =>
     `SELECT ${UNIFIED_COLUMNS.map((c) => `${s.select[c]} AS ${c}`).join(", ")}
     FROM ${qualified(dataset, s.table)}
-    WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)`
+    WHERE ${s.dateColumn ?? "usage_date"} BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)${
+      s.where ? ` AND ${s.where}` : ""
+    }`
   ).join("\nUNION ALL\n");
 }

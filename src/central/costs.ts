@@ -7,7 +7,9 @@
 import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { type Aggregate, type CostsRequest, GROUP_KEYS, money, shapeRow } from "../costs/query.ts";
 import { toFocusRow, type UnifiedRow } from "../costs/unified.ts";
-import { COST_SOURCES, unifiedSql } from "./_cost_view.ts";
+import { type UnpricedDay, unpricedUsage } from "../costs/unpriced.ts";
+import { type BilledSum, type ListSum, modelOfLine, type ReconciliationRequest } from "../costs/reconciliation.ts";
+import { BILLED_SOURCES, billedSql, COST_SOURCES, FEE_CATEGORY, unifiedSql } from "./_cost_view.ts";
 
 /** Inclusive UTC days `YYYY-MM-DD`. */
 export interface DayRange {
@@ -33,20 +35,35 @@ const SUMS = `SUM(effective_cost) AS cost, SUM(billed_cost) AS billed_cost,
 const ZERO_NUM = "CAST(0 AS NUMERIC(38, 9))";
 
 /** The unified view over the org's cost tables that exist (and match the provider filter); null when none do. */
-function view(wh: Warehouse, dataset: string, req: CostsRequest): Promise<string | null> {
+function view(wh: Warehouse, dataset: string, req: Pick<CostsRequest, "provider">): Promise<string | null> {
   const wanted = COST_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
   return Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table))).then((present) =>
     unifiedSql(dataset, wanted.filter((_, i) => present[i]))
   );
 }
 
-/** The cost summary: rows grouped by `groupBy`, totals, and the other currencies' sums kept apart. */
+/** The days of usage without a price in force (no cost) over the unified view, per provider, model and unit. */
+function unpricedDays(wh: Warehouse, unified: string, params: Record<string, string>): Promise<UnpricedDay[]> {
+  return wh.query<UnpricedDay>(
+    `WITH unified AS (${unified})
+     SELECT provider, model, consumed_unit AS unit, charge_date AS day, SUM(consumed_quantity) AS quantity,
+       COUNT(*) AS records
+     FROM unified WHERE effective_cost IS NULL
+     GROUP BY provider, model, consumed_unit, charge_date
+     ORDER BY provider, model ASC NULLS LAST, unit ASC NULLS LAST, day`,
+    params,
+  );
+}
+
+/** The cost summary: rows grouped by `groupBy`, totals, the other currencies' sums kept apart, unpriced usage. */
 async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
   const unified = await view(wh, dataset, req);
   const params = { start: req.start, end: req.end };
   let grouped: Aggregate[] = [];
   let totals: Aggregate[] = [];
+  let unpriced: UnpricedDay[] = [];
   if (unified !== null) {
+    unpriced = await unpricedDays(wh, unified, params);
     const keys = req.groupBy.map((k) => `${GROUP_KEYS[k]} AS ${k}`);
     const order = req.groupBy.map((k) => `${k} ASC NULLS LAST`);
     [grouped, totals] = await Promise.all([
@@ -83,6 +100,56 @@ async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
       currency: t.currency,
       ...section(t.currency),
     })),
+    unpriced: unpricedUsage(unpriced),
+  };
+}
+
+/**
+ * Both sides of the reconciliation: usage priced from the unified view per provider, day, model and currency,
+ * and the billed amounts: the provider-reported lines of BILLED_SOURCES (their model read from the line), and the
+ * unified view's billed amount for every other provider and for fixed fees.
+ */
+async function reconciliationSides(wh: Warehouse, dataset: string, req: ReconciliationRequest) {
+  const unified = await view(wh, dataset, req);
+  const params = { start: req.start, end: req.end };
+  const raw = BILLED_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
+  const present = await Promise.all(raw.map((s) => wh.tableExists(dataset, s.table)));
+  const [list, viewBilled, unpriced, ...rawBilled] = await Promise.all([
+    unified === null ? [] : wh.query<ListSum & { records: number | string; priced: number | string }>(
+      `WITH unified AS (${unified})
+       SELECT provider, charge_date AS day, model, billing_currency AS currency, SUM(effective_cost) AS list_cost,
+         COUNT(*) AS records, COUNT(effective_cost) AS priced
+       FROM unified GROUP BY provider, charge_date, model, billing_currency`,
+      params,
+    ),
+    unified === null ? [] : wh.query<BilledSum>(
+      `WITH unified AS (${unified})
+       SELECT provider, charge_date AS day, model, billing_currency AS currency, SUM(billed_cost) AS billed_cost
+       FROM unified
+       WHERE billed_cost IS NOT NULL
+         AND (provider NOT IN (SELECT * FROM UNNEST(@raw)) OR charge_category = '${FEE_CATEGORY}')
+       GROUP BY provider, charge_date, model, billing_currency`,
+      { ...params, raw: BILLED_SOURCES.map((s) => s.provider) },
+    ),
+    unified === null ? [] : unpricedDays(wh, unified, params),
+    ...raw.map((s, i) =>
+      present[i]
+        ? wh.query<{ day: string; label: string | null; currency: string; billed_cost: string }>(
+          billedSql(dataset, s),
+          params,
+        ).then((rows) => rows.map((r) => ({ provider: s.provider, ...r, model: modelOfLine(s.provider, r.label) })))
+        : Promise.resolve([])
+    ),
+  ]);
+  return {
+    list: list.map((l) => ({
+      ...l,
+      list_cost: Number(l.priced) ? l.list_cost : null,
+      records: Number(l.records),
+      unpriced_records: Number(l.records) - Number(l.priced),
+    })),
+    billed: [...viewBilled, ...rawBilled.flat()] as BilledSum[],
+    unpriced: unpricedUsage(unpriced),
   };
 }
 
@@ -132,6 +199,11 @@ export class CostStore {
   /** The cost summary of `dataset`: rows grouped by `req.groupBy`, totals, the other currencies' sums kept apart. */
   costSummary(dataset: string, req: CostsRequest): ReturnType<typeof costSummary> {
     return costSummary(this.wh, dataset, req);
+  }
+
+  /** Both sides of the reconciliation of `dataset` (src/costs/reconciliation.ts joins them), and unpriced usage. */
+  reconciliationSides(dataset: string, req: ReconciliationRequest): ReturnType<typeof reconciliationSides> {
+    return reconciliationSides(this.wh, dataset, req);
   }
 
   /** One FOCUS-named row per charge in the range, at most `req.limit`; `truncated` when more exist. */

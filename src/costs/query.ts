@@ -33,7 +33,7 @@ export const money = (
 ) => (v === null || v === undefined ? null : normaliseDecimal(String(v)));
 
 /** A request query parameter that cannot be used: a `VALIDATION_ERROR` naming it in `field` and `details.field`. */
-function queryError(field: string, message: string): AppError {
+export function queryError(field: string, message: string): AppError {
   return new AppError("VALIDATION_ERROR", message, { field, details: { field } });
 }
 

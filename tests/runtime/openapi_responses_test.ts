@@ -136,6 +136,7 @@ Deno.test("real responses of the app parse with their route's declared response 
     await t.step("costs, quota, scheduler, backfills, key rotation, removal", async () => {
       await check("GET", `/api/v1/costs/${org}`, { key }, 200);
       await check("GET", `/api/v1/costs/${org}?format=focus&limit=5`, { key }, 200);
+      await check("GET", `/api/v1/costs/${org}/reconciliation`, { key }, 200);
       await check("GET", `/api/v1/organizations/${org}/quota`, { key }, 200);
       await check("POST", "/api/v1/scheduler/trigger", { root: true, body: {} }, 200);
       await check("GET", "/api/v1/scheduler/status", { root: true }, 200);
