@@ -93,6 +93,8 @@ export const dqCheck = z.strictObject({
   name: snake,
   check: z.enum(DQ_CHECKS),
   columns: z.array(snake).min(1).optional(),
+  /** not_null / non_negative: columns whose distinct values among the failing rows the message names (at most 10). */
+  report_by: z.array(snake).min(1).max(3).optional(),
   value: z.number().optional(),
   severity: z.enum(["warn", "error"]).default("warn"),
 });

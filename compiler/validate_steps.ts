@@ -234,15 +234,25 @@ function checkChecks(
         "E_CHECK_COLUMN",
       );
     }
-    (c.columns ?? []).forEach((name, j) => {
-      if (!schema.fields.some((f) => f.name === name)) {
-        err([...base, i, "columns", j], `column "${name}" is not in table "${schema.table}"`, "E_CHECK_COLUMN");
-      }
-    });
+    if (c.report_by && c.check !== "not_null" && c.check !== "non_negative") {
+      err(
+        [...base, i, "report_by"],
+        `report_by applies to not_null and non_negative checks, not ${c.check}`,
+        "E_CHECK_COLUMN",
+      );
+    }
+    for (const key of ["columns", "report_by"] as const) {
+      (c[key] ?? []).forEach((name, j) => {
+        if (!schema.fields.some((f) => f.name === name)) {
+          err([...base, i, key, j], `column "${name}" is not in table "${schema.table}"`, "E_CHECK_COLUMN");
+        }
+      });
+    }
     out.push({
       name: c.name,
       check: c.check,
       ...(c.columns ? { columns: c.columns } : {}),
+      ...(c.report_by ? { reportBy: c.report_by } : {}),
       ...(c.value !== undefined ? { value: c.value } : {}),
       severity: c.severity,
     });

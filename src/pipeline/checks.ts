@@ -60,26 +60,44 @@ function tally(check: CheckDef): Tally {
   }
 }
 
-/** Counts the rows where any of `cols` is `bad`; the check passes when there are none. */
+/** Distinct `report_by` values the message of a failing check names, at most this many. */
+export const REPORTED_VALUES = 10;
+
+/**
+ * Counts the rows where any of `cols` is `bad`; the check passes when there are none. With `report_by`, the message
+ * also names the distinct values of those columns among the failing rows (e.g. which models have no price).
+ */
 function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean, what: string): Tally {
   let failing = 0;
+  const by = check.reportBy ?? [];
+  const seen = new Set<string>();
   return {
     add(rows) {
       for (const r of rows) {
         for (const c of cols) {
           if (bad(r[c])) {
             failing++;
+            if (by.length && seen.size <= REPORTED_VALUES) {
+              seen.add(by.map((k) => JSON.stringify(r[k] ?? null)).join("/"));
+            }
             break;
           }
         }
       }
     },
-    finish: () => ({
-      check,
-      observed: failing,
-      passed: failing === 0,
-      message: `${failing} rows with ${what} ${cols.join(", ")}`,
-    }),
+    finish: () => {
+      const values = [...seen].sort();
+      const more = values.length > REPORTED_VALUES ? ", ..." : "";
+      const named = by.length && failing
+        ? ` (${by.join("/")}: ${values.slice(0, REPORTED_VALUES).join(", ")}${more})`
+        : "";
+      return {
+        check,
+        observed: failing,
+        passed: failing === 0,
+        message: `${failing} rows with ${what} ${cols.join(", ")}${named}`,
+      };
+    },
   };
 }
 

@@ -41,6 +41,8 @@ export interface CheckDef {
   readonly name: string;
   readonly check: "not_null" | "unique" | "non_negative" | "min_rows";
   readonly columns?: readonly string[];
+  /** not_null / non_negative: columns whose distinct values among the failing rows the outcome names. */
+  readonly reportBy?: readonly string[];
   readonly value?: number;
   readonly severity: "warn" | "error";
 }

@@ -486,3 +486,15 @@ Deno.test("compile() refuses the write modes append, truncate and merge, naming 
     `configs/p/x.yml:10:86 unknown key "merge_keys" at "steps[0].output.merge_keys" (E_UNKNOWN_KEY)`,
   ]);
 });
+
+Deno.test("compile() checks report_by: a column of the output, on not_null and non_negative checks only", () => {
+  const checks = (check: string) =>
+    HEAD + STEP + `    checks:\n      - { name: c, check: ${check}, columns: [tokens], report_by: [modle] }\n`;
+  const out = problems(checks("not_null"));
+  assert.equal(out.length, 1);
+  assert.match(out[0]!, /^configs\/p\/x\.yml:12:\d+ column "modle" is not in table "usage" .*\(E_CHECK_COLUMN\)$/);
+  assert.deepEqual(problems(checks("not_null").replace("[modle]", "[model]")), []);
+  const unique = problems(checks("unique").replace("[modle]", "[model]"));
+  assert.equal(unique.length, 1);
+  assert.match(unique[0]!, /report_by applies to not_null and non_negative checks, not unique/);
+});

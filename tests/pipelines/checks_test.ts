@@ -52,3 +52,32 @@ Deno.test("UniqueKeys tells values apart as JSON does and stays exact past its c
   wide.clear();
   assert.equal(wide.add(["v5", 2, null, "k", false]), true, "clear() forgets every tuple");
 });
+
+Deno.test("a not_null check with report_by names the distinct failing values, sorted, at most ten", () => {
+  const check = {
+    name: "priced",
+    check: "not_null",
+    columns: ["list_cost"],
+    reportBy: ["model"],
+    severity: "warn",
+  } as CheckDef;
+  const rows = [
+    { model: "gpt-4o", list_cost: "1.5" },
+    { model: "gpt-4o-audio-preview", list_cost: null },
+    { model: "dall-e-3", list_cost: null },
+    { model: "gpt-4o-audio-preview", list_cost: null },
+  ];
+  const [o] = runChecks([check], rows);
+  assert.equal(o!.observed, 3);
+  assert.equal(o!.message, '3 rows with a null in list_cost (model: "dall-e-3", "gpt-4o-audio-preview")');
+  const many = Array.from({ length: 12 }, (_, i) => ({ model: `m${String(i).padStart(2, "0")}`, list_cost: null }));
+  const [capped] = runChecks([check], many);
+  assert.equal(
+    capped!.message,
+    `12 rows with a null in list_cost (model: ${
+      Array.from({ length: 10 }, (_, i) => `"m${String(i).padStart(2, "0")}"`).join(", ")
+    }, ...)`,
+  );
+  const [clean] = runChecks([check], [{ model: "gpt-4o", list_cost: "1" }]);
+  assert.equal(clean!.message, "0 rows with a null in list_cost", "nothing named when nothing fails");
+});

@@ -48,6 +48,18 @@ Deno.test("the reconciliation matches to the cent when billed equals list, names
     const get = (o: typeof m, query: string) =>
       o.harness.request("GET", `/api/v1/costs/${o.org}${query}`, { key: keys[o.org]! });
 
+    await t.step("the run's data-quality result names the unpriced model", async () => {
+      await m.harness.deps.stores.runs.flushed();
+      const dq = await m.harness.deps.warehouse.query<{ passed: boolean; message: string }>(
+        `SELECT passed, message FROM organizations.org_meta_dq_results
+         WHERE org_slug = @org AND check_name = 'cost_every_model_priced'`,
+        { org: m.org },
+      );
+      assert.equal(dq.length, 1);
+      assert.equal(dq[0]!.passed, false);
+      assert.match(dq[0]!.message, new RegExp(`rows with a null in list_cost \\(model: "${AUDIO}"\\)$`));
+    });
+
     await t.step("an org whose models are all priced is MATCHED to the cent on every day and in total", async () => {
       const r = await get(p, `/reconciliation?start=${D12}&end=${D10}&provider=openai`);
       assert.equal(r.status, 200, r.text);

@@ -191,6 +191,7 @@ export const pipeline = {
         name: "cost_every_model_priced",
         check: "not_null",
         columns: ["list_cost"],
+        reportBy: ["model"],
         severity: "warn",
       },
     ],
