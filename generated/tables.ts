@@ -1129,6 +1129,24 @@ export const tables = {
         description: "OpenAI project id (FOCUS SubAccountId); null when not grouped by project",
       },
       {
+        name: "user_id",
+        type: "STRING",
+        mode: "NULLABLE",
+        description: "User id; null unless grouped by user_id",
+      },
+      {
+        name: "api_key_id",
+        type: "STRING",
+        mode: "NULLABLE",
+        description: "API key id; null unless grouped by api_key_id",
+      },
+      {
+        name: "api_source",
+        type: "STRING",
+        mode: "NULLABLE",
+        description: "agents_api or unlabeled; null unless grouped by api_source",
+      },
+      {
         name: "organization_id",
         type: "STRING",
         mode: "NULLABLE",
@@ -1145,6 +1163,18 @@ export const tables = {
         type: "STRING",
         mode: "REQUIRED",
         description: "amount.currency upper-cased to ISO 4217, e.g. USD (FOCUS BillingCurrency)",
+      },
+      {
+        name: "quantity",
+        type: "NUMERIC",
+        mode: "NULLABLE",
+        description: "Quantity of the line item in quantity_unit, exact as reported; null unless grouped by line_item",
+      },
+      {
+        name: "quantity_unit",
+        type: "STRING",
+        mode: "NULLABLE",
+        description: "Unit of quantity: tokens, 1000_tokens, images, characters, duration_seconds, gibibyte_hours, ...; null when none applies",
       },
       {
         name: "run_id",

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { defineProcessorSpec, type ProcessorSpec, tableName } from "./spec.ts";
 import { CREDENTIAL_KEYS, PRICED_SLUGS, PROVIDERS } from "../providers/catalogue.ts";
 import { OPENAI_USAGE_ENDPOINT_NAMES, OPENAI_USAGE_ENDPOINTS } from "../providers/openai_usage.ts";
+import { OPENAI_COSTS_GROUP_BY } from "../providers/openai.ts";
 
 const credentialProvider = z.enum(CREDENTIAL_KEYS);
 const timeout = z.int().min(100).max(120_000).default(15_000);
@@ -87,7 +88,7 @@ export const openaiCostsSpec = defineProcessorSpec({
   type: "openai.costs",
   description: "Pulls OpenAI billed costs per day and line item",
   config: z.strictObject({
-    group_by: z.array(z.enum(["line_item", "project_id"])).default(["line_item", "project_id"]),
+    group_by: z.array(z.enum(OPENAI_COSTS_GROUP_BY)).default(["line_item", "project_id"]),
     page_limit: pageLimit(180),
     start_date: z.string().default("{{ params.start_date }}"),
     end_date: z.string().default("{{ params.end_date }}"),

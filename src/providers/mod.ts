@@ -38,6 +38,7 @@ export type { ErrorHint, ProviderErrorInit, ProviderErrorKind, ProviderHttpOptio
  */
 export {
   OPENAI_BASE_URL,
+  OPENAI_COSTS_GROUP_BY,
   OpenAIClient,
   openAICostResultSchema,
   openAICostsPageSchema,

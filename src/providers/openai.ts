@@ -8,6 +8,7 @@ import { baseUrlDefault } from "./catalogue.ts";
 import { type ErrorHint, ProviderHttp, type ProviderHttpOptions } from "./http.ts";
 import { endpointUrl, paginate, parseBaseUrl } from "./_paging.ts";
 import {
+  bucketPageSchema,
   OPENAI_USAGE_ENDPOINTS,
   type OpenAIUsageEndpoint,
   type OpenAIUsageEndpointGroupBy,
@@ -29,33 +30,29 @@ const nullableString = z.string().nullable().default(null);
 /** One group in a completions bucket. `input_tokens` includes `input_cached_tokens` and cache-write tokens. */
 export const openAIUsageResultSchema = OPENAI_USAGE_ENDPOINTS.completions.resultSchema;
 
-/** One group in a costs bucket; `amount.value` is in dollars as a JSON number. */
+/**
+ * One group in a costs bucket; `amount.value` is in dollars as a JSON number. `quantity` (in `quantity_unit`:
+ * tokens, images, characters, duration_seconds, gibibyte_hours, ...) is given when grouped by line item.
+ */
 export const openAICostResultSchema = z.object({
   object: z.literal("organization.costs.result").optional(),
   amount: z.object({ value: z.number(), currency: z.string().min(1) }),
   line_item: nullableString,
   project_id: nullableString,
+  user_id: nullableString,
+  api_key_id: nullableString,
+  api_source: nullableString,
+  quantity: z.number().nullable().default(null),
+  quantity_unit: nullableString,
 });
 
-function pageSchema<R extends z.ZodType>(result: R) {
-  const bucket = z.object({
-    object: z.literal("bucket").optional(),
-    start_time: z.number().int(),
-    end_time: z.number().int(),
-    results: z.array(result),
-  });
-  return z.object({
-    object: z.literal("page").optional(),
-    data: z.array(bucket),
-    has_more: z.boolean(),
-    next_page: z.string().nullish(),
-  });
-}
+/** Costs dimensions OpenAI can group by. */
+export const OPENAI_COSTS_GROUP_BY = ["line_item", "project_id", "user_id", "api_key_id", "api_source"] as const;
 
 /** A page of `/organization/usage/completions`. */
 export const openAIUsagePageSchema = OPENAI_USAGE_ENDPOINTS.completions.pageSchema;
 /** A page of `/organization/costs`. */
-export const openAICostsPageSchema = pageSchema(openAICostResultSchema);
+export const openAICostsPageSchema = bucketPageSchema(openAICostResultSchema);
 
 export type OpenAIUsageResult = z.output<typeof openAIUsageResultSchema>;
 export type OpenAICostResult = z.output<typeof openAICostResultSchema>;
@@ -83,7 +80,7 @@ export interface OpenAIUsageQuery<G extends string = OpenAIUsageGroupBy> {
 export interface OpenAICostsQuery {
   start: number;
   end?: number;
-  groupBy?: readonly ("line_item" | "project_id")[];
+  groupBy?: readonly (typeof OPENAI_COSTS_GROUP_BY)[number][];
   /** Buckets per page, 1-180 (default 7). */
   limit?: number;
   projectIds?: readonly string[];

@@ -30,6 +30,22 @@ interface EndpointDef<R extends string, G extends string, M extends z.ZodRawShap
   decimals?: readonly (keyof M & string)[];
 }
 
+/** A page of 1d (or 1h, 1m) buckets of `result` objects, as every Usage and the Costs endpoint answers. */
+export function bucketPageSchema<R extends z.ZodType>(result: R) {
+  const bucket = z.object({
+    object: z.literal("bucket").optional(),
+    start_time: z.number().int(),
+    end_time: z.number().int(),
+    results: z.array(result),
+  });
+  return z.object({
+    object: z.literal("page").optional(),
+    data: z.array(bucket),
+    has_more: z.boolean(),
+    next_page: z.string().nullish(),
+  });
+}
+
 function define<const R extends string, const G extends string, const M extends z.ZodRawShape>(
   def: EndpointDef<R, G, M>,
 ) {
@@ -41,18 +57,7 @@ function define<const R extends string, const G extends string, const M extends 
     ...keys,
     ...def.measures,
   });
-  const bucket = z.object({
-    object: z.literal("bucket").optional(),
-    start_time: z.number().int(),
-    end_time: z.number().int(),
-    results: z.array(result),
-  });
-  const page = z.object({
-    object: z.literal("page").optional(),
-    data: z.array(bucket),
-    has_more: z.boolean(),
-    next_page: z.string().nullish(),
-  });
+  const page = bucketPageSchema(result);
   const measureKinds = Object.fromEntries(
     Object.keys(def.measures).map((
       m,

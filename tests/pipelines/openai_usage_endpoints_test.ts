@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { startHarness } from "../runtime/_harness.ts";
-import { OPENAI_STANDIN_KEY, type OpenAIStandInRow, startOpenAIStandIn } from "../standins/openai.ts";
+import {
+  OPENAI_STANDIN_KEY,
+  openAICostLines,
+  type OpenAIStandInRow,
+  openAIUsageRows,
+  startOpenAIStandIn,
+} from "../standins/openai.ts";
 import { OpenAIClient } from "../../src/providers/openai.ts";
 import { openaiUsageSpec } from "../../src/processors/specs.ts";
 import { collect, providerError, serveJson } from "../providers/_helpers.ts";
@@ -130,6 +136,20 @@ Deno.test("openai/usage_cost writes every Usage API endpoint into its own raw ta
         assert.equal(Number(x.input_uncached_tokens), Number(x.input_tokens) - Number(x.input_cached_tokens));
         assert.equal(Number(x.input_cache_write_tokens), 0);
         assert.equal(x.service_tier, null, "not grouped by service_tier");
+      }
+    });
+
+    await t.step("billed costs keep each line item's quantity and unit", async () => {
+      const billed = await h.deps.warehouse.query(
+        `SELECT * FROM ${DATASET}.openai_costs_daily_raw WHERE usage_date = CAST('2025-03-01' AS DATE)`,
+      );
+      const expected = new Map(
+        openAIUsageRows("", D1).flatMap(openAICostLines).map((l) => [`${l.line_item}|${l.project_id}`, l.quantity]),
+      );
+      assert.equal(billed.length, expected.size);
+      for (const b of billed) {
+        assert.equal(Number(b.quantity), expected.get(`${b.line_item}|${b.project_id}`), String(b.line_item));
+        assert.equal(b.quantity_unit, "tokens");
       }
     });
 

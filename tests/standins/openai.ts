@@ -8,8 +8,9 @@
  *   1-31, `page`) -> `{object:"page", data:[{object:"bucket", start_time, end_time,
  *   results:[{object:"organization.usage.<result>.result", ...}]}], has_more, next_page}`; a result has every
  *   dimension of its endpoint, null where not grouped by it
- * - `GET /v1/organization/costs` (`group_by` line_item/project_id, `limit` 1-180) ->
- *   results `{object:"organization.costs.result", amount:{value, currency:"usd"}, line_item, project_id}`
+ * - `GET /v1/organization/costs` (`group_by` line_item, project_id, user_id, api_key_id, api_source; `limit` 1-180)
+ *   -> results `{object:"organization.costs.result", amount:{value, currency:"usd"}, line_item, project_id,
+ *   user_id, api_key_id, api_source, quantity, quantity_unit}` (quantity in tokens, per line item only)
  * - errors `{error:{message, type, param, code}}`: 401 for an unknown key (the key masked,
  *   or whole with `echoKey`), 403 for a key without usage rights, 400 for bad parameters.
  *
@@ -186,7 +187,7 @@ export interface OpenAIUsageRow {
 
 const DAY = 86_400;
 const USAGE_DIMENSIONS = [...PER_MODEL, "batch", "service_tier", "api_source"];
-const COST_DIMENSIONS = ["line_item", "project_id"];
+const COST_DIMENSIONS = ["line_item", "project_id", "user_id", "api_key_id", "api_source"];
 /** List prices in micro-dollars per 1M tokens: input, cached input, output, audio in, audio out. */
 const PRICES: Record<string, [number, number, number, number, number]> = {
   "gpt-4o-mini": [150_000, 75_000, 600_000, 0, 0],
@@ -248,10 +249,19 @@ export function openAIUsageRows(
   return rows;
 }
 
+/** A billed line of the stand-in: `units` of 1e-12 dollars for `quantity` tokens. */
+export interface OpenAICostLine {
+  line_item: string;
+  project_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  api_source: string | null;
+  quantity: number;
+  units: bigint;
+}
+
 /** Line items of one usage row, as costs reports them, in 1e-12 dollars. */
-export function openAICostLines(
-  row: OpenAIUsageRow,
-): { line_item: string; project_id: string | null; units: bigint }[] {
+export function openAICostLines(row: OpenAIUsageRow): OpenAICostLine[] {
   const model = row.model ?? "unknown";
   const key = Object.keys(PRICES).find((p) => model.startsWith(p));
   const [pin, pcached, pout, paudioIn, paudioOut] = key ? PRICES[key]! : [1_000_000, 500_000, 4_000_000, 0, 0];
@@ -266,6 +276,10 @@ export function openAICostLines(
   return lines.filter(([, tokens]) => tokens > 0).map(([item, tokens, price]) => ({
     line_item: `${model}, ${item}`,
     project_id: row.project_id,
+    user_id: row.user_id,
+    api_key_id: row.api_key_id,
+    api_source: row.api_source,
+    quantity: tokens,
     units: BigInt(tokens) * BigInt(price),
   }));
 }
@@ -362,11 +376,18 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
 
 function costResults(rows: OpenAIUsageRow[], groupBy: string[]) {
   const lines = aggregate(rows.flatMap(openAICostLines), groupBy, COST_DIMENSIONS);
+  const byLine = groupBy.includes("line_item");
   return lines.map((line) => ({
     object: "organization.costs.result",
     amount: { value: Number(scaledToDecimal(line.units, 12)), currency: "usd" },
     line_item: line.line_item,
     project_id: line.project_id,
+    user_id: line.user_id,
+    api_key_id: line.api_key_id,
+    api_source: line.api_source,
+    // A quantity and its unit are given per line item only.
+    quantity: byLine ? line.quantity : null,
+    quantity_unit: byLine ? "tokens" : null,
   }));
 }
 

@@ -10,6 +10,7 @@ import {
   numberToDecimalString,
   OPENAI_USAGE_ENDPOINTS,
   type OpenAIUsageEndpoint,
+  type OpenAIUsageEndpointGroupBy,
   type OpenAIUsageEndpointPage,
 } from "../../providers/mod.ts";
 import { openaiUsageSpec } from "../specs.ts";
@@ -69,7 +70,7 @@ export const openaiUsageProcessor = defineProcessor(openaiUsageSpec, async (ctx,
       end,
       bucketWidth: config.bucket_width,
       // The spec checks each dimension against the endpoint's own group_by options.
-      groupBy: config.group_by as never,
+      groupBy: config.group_by as OpenAIUsageEndpointGroupBy<typeof endpoint>[],
       limit: config.page_limit,
     }),
     (page) => usagePageRows(endpoint, page, range, meta, ctx.logger),
