@@ -73,14 +73,29 @@ function define<const R extends string, const G extends string, const M extends 
 }
 
 const MODEL_REQUESTS = { num_model_requests: count };
+/** The completions-style split of `input_tokens` and `output_tokens` (cache writes, modalities), when reported. */
+const TOKEN_BREAKDOWN = {
+  input_uncached_tokens: optionalCount,
+  input_text_tokens: optionalCount,
+  input_image_tokens: optionalCount,
+  input_cached_text_tokens: optionalCount,
+  input_cached_audio_tokens: optionalCount,
+  input_cached_image_tokens: optionalCount,
+  input_cache_write_tokens: optionalCount,
+  input_cache_write_30m_tokens: optionalCount,
+  input_cache_write_12h_tokens: optionalCount,
+  output_text_tokens: optionalCount,
+  output_image_tokens: optionalCount,
+};
 const PER_MODEL = ["project_id", "user_id", "api_key_id", "model"] as const;
+const COMPLETIONS_GROUP_BY = [...PER_MODEL, "batch", "service_tier", "api_source"] as const;
 
 /** Every Usage API endpoint by its path segment. */
 export const OPENAI_USAGE_ENDPOINTS = {
   /** `input_tokens` includes cached and cache-write tokens (text, audio and image). */
   completions: define({
     result: "completions",
-    groupBy: [...PER_MODEL, "batch", "service_tier", "api_source"],
+    groupBy: COMPLETIONS_GROUP_BY,
     measures: {
       input_tokens: count,
       output_tokens: count,
@@ -88,17 +103,21 @@ export const OPENAI_USAGE_ENDPOINTS = {
       input_cached_tokens: count.default(0),
       input_audio_tokens: count.default(0),
       output_audio_tokens: count.default(0),
-      input_uncached_tokens: optionalCount,
-      input_text_tokens: optionalCount,
-      input_image_tokens: optionalCount,
-      input_cached_text_tokens: optionalCount,
-      input_cached_audio_tokens: optionalCount,
-      input_cached_image_tokens: optionalCount,
-      input_cache_write_tokens: optionalCount,
-      input_cache_write_30m_tokens: optionalCount,
-      input_cache_write_12h_tokens: optionalCount,
-      output_text_tokens: optionalCount,
-      output_image_tokens: optionalCount,
+      ...TOKEN_BREAKDOWN,
+    },
+  }),
+  /** Decisions API tokens, in the completions shape; every split is optional (null when absent). */
+  decisions: define({
+    result: "decisions",
+    groupBy: COMPLETIONS_GROUP_BY,
+    measures: {
+      input_tokens: count,
+      output_tokens: count,
+      ...MODEL_REQUESTS,
+      input_cached_tokens: optionalCount,
+      input_audio_tokens: optionalCount,
+      output_audio_tokens: optionalCount,
+      ...TOKEN_BREAKDOWN,
     },
   }),
   embeddings: define({

@@ -25,6 +25,31 @@ const A = { project_id: "proj_a", user_id: "user_1", api_key_id: "key_1" };
 
 /** Hand-written usage per endpoint and day (only 2025-03-01 and 2025-03-02 have any). */
 const USAGE: Record<string, Record<number, OpenAIStandInRow[]>> = {
+  decisions: {
+    [D1]: [
+      {
+        ...A,
+        model: "gpt-4o-mini",
+        batch: false,
+        service_tier: "default",
+        api_source: null,
+        input_tokens: 900,
+        output_tokens: 80,
+        num_model_requests: 3,
+        input_cached_tokens: 100,
+      },
+      {
+        ...A,
+        model: "gpt-4o-mini",
+        batch: true,
+        service_tier: "default",
+        api_source: null,
+        input_tokens: 50,
+        output_tokens: 5,
+        num_model_requests: 1,
+      },
+    ],
+  },
   embeddings: {
     [D1]: [
       { ...A, model: "text-embedding-3-small", input_tokens: 1_000, num_model_requests: 4 },
@@ -152,6 +177,24 @@ Deno.test("openai/usage_cost writes every Usage API endpoint into its own raw ta
         assert.equal(b.quantity_unit, "tokens");
       }
     });
+
+    await t.step(
+      "decisions keep the completions shape per batch flag; an unreported split is null, not 0",
+      async () => {
+        const d = await rows("decisions");
+        assert.deepEqual(
+          d.map((
+            x,
+          ) => [
+            x.batch,
+            Number(x.input_tokens),
+            x.input_cached_tokens === null ? null : Number(x.input_cached_tokens),
+          ]),
+          [[false, 900, 100], [true, 50, null]],
+        );
+        assert.ok(d.every((x) => x.input_cache_write_tokens === null && x.service_tier === null));
+      },
+    );
 
     await t.step("embeddings are summed per day, model, project and key; user_id stays null", async () => {
       const e = await rows("embeddings");

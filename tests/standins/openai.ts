@@ -2,7 +2,7 @@
  * A local stand-in for OpenAI's organization Usage and Costs APIs, in the published shapes (checked against the
  * official SDK's types, `openai` 7.60 resources/admin/organization/usage.d.ts):
  *
- * - `GET /v1/organization/usage/<endpoint>` for completions, embeddings, moderations, images, audio_speeches,
+ * - `GET /v1/organization/usage/<endpoint>` for completions, decisions, embeddings, moderations, images, audio_speeches,
  *   audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls and web_search_calls
  *   (`start_time`, `end_time`, `bucket_width=1d`, repeated `group_by` among that endpoint's dimensions, `limit`
  *   1-31, `page`) -> `{object:"page", data:[{object:"bucket", start_time, end_time,
@@ -56,6 +56,7 @@ export interface OpenAIKeyProfile {
 }
 
 const PER_MODEL = ["project_id", "user_id", "api_key_id", "model"];
+const USAGE_DIMENSIONS = [...PER_MODEL, "batch", "service_tier", "api_source"];
 
 /** A usage result at its finest grain (every dimension set), without `object`. */
 export type OpenAIStandInRow = Record<string, string | number | boolean | null>;
@@ -69,6 +70,21 @@ const ENDPOINTS: Record<
     rows: (seed: string, dayStart: number, projects: string[]) => OpenAIStandInRow[];
   }
 > = {
+  decisions: perProject("decisions", USAGE_DIMENSIONS, (s) => {
+    const input = seededInt(1_000, 50_000, ...s, "in");
+    const cached = Math.floor(input / 4);
+    return {
+      model: "gpt-4o-mini-2024-07-18",
+      batch: false,
+      service_tier: "default",
+      api_source: "unlabeled",
+      input_tokens: input,
+      input_cached_tokens: cached,
+      input_uncached_tokens: input - cached,
+      output_tokens: seededInt(100, 9_000, ...s, "out"),
+      num_model_requests: seededInt(1, 90, ...s, "req"),
+    };
+  }),
   embeddings: perProject("embeddings", PER_MODEL, (s) => ({
     model: "text-embedding-3-small",
     input_tokens: seededInt(1_000, 90_000, ...s, "in"),
@@ -186,7 +202,6 @@ export interface OpenAIUsageRow {
 }
 
 const DAY = 86_400;
-const USAGE_DIMENSIONS = [...PER_MODEL, "batch", "service_tier", "api_source"];
 const COST_DIMENSIONS = ["line_item", "project_id", "user_id", "api_key_id", "api_source"];
 /** List prices in micro-dollars per 1M tokens: input, cached input, output, audio in, audio out. */
 const PRICES: Record<string, [number, number, number, number, number]> = {
