@@ -65,7 +65,9 @@ export const openaiUsageSpec = defineProcessorSpec({
   config: z.strictObject({
     endpoint: z.enum(OPENAI_USAGE_ENDPOINT_NAMES).default("completions"),
     bucket_width: z.enum(["1d"]).default("1d"),
-    group_by: z.array(z.enum(openaiUsageGroupBy)).default(["project_id"]),
+    // The default suits the model endpoints; vector_stores, code_interpreter_sessions and file_search_calls
+    // (no model dimension) must say their group_by.
+    group_by: z.array(z.enum(openaiUsageGroupBy)).default(["model", "project_id"]),
     page_limit: pageLimit(31),
     start_date: z.string().default("{{ params.start_date }}"),
     end_date: z.string().default("{{ params.end_date }}"),
