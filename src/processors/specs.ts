@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { defineProcessorSpec, type ProcessorSpec, tableName } from "./spec.ts";
 import { CREDENTIAL_KEYS, PRICED_SLUGS, PROVIDERS } from "../providers/catalogue.ts";
+import { OPENAI_USAGE_ENDPOINT_NAMES, OPENAI_USAGE_ENDPOINTS } from "../providers/openai_usage.ts";
+import { OPENAI_COSTS_GROUP_BY } from "../providers/openai.ts";
 
 const credentialProvider = z.enum(CREDENTIAL_KEYS);
 const timeout = z.int().min(100).max(120_000).default(15_000);
@@ -51,18 +53,35 @@ export const seedSpec = defineProcessorSpec({
   config: z.strictObject({ provider: z.enum(PRICED_SLUGS) }),
 });
 
+const openaiUsageGroupBy = [...new Set(Object.values(OPENAI_USAGE_ENDPOINTS).flatMap((e) => e.groupBy))] as [
+  string,
+  ...string[],
+];
+
 export const openaiUsageSpec = defineProcessorSpec({
   type: "openai.usage",
-  description: "Pulls OpenAI completions usage in daily buckets, every page",
+  description:
+    "Pulls one OpenAI Usage API endpoint (completions, embeddings, images, ...) in daily buckets, every page",
   config: z.strictObject({
+    endpoint: z.enum(OPENAI_USAGE_ENDPOINT_NAMES).default("completions"),
     bucket_width: z.enum(["1d"]).default("1d"),
-    group_by: z.array(z.enum(["model", "project_id", "api_key_id", "user_id", "batch"])).default([
-      "model",
-      "project_id",
-    ]),
+    // The default suits the model endpoints; vector_stores, code_interpreter_sessions and file_search_calls
+    // (no model dimension) must say their group_by.
+    group_by: z.array(z.enum(openaiUsageGroupBy)).default(["model", "project_id"]),
     page_limit: pageLimit(31),
     start_date: z.string().default("{{ params.start_date }}"),
     end_date: z.string().default("{{ params.end_date }}"),
+  }).superRefine((config, ctx) => {
+    const allowed: readonly string[] = OPENAI_USAGE_ENDPOINTS[config.endpoint].groupBy;
+    config.group_by.forEach((g, i) => {
+      if (!allowed.includes(g)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["group_by", i],
+          message: `Field "group_by" of endpoint ${config.endpoint} must be one of ${allowed.join(", ")}, not "${g}"`,
+        });
+      }
+    });
   }),
   requiresOutput: true,
 });
@@ -71,7 +90,7 @@ export const openaiCostsSpec = defineProcessorSpec({
   type: "openai.costs",
   description: "Pulls OpenAI billed costs per day and line item",
   config: z.strictObject({
-    group_by: z.array(z.enum(["line_item", "project_id"])).default(["line_item", "project_id"]),
+    group_by: z.array(z.enum(OPENAI_COSTS_GROUP_BY)).default(["line_item", "project_id"]),
     page_limit: pageLimit(180),
     start_date: z.string().default("{{ params.start_date }}"),
     end_date: z.string().default("{{ params.end_date }}"),

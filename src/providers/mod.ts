@@ -29,20 +29,29 @@ export type { ErrorHint, ProviderErrorInit, ProviderErrorKind, ProviderHttpOptio
 
 /**
  * OpenAI organization usage and costs with an Admin key: `validateAdminKey()`,
- * `usageCompletions({start, end?, bucketWidth = "1d", groupBy?, limit?})` and
- * `costs({start, end?, groupBy?, limit?})`, both async generators of pages.
+ * `usage(endpoint, {start, end?, bucketWidth = "1d", groupBy?, limit?})` for every Usage API endpoint of
+ * `OPENAI_USAGE_ENDPOINTS` (`usageCompletions(query)` for completions) and `costs({start, end?, groupBy?, limit?})`,
+ * all async generators of pages.
  * Base URL default `https://api.openai.com/v1`.
  * @throws {ProviderError} a 403 reads "an organization Admin key is needed (this key has no usage rights)"
  * @example for await (const page of client.costs({ start: 1735689600, groupBy: ["line_item"] })) {}
  */
 export {
   OPENAI_BASE_URL,
+  OPENAI_COSTS_GROUP_BY,
   OpenAIClient,
   openAICostResultSchema,
   openAICostsPageSchema,
   openAIUsagePageSchema,
   openAIUsageResultSchema,
 } from "./openai.ts";
+export { OPENAI_USAGE_ENDPOINT_NAMES, OPENAI_USAGE_ENDPOINTS, usagePath } from "./openai_usage.ts";
+export type {
+  MeasureKind,
+  OpenAIUsageEndpoint,
+  OpenAIUsageEndpointGroupBy,
+  OpenAIUsageEndpointPage,
+} from "./openai_usage.ts";
 export type {
   OpenAIClientOptions,
   OpenAICostResult,

@@ -1,69 +1,58 @@
 /**
- * OpenAI organization usage and costs (Admin key, `Authorization: Bearer`):
- * `GET /organization/usage/completions` and `GET /organization/costs`, as documented at
+ * OpenAI organization usage and costs (Admin key, `Authorization: Bearer`): every
+ * `GET /organization/usage/<endpoint>` of `OPENAI_USAGE_ENDPOINTS` and `GET /organization/costs`, as documented at
  * https://platform.openai.com/docs/api-reference/usage.
  */
 import { z } from "zod";
 import { baseUrlDefault } from "./catalogue.ts";
 import { type ErrorHint, ProviderHttp, type ProviderHttpOptions } from "./http.ts";
 import { endpointUrl, paginate, parseBaseUrl } from "./_paging.ts";
+import {
+  bucketPageSchema,
+  OPENAI_USAGE_ENDPOINTS,
+  type OpenAIUsageEndpoint,
+  type OpenAIUsageEndpointGroupBy,
+  type OpenAIUsageEndpointPage,
+  usagePath,
+} from "./openai_usage.ts";
 
 /** Default API root (`OPENAI_BASE_URL`). */
 export const OPENAI_BASE_URL: string = baseUrlDefault("openai");
 const PROVIDER = "OpenAI";
-const USAGE = "/organization/usage/completions";
+const USAGE = usagePath("completions");
 const COSTS = "/organization/costs";
 const DAY = 86_400;
 
-const count = z.number().int().nonnegative();
 // Absent and null both read as null; `.default(null)` rather than a transform keeps zod on its fast path
 // (pages can hold many thousands of results).
 const nullableString = z.string().nullable().default(null);
 
-/** One group in a usage bucket. `input_tokens` includes `input_cached_tokens`. */
-export const openAIUsageResultSchema = z.object({
-  object: z.literal("organization.usage.completions.result").optional(),
-  input_tokens: count,
-  input_cached_tokens: count.default(0),
-  output_tokens: count,
-  input_audio_tokens: count.default(0),
-  output_audio_tokens: count.default(0),
-  num_model_requests: count,
-  project_id: nullableString,
-  model: nullableString,
-  user_id: nullableString,
-  api_key_id: nullableString,
-  batch: z.boolean().nullable().default(null),
-  service_tier: nullableString,
-});
+/** One group in a completions bucket. `input_tokens` includes `input_cached_tokens` and cache-write tokens. */
+export const openAIUsageResultSchema = OPENAI_USAGE_ENDPOINTS.completions.resultSchema;
 
-/** One group in a costs bucket; `amount.value` is in dollars as a JSON number. */
+/**
+ * One group in a costs bucket; `amount.value` is in dollars as a JSON number. `quantity` (in `quantity_unit`:
+ * tokens, images, characters, duration_seconds, gibibyte_hours, ...) is given when grouped by line item.
+ */
 export const openAICostResultSchema = z.object({
   object: z.literal("organization.costs.result").optional(),
   amount: z.object({ value: z.number(), currency: z.string().min(1) }),
   line_item: nullableString,
   project_id: nullableString,
+  user_id: nullableString,
+  api_key_id: nullableString,
+  api_source: nullableString,
+  quantity: z.number().nullable().default(null),
+  quantity_unit: nullableString,
 });
 
-function pageSchema<R extends z.ZodType>(result: R) {
-  const bucket = z.object({
-    object: z.literal("bucket").optional(),
-    start_time: z.number().int(),
-    end_time: z.number().int(),
-    results: z.array(result),
-  });
-  return z.object({
-    object: z.literal("page").optional(),
-    data: z.array(bucket),
-    has_more: z.boolean(),
-    next_page: z.string().nullish(),
-  });
-}
+/** Costs dimensions OpenAI can group by. */
+export const OPENAI_COSTS_GROUP_BY = ["line_item", "project_id", "user_id", "api_key_id", "api_source"] as const;
 
 /** A page of `/organization/usage/completions`. */
-export const openAIUsagePageSchema = pageSchema(openAIUsageResultSchema);
+export const openAIUsagePageSchema = OPENAI_USAGE_ENDPOINTS.completions.pageSchema;
 /** A page of `/organization/costs`. */
-export const openAICostsPageSchema = pageSchema(openAICostResultSchema);
+export const openAICostsPageSchema = bucketPageSchema(openAICostResultSchema);
 
 export type OpenAIUsageResult = z.output<typeof openAIUsageResultSchema>;
 export type OpenAICostResult = z.output<typeof openAICostResultSchema>;
@@ -72,15 +61,15 @@ export type OpenAICostsPage = z.output<typeof openAICostsPageSchema>;
 export type OpenAIUsageBucket = OpenAIUsagePage["data"][number];
 export type OpenAICostsBucket = OpenAICostsPage["data"][number];
 
-/** Usage dimensions OpenAI can group by. */
-export type OpenAIUsageGroupBy = "model" | "project_id" | "user_id" | "api_key_id" | "batch" | "service_tier";
+/** Completions usage dimensions OpenAI can group by. */
+export type OpenAIUsageGroupBy = OpenAIUsageEndpointGroupBy<"completions">;
 
-/** Query for `usageCompletions`; times are unix seconds, `end` exclusive. */
-export interface OpenAIUsageQuery {
+/** Query for `usage` (any endpoint) and `usageCompletions`; times are unix seconds, `end` exclusive. */
+export interface OpenAIUsageQuery<G extends string = OpenAIUsageGroupBy> {
   start: number;
   end?: number;
   bucketWidth?: "1m" | "1h" | "1d";
-  groupBy?: readonly OpenAIUsageGroupBy[];
+  groupBy?: readonly G[];
   /** Buckets per page; 1d: 1-31 (default 7), 1h: 1-168, 1m: 1-1440. */
   limit?: number;
   projectIds?: readonly string[];
@@ -91,7 +80,7 @@ export interface OpenAIUsageQuery {
 export interface OpenAICostsQuery {
   start: number;
   end?: number;
-  groupBy?: readonly ("line_item" | "project_id")[];
+  groupBy?: readonly (typeof OPENAI_COSTS_GROUP_BY)[number][];
   /** Buckets per page, 1-180 (default 7). */
   limit?: number;
   projectIds?: readonly string[];
@@ -113,7 +102,7 @@ const ADMIN_KEY_NEEDED: ErrorHint = {
   detail: "an organization Admin key is needed (this key has no usage rights)",
 };
 
-/** Reads an organization's completions usage and costs with an Admin key. */
+/** Reads an organization's usage (every endpoint) and costs with an Admin key. */
 export class OpenAIClient {
   readonly #apiKey: string;
   readonly #base: URL;
@@ -143,9 +132,24 @@ export class OpenAIClient {
    * @throws {ProviderError} on any failed page; {RangeError} for a bad query
    */
   usageCompletions(query: OpenAIUsageQuery): AsyncGenerator<OpenAIUsagePage, void, undefined> {
+    return this.usage("completions", query);
+  }
+
+  /**
+   * Pages of one Usage API endpoint (`GET /organization/usage/<endpoint>`) from `start` (inclusive) to `end`
+   * (exclusive), following `next_page`; each page is checked against that endpoint's result schema.
+   * `models` is sent only where the endpoint filters by model.
+   * @throws {ProviderError} on any failed page; {RangeError} for a bad query
+   */
+  usage<E extends OpenAIUsageEndpoint>(
+    endpoint: E,
+    query: OpenAIUsageQuery<OpenAIUsageEndpointGroupBy<E>>,
+  ): AsyncGenerator<OpenAIUsageEndpointPage<E>, void, undefined> {
     const width = query.bucketWidth ?? "1d";
     checkRange(query.start, query.end);
     checkLimit(query.limit, USAGE_LIMITS[width]);
+    const path = usagePath(endpoint);
+    const schema = OPENAI_USAGE_ENDPOINTS[endpoint].pageSchema as unknown as z.ZodType<OpenAIUsageEndpointPage<E>>;
     const params = {
       start_time: query.start,
       end_time: query.end,
@@ -156,8 +160,8 @@ export class OpenAIClient {
       models: query.models,
     };
     return paginate(
-      { provider: PROVIDER, endpoint: `GET ${USAGE}` },
-      (page) => this.#get(USAGE, { ...params, page }, openAIUsagePageSchema),
+      { provider: PROVIDER, endpoint: `GET ${path}` },
+      (page) => this.#get(path, { ...params, page }, schema),
     );
   }
 

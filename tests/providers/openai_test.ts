@@ -83,6 +83,7 @@ Deno.test("OpenAIClient.usageCompletions() follows next_page across pages and se
         api_key_id: null,
         batch: null,
         service_tier: null,
+        api_source: null,
       })),
     );
     assert.equal(standIn.requests.length, 4);

@@ -1,17 +1,23 @@
 /**
- * A local stand-in for OpenAI's organization Usage and Costs APIs, in the published shapes:
+ * A local stand-in for OpenAI's organization Usage and Costs APIs, in the published shapes (checked against the
+ * official SDK's types, `openai` 7.60 resources/admin/organization/usage.d.ts):
  *
- * - `GET /v1/organization/usage/completions` (`start_time`, `end_time`, `bucket_width=1d`,
- *   repeated `group_by`, `limit` 1-31, `page`) -> `{object:"page", data:[{object:"bucket",
- *   start_time, end_time, results:[{object:"organization.usage.completions.result", ...}]}],
- *   has_more, next_page}`
- * - `GET /v1/organization/costs` (`group_by` line_item/project_id, `limit` 1-180) ->
- *   results `{object:"organization.costs.result", amount:{value, currency:"usd"}, line_item, project_id}`
+ * - `GET /v1/organization/usage/<endpoint>` for completions, decisions, embeddings, moderations, images, audio_speeches,
+ *   audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls and web_search_calls
+ *   (`start_time`, `end_time`, `bucket_width=1d`, repeated `group_by` among that endpoint's dimensions, `limit`
+ *   1-31, `page`) -> `{object:"page", data:[{object:"bucket", start_time, end_time,
+ *   results:[{object:"organization.usage.<result>.result", ...}]}], has_more, next_page}`; a result has every
+ *   dimension of its endpoint, null where not grouped by it
+ * - `GET /v1/organization/costs` (`group_by` line_item, project_id, user_id, api_key_id, api_source; `limit` 1-180)
+ *   -> results `{object:"organization.costs.result", amount:{value, currency:"usd"}, line_item, project_id,
+ *   user_id, api_key_id, api_source, quantity, quantity_unit}` (quantity in tokens, per line item only)
  * - errors `{error:{message, type, param, code}}`: 401 for an unknown key (the key masked,
  *   or whole with `echoKey`), 403 for a key without usage rights, 400 for bad parameters.
  *
  * Usage is deterministic: each (key seed, day, model, project) gives the same token counts
- * on every call, and costs are those tokens at list price. Test fixture, not product code.
+ * on every call, and costs are those tokens at list price (completions only, for now). `usage` replaces the
+ * generated rows of any endpoint with hand-written ones (at the finest grain; the stand-in sums them per
+ * group_by). Test fixture, not product code.
  */
 import {
   aggregate,
@@ -49,6 +55,101 @@ export interface OpenAIKeyProfile {
   usage?: boolean;
 }
 
+const PER_MODEL = ["project_id", "user_id", "api_key_id", "model"];
+const USAGE_DIMENSIONS = [...PER_MODEL, "batch", "service_tier", "api_source"];
+
+/** A usage result at its finest grain (every dimension set), without `object`. */
+export type OpenAIStandInRow = Record<string, string | number | boolean | null>;
+
+/** Each Usage API endpoint: its result object name, its group_by dimensions and its default rows of a day. */
+const ENDPOINTS: Record<
+  string,
+  {
+    result: string;
+    dimensions: string[];
+    rows: (seed: string, dayStart: number, projects: string[]) => OpenAIStandInRow[];
+  }
+> = {
+  decisions: perProject("decisions", USAGE_DIMENSIONS, (s) => {
+    const input = seededInt(1_000, 50_000, ...s, "in");
+    const cached = Math.floor(input / 4);
+    return {
+      model: "gpt-4o-mini-2024-07-18",
+      batch: false,
+      service_tier: "default",
+      api_source: "unlabeled",
+      input_tokens: input,
+      input_cached_tokens: cached,
+      input_uncached_tokens: input - cached,
+      output_tokens: seededInt(100, 9_000, ...s, "out"),
+      num_model_requests: seededInt(1, 90, ...s, "req"),
+    };
+  }),
+  embeddings: perProject("embeddings", PER_MODEL, (s) => ({
+    model: "text-embedding-3-small",
+    input_tokens: seededInt(1_000, 90_000, ...s, "in"),
+    num_model_requests: seededInt(5, 300, ...s, "req"),
+  })),
+  moderations: perProject("moderations", PER_MODEL, (s) => ({
+    model: "omni-moderation-latest",
+    input_tokens: seededInt(500, 20_000, ...s, "in"),
+    num_model_requests: seededInt(5, 200, ...s, "req"),
+  })),
+  images: perProject("images", [...PER_MODEL, "size", "source"], (s) => ({
+    model: "dall-e-3",
+    size: "1024x1024",
+    source: "image.generation",
+    images: seededInt(1, 40, ...s, "images"),
+    num_model_requests: seededInt(1, 40, ...s, "req"),
+  })),
+  audio_speeches: perProject("audio_speeches", PER_MODEL, (s) => ({
+    model: "tts-1",
+    characters: seededInt(1_000, 60_000, ...s, "chars"),
+    num_model_requests: seededInt(1, 50, ...s, "req"),
+  })),
+  audio_transcriptions: perProject("audio_transcriptions", PER_MODEL, (s) => ({
+    model: "whisper-1",
+    seconds: seededInt(60, 7_200, ...s, "seconds"),
+    num_model_requests: seededInt(1, 50, ...s, "req"),
+  })),
+  vector_stores: perProject("vector_stores", ["project_id"], (s) => ({
+    usage_bytes: seededInt(1_000_000, 900_000_000, ...s, "bytes"),
+  })),
+  code_interpreter_sessions: perProject("code_interpreter_sessions", ["project_id"], (s) => ({
+    num_sessions: seededInt(0, 30, ...s, "sessions"),
+  })),
+  file_search_calls: perProject("file_searches", ["project_id", "user_id", "api_key_id", "vector_store_id"], (s) => ({
+    vector_store_id: `vs_${seededInt(100000, 999999, ...s, "vs")}`,
+    num_requests: seededInt(0, 500, ...s, "calls"),
+  })),
+  web_search_calls: perProject("web_searches", [...PER_MODEL, "context_level", "api_source"], (s) => ({
+    model: "gpt-4o-2024-08-06",
+    context_level: "medium",
+    api_source: "unlabeled",
+    num_requests: seededInt(0, 400, ...s, "calls"),
+    num_model_requests: seededInt(0, 300, ...s, "req"),
+  })),
+};
+
+/** An endpoint whose default usage is one row per project and day, its other dimensions null unless `make` sets them. */
+function perProject(
+  result: string,
+  dimensions: string[],
+  make: (s: readonly [string, string, string]) => OpenAIStandInRow,
+) {
+  return {
+    result,
+    dimensions,
+    rows: (seed: string, dayStart: number, projects: string[]) =>
+      projects.map((project) => {
+        const s = [seed, isoDay(dayStart * 1000), project] as const;
+        const base: OpenAIStandInRow = Object.fromEntries(dimensions.map((d) => [d, null]));
+        if (dimensions.includes("api_key_id")) base.api_key_id = `key_${seededInt(100000, 999999, seed, project)}`;
+        return { ...base, project_id: project, ...make(s) };
+      }),
+  };
+}
+
 /** Options of `startOpenAIStandIn`; fault modes as in `FaultOptions`. */
 export interface OpenAIStandInOptions extends FaultOptions {
   /** Accepted keys; default `{[OPENAI_STANDIN_KEY]: {}}`. */
@@ -59,6 +160,11 @@ export interface OpenAIStandInOptions extends FaultOptions {
   days?: { from?: string; to?: string };
   /** Put the whole key in 401 messages (a careless provider), to test redaction. */
   echoKey?: boolean;
+  /**
+   * Hand-written usage of an endpoint other than completions (e.g. `embeddings`) for the UTC day starting at
+   * `dayStart` (unix seconds), replacing the generated rows; rows at the finest grain, without `object`.
+   */
+  usage?: Record<string, (dayStart: number) => OpenAIStandInRow[]>;
 }
 
 /** A running OpenAI stand-in; pass `baseUrl` as `OPENAI_BASE_URL`. */
@@ -74,6 +180,17 @@ export interface OpenAIUsageRow {
   output_tokens: number;
   input_audio_tokens: number;
   output_audio_tokens: number;
+  input_uncached_tokens: number;
+  input_text_tokens: number;
+  input_image_tokens: number;
+  input_cached_text_tokens: number;
+  input_cached_audio_tokens: number;
+  input_cached_image_tokens: number;
+  input_cache_write_tokens: number;
+  input_cache_write_30m_tokens: number;
+  input_cache_write_12h_tokens: number;
+  output_text_tokens: number;
+  output_image_tokens: number;
   num_model_requests: number;
   project_id: string | null;
   user_id: string | null;
@@ -81,11 +198,11 @@ export interface OpenAIUsageRow {
   model: string | null;
   batch: boolean | null;
   service_tier: string | null;
+  api_source: "agents_api" | "unlabeled" | null;
 }
 
 const DAY = 86_400;
-const USAGE_DIMENSIONS = ["project_id", "user_id", "api_key_id", "model", "batch", "service_tier"];
-const COST_DIMENSIONS = ["line_item", "project_id"];
+const COST_DIMENSIONS = ["line_item", "project_id", "user_id", "api_key_id", "api_source"];
 /** List prices in micro-dollars per 1M tokens: input, cached input, output, audio in, audio out. */
 const PRICES: Record<string, [number, number, number, number, number]> = {
   "gpt-4o-mini": [150_000, 75_000, 600_000, 0, 0],
@@ -110,13 +227,29 @@ export function openAIUsageRows(
       const requests = seededInt(20, 900, ...s, "requests");
       const input = requests * seededInt(300, 2_400, ...s, "in");
       const audio = model.includes("audio");
+      const cached = Math.floor(input * seededFraction(...s, "cached") * 0.6);
+      const output = requests * seededInt(80, 900, ...s, "out");
+      const audioIn = audio ? Math.floor(input * 0.3) : 0;
+      const audioOut = audio ? Math.min(output, requests * seededInt(20, 200, ...s, "audio")) : 0;
       rows.push({
         object: "organization.usage.completions.result",
         input_tokens: input,
-        input_cached_tokens: Math.floor(input * seededFraction(...s, "cached") * 0.6),
-        output_tokens: requests * seededInt(80, 900, ...s, "out"),
-        input_audio_tokens: audio ? Math.floor(input * 0.3) : 0,
-        output_audio_tokens: audio ? requests * seededInt(20, 200, ...s, "audio") : 0,
+        input_cached_tokens: cached,
+        output_tokens: output,
+        input_audio_tokens: audioIn,
+        output_audio_tokens: audioOut,
+        // No cache writes and no images: the uncached input is text and (uncached) audio.
+        input_uncached_tokens: input - cached,
+        input_text_tokens: input - cached - audioIn,
+        input_image_tokens: 0,
+        input_cached_text_tokens: cached,
+        input_cached_audio_tokens: 0,
+        input_cached_image_tokens: 0,
+        input_cache_write_tokens: 0,
+        input_cache_write_30m_tokens: 0,
+        input_cache_write_12h_tokens: 0,
+        output_text_tokens: output - audioOut,
+        output_image_tokens: 0,
         num_model_requests: requests,
         project_id: project,
         user_id: null,
@@ -124,16 +257,26 @@ export function openAIUsageRows(
         model,
         batch: false,
         service_tier: "default",
+        api_source: "unlabeled",
       });
     }
   }
   return rows;
 }
 
+/** A billed line of the stand-in: `units` of 1e-12 dollars for `quantity` tokens. */
+export interface OpenAICostLine {
+  line_item: string;
+  project_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  api_source: string | null;
+  quantity: number;
+  units: bigint;
+}
+
 /** Line items of one usage row, as costs reports them, in 1e-12 dollars. */
-export function openAICostLines(
-  row: OpenAIUsageRow,
-): { line_item: string; project_id: string | null; units: bigint }[] {
+export function openAICostLines(row: OpenAIUsageRow): OpenAICostLine[] {
   const model = row.model ?? "unknown";
   const key = Object.keys(PRICES).find((p) => model.startsWith(p));
   const [pin, pcached, pout, paudioIn, paudioOut] = key ? PRICES[key]! : [1_000_000, 500_000, 4_000_000, 0, 0];
@@ -148,13 +291,17 @@ export function openAICostLines(
   return lines.filter(([, tokens]) => tokens > 0).map(([item, tokens, price]) => ({
     line_item: `${model}, ${item}`,
     project_id: row.project_id,
+    user_id: row.user_id,
+    api_key_id: row.api_key_id,
+    api_source: row.api_source,
+    quantity: tokens,
     units: BigInt(tokens) * BigInt(price),
   }));
 }
 
 /** Starts the stand-in on a random local port. */
 export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAIStandIn {
-  const { keys = { [OPENAI_STANDIN_KEY]: {} }, models, projects, days, echoKey, ...faults } = options;
+  const { keys = { [OPENAI_STANDIN_KEY]: {} }, models, projects, days, echoKey, usage = {}, ...faults } = options;
   const standIn = serveStandIn({ ...faults }, openAIError, (req, rec) => {
     const key = bearer(req);
     if (key === undefined) {
@@ -174,8 +321,10 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
         "invalid_api_key",
       );
     }
-    const route = `${req.method} ${rec.path}`;
-    if (route !== "GET /v1/organization/usage/completions" && route !== "GET /v1/organization/costs") {
+    const usagePath = /^\/v1\/organization\/usage\/([a-z_]+)$/.exec(rec.path)?.[1];
+    const endpoint = usagePath === undefined || usagePath === "completions" ? undefined : ENDPOINTS[usagePath];
+    const known = rec.path === "/v1/organization/costs" || usagePath === "completions" || endpoint !== undefined;
+    if (req.method !== "GET" || !known) {
       return openAIError(404, "invalid_request_error", `Invalid URL (${req.method} ${rec.path})`);
     }
     if (profile.usage === false) {
@@ -188,7 +337,7 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
     const costs = rec.path.endsWith("/costs");
     const params = new URLSearchParams(rec.query);
     const groupBy = params.getAll("group_by");
-    const allowed = costs ? COST_DIMENSIONS : USAGE_DIMENSIONS;
+    const allowed = costs ? COST_DIMENSIONS : endpoint?.dimensions ?? USAGE_DIMENSIONS;
     const startTime = Number(params.get("start_time"));
     const endTime = params.has("end_time") ? Number(params.get("end_time")) : Math.floor(Date.now() / 1000);
     const limit = params.has("limit") ? Number(params.get("limit")) : 7;
@@ -216,7 +365,16 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
     const data = [];
     for (let i = offset; i < Math.min(total, offset + limit); i++) {
       const start = first + i * DAY;
-      const rows = inDays(isoDay(start * 1000), days) ? openAIUsageRows(seed, start, models, projects) : [];
+      const active = inDays(isoDay(start * 1000), days);
+      if (endpoint !== undefined) {
+        const own = usage[usagePath!];
+        const rows = !active ? [] : own ? own(start) : endpoint.rows(seed, start, projects ?? OPENAI_STANDIN_PROJECTS);
+        const results = aggregate(rows, groupBy, endpoint.dimensions)
+          .map((r) => ({ object: `organization.usage.${endpoint.result}.result`, ...r }));
+        data.push({ object: "bucket", start_time: start, end_time: start + DAY, results });
+        continue;
+      }
+      const rows = active ? openAIUsageRows(seed, start, models, projects) : [];
       const results = costs ? costResults(rows, groupBy) : aggregate(rows, groupBy, USAGE_DIMENSIONS);
       data.push({ object: "bucket", start_time: start, end_time: start + DAY, results });
     }
@@ -233,11 +391,18 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
 
 function costResults(rows: OpenAIUsageRow[], groupBy: string[]) {
   const lines = aggregate(rows.flatMap(openAICostLines), groupBy, COST_DIMENSIONS);
+  const byLine = groupBy.includes("line_item");
   return lines.map((line) => ({
     object: "organization.costs.result",
     amount: { value: Number(scaledToDecimal(line.units, 12)), currency: "usd" },
     line_item: line.line_item,
     project_id: line.project_id,
+    user_id: line.user_id,
+    api_key_id: line.api_key_id,
+    api_source: line.api_source,
+    // A quantity and its unit are given per line item only.
+    quantity: byLine ? line.quantity : null,
+    quantity_unit: byLine ? "tokens" : null,
   }));
 }
 

@@ -1,7 +1,8 @@
 /**
  * `openai.costs`: every page of `GET /organization/costs` (1d buckets) for the run's UTC days into
  * openai_costs_daily_raw. `amount.value` is a JSON number of dollars; it is stored as the decimal text of that
- * number (`numberToDecimalString`), never summed or rounded as a binary float here. Rows are streamed page by page.
+ * number (`numberToDecimalString`), never summed or rounded as a binary float here, and so is a line item's
+ * `quantity` (in its `quantity_unit`). Rows are streamed page by page.
  */
 import { numberToDecimalString } from "../../providers/mod.ts";
 import { openaiCostsSpec } from "../specs.ts";
@@ -37,9 +38,14 @@ export const openaiCostsProcessor = defineProcessor(openaiCostsSpec, async (ctx,
             bucket_end_time: bucketEnd,
             line_item: r.line_item,
             project_id: r.project_id,
+            user_id: r.user_id,
+            api_key_id: r.api_key_id,
+            api_source: r.api_source,
             organization_id: null,
             amount: numberToDecimalString(r.amount.value),
             currency: r.amount.currency.toUpperCase(),
+            quantity: r.quantity === null ? null : numberToDecimalString(r.quantity),
+            quantity_unit: r.quantity_unit,
             run_id: runId,
             ingested_at: ingestedAt,
           });
