@@ -30,6 +30,7 @@ import type { TableSchema } from "../schema/table_schema.ts";
 import {
   arrayParameter,
   type FieldSchema,
+  jobOptions,
   parseRows,
   queryParameter,
   tableResource,
@@ -218,6 +219,16 @@ export class BigQueryWarehouse implements Warehouse {
     return this.#execute(sql, params);
   }
 
+  /** The query job's result pages, `pageSize` rows each (see {@link Warehouse.queryPages}). */
+  async *queryPages<T = Row>(sql: string, params?: QueryParams, pageSize = 10_000): AsyncGenerator<T[]> {
+    const { names } = scanParams(sql);
+    const parameters = usedParams(names, params).map(([name, value]) => queryParameter(name, value));
+    const options = jobOptions(sql, this.#location, parameters);
+    for await (const page of this.#pages("BigQuery query failed", options, undefined, pageSize)) {
+      if (page.rows.length > 0) yield page.rows as T[];
+    }
+  }
+
   /**
    * Runs `fn` in one multi-statement transaction (a BigQuery session): atomic, rolled back when `fn` throws.
    * Calls made concurrently inside `fn` run one at a time (a session runs one query at a time).
@@ -276,10 +287,25 @@ export class BigQueryWarehouse implements Warehouse {
     parameters: ReturnType<typeof queryParameter>[],
     session?: SessionRef,
   ): Promise<{ rows: Row[]; affected: number }> {
-    const options: Record<string, unknown> = { query: sql, location: this.#location, useLegacySql: false };
-    if (parameters.length > 0) Object.assign(options, { parameterMode: "NAMED", queryParameters: parameters });
+    const options = jobOptions(sql, this.#location, parameters);
     if (session?.id) options.connectionProperties = [{ key: "session_id", value: session.id }];
     else if (session) options.createSession = true;
+    const rows: Row[] = [];
+    let affected = 0;
+    for await (const page of this.#pages(context, options, session)) {
+      rows.push(...page.rows);
+      if (page.affected !== undefined) affected = page.affected;
+    }
+    return { rows, affected };
+  }
+
+  /** Runs one query job (see {@link #runQuery}) and yields its result pages, of at most `pageSize` rows if given. */
+  async *#pages(
+    context: string,
+    options: Record<string, unknown>,
+    session?: SessionRef,
+    pageSize?: number,
+  ): AsyncGenerator<{ rows: Row[]; affected?: number }> {
     const [job] = await call(context, () => this.#bq.createQueryJob(options));
     if (session && !session.id) {
       const id = (job.metadata as { statistics?: { sessionInfo?: { sessionId?: string } } })?.statistics?.sessionInfo
@@ -287,19 +313,18 @@ export class BigQueryWarehouse implements Warehouse {
       if (!id) throw new Error(`${context}: BigQuery created no session for the transaction`);
       session.id = id;
     }
-    const rows: Row[] = [];
-    let affected = 0;
-    let page: Record<string, unknown> | null = { autoPaginate: false, skipParsing: true };
+    const size = pageSize === undefined ? {} : { maxResults: pageSize };
+    let page: Record<string, unknown> | null = { autoPaginate: false, skipParsing: true, ...size };
     while (page) {
       // deno-lint-ignore no-explicit-any
       const [raw, next, response]: any = await call(context, () => job.getQueryResults(page!));
-      if (response?.schema?.fields && Array.isArray(raw)) {
-        rows.push(...parseRows(response.schema.fields as FieldSchema[], raw));
-      }
-      if (response?.numDmlAffectedRows !== undefined) affected = Number(response.numDmlAffectedRows);
-      page = next ? { ...next, autoPaginate: false, skipParsing: true } : null;
+      const rows = response?.schema?.fields && Array.isArray(raw)
+        ? parseRows(response.schema.fields as FieldSchema[], raw)
+        : [];
+      const dml = response?.numDmlAffectedRows;
+      yield { rows, affected: dml === undefined ? undefined : Number(dml) };
+      page = next ? { ...next, autoPaginate: false, skipParsing: true, ...size } : null;
     }
-    return { rows, affected };
   }
 
   async #load(

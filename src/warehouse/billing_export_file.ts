@@ -3,8 +3,9 @@
  * `gcp_billing_daily_raw`. JSONL/JSON is read with the standard export schema declared (numbers as text, so no
  * type guessing); Parquet keeps its own nested types; CSV, which cannot nest, may carry the nested fields as
  * JSON text (`service` = `{"id":..}`) or flattened (`service.id` or `service_id`). Every amount is cast to
- * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too. Used by the `gcp.bq_etl`
- * processor (rows typed as its `ExportRow`) and the GCP integration's check that the file is readable.
+ * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too. Rows are read in pages
+ * (`Warehouse.queryPages`), never all at once. Used by the `gcp.bq_etl` processor (rows typed as its `ExportRow`)
+ * and the GCP integration's check that the file is readable.
  */
 import type { Row, Warehouse } from "./warehouse.ts";
 
@@ -149,22 +150,33 @@ export function exportFileSql(reader: string, columns: Map<string, string>): str
       ${creditsTotal} AS credits_total
     FROM ${reader}
   ) AS x
-  WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)
-  ORDER BY usage_start_time, service_id, sku_id`;
+  WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)`;
 }
 
+/** Rows per page read from an export (file or table): what the reader and the write hold at a time. */
+export const EXPORT_PAGE_ROWS = 10_000;
+
 /**
- * The export rows of [start, end] from the file at `path` (the caller resolved it under DATA_DIR/imports/).
- * @throws {Error} when DuckDB cannot read the file or a value does not convert (e.g. a non-numeric cost)
+ * The export rows of [start, end] from the file at `path` (the caller resolved it under DATA_DIR/imports/), in
+ * pages of at most `pageSize` rows read from DuckDB's streaming result: memory stays bounded by a page whatever
+ * the file's size (rows come in file order, not sorted, so DuckDB never holds them all).
+ * @throws {Error} when DuckDB cannot read the file or a value does not convert (e.g. a non-numeric cost), once
+ *   the pages are read
  */
-export async function readExportFile<T = Row>(wh: Warehouse, path: string, start: string, end: string): Promise<T[]> {
+export async function* exportFilePages<T = Row>(
+  wh: Warehouse,
+  path: string,
+  start: string,
+  end: string,
+  pageSize = EXPORT_PAGE_ROWS,
+): AsyncGenerator<T[]> {
   const reader = fileReader(path);
   const described = await wh.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   const columns = new Map(described.map((c) => [c.column_name, c.column_type]));
   for (const required of ["usage_start_time", "cost"]) {
     if (!columns.has(required)) throw new Error(`The billing export file has no "${required}" column`);
   }
-  return await wh.query<T>(exportFileSql(reader, columns), { start, end });
+  yield* wh.queryPages<T>(exportFileSql(reader, columns), { start, end }, pageSize);
 }
 
 /**

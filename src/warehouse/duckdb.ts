@@ -34,7 +34,7 @@ import { GroupCommit } from "./_group.ts";
 import { type Cell, checkSchema, normalizeColumns } from "./_rows.ts";
 import { normalizeForReplace } from "./_partitions.ts";
 import { catalogType, columnDdl } from "./_duckdb_values.ts";
-import { runExecute, runQuery } from "./_duckdb_stmt.ts";
+import { heldPages, runExecute, runQuery, streamQuery } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
 import { addColumnDdl, describeTable, isView } from "./_duckdb_upgrade.ts";
 import { Checkpointer, WAL_HARD_LIMIT } from "./_duckdb_checkpoint.ts";
@@ -285,6 +285,14 @@ export class DuckDBWarehouse implements Warehouse {
 
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.#engine.use((c) => runQuery<T>(c, sql, params));
+  }
+
+  /** A streaming result on a connection of its own (see {@link Warehouse.queryPages}). */
+  queryPages<T = Row>(sql: string, params?: QueryParams, pageSize = 10_000): AsyncIterable<T[]> {
+    return heldPages<DuckDBConnection, T[]>(
+      (fn) => this.#dedicated(fn),
+      (c) => streamQuery<T>(c, sql, params, pageSize),
+    );
   }
 
   execute(sql: string, params?: QueryParams): Promise<number> {

@@ -129,6 +129,15 @@ export interface Warehouse {
    */
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
 
+  /**
+   * Runs a query and yields its rows in pages of at most `pageSize` (default 10,000), converted as by
+   * {@link query}, so a large result is never held whole: breaking out early stops reading it. DuckDB: a streaming
+   * result read chunk by chunk on a connection of its own (a query that sorts still sorts all its input inside
+   * DuckDB first). BigQuery: the query job's result pages (`maxResults`, `pageToken`).
+   * @throws {Error} when a referenced parameter is missing or the query fails (when the first page is asked for)
+   */
+  queryPages<T = Row>(sql: string, params?: QueryParams, pageSize?: number): AsyncIterable<T[]>;
+
   /** Runs DML (INSERT, UPDATE, DELETE) and returns the affected row count. */
   execute(sql: string, params?: QueryParams): Promise<number>;
 

@@ -371,6 +371,30 @@ export async function warehouseContract(
 
     await schemaUpgradeContract(t, wh, ds);
 
+    await t.step("queryPages() yields a result in pages of the size asked, converted as query() does", async () => {
+      const many = Array.from({ length: 25 }, (_, i) => ({ ...row("2024-07-01", `m${i}`, i / 4), org_slug: "paged" }));
+      await wh.insertRows(ds, COST_SCHEMA, many.map((r, i) => ({ ...r, input_tokens: i })));
+      const pages: Row[][] = [];
+      const sql = `SELECT input_tokens, cost, usage_date FROM ${table} WHERE org_slug = @org ORDER BY input_tokens`;
+      for await (const page of wh.queryPages(sql, { org: "paged" }, 10)) pages.push(page);
+      assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+      assert.deepEqual(pages[2]![4], { input_tokens: 24, cost: "6.000000000", usage_date: "2024-07-01" });
+      assert.deepEqual(pages.flat().map((r) => r.input_tokens), Array.from({ length: 25 }, (_, i) => i));
+      for await (const page of wh.queryPages(sql, { org: "paged" }, 10)) {
+        assert.equal(page[0]!.cost, "0.000000000");
+        break; // the rest is never read, and the warehouse keeps answering
+      }
+      assert.equal(await count("org_slug = @org", { org: "paged" }), 25);
+      const none = [];
+      for await (const page of wh.queryPages(`SELECT cost FROM ${table} WHERE org_slug = @org`, { org: "none" }, 10)) {
+        none.push(page);
+      }
+      assert.deepEqual(none, []);
+      await assert.rejects(async () => {
+        for await (const _ of wh.queryPages(`SELECT nope FROM ${table}`, {}, 10)) { /* never reached */ }
+      }, /nope/);
+    });
+
     await t.step("dropDataset() removes the dataset and its tables, and tolerates a missing one", async () => {
       await wh.dropDataset(ds);
       assert.equal(await wh.datasetExists(ds), false);
