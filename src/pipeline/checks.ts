@@ -19,6 +19,27 @@ function isNegative(v: unknown): boolean {
   return false;
 }
 
+/**
+ * The outcome of `check` from what it observed: the rows (min_rows), the rows failing it (not_null,
+ * non_negative) or the duplicate rows (unique). Shared by the row tallies below and checks counted in SQL.
+ */
+export function outcomeOf(check: CheckDef, observed: number): CheckOutcome {
+  const cols = (check.columns ?? []).join(", ");
+  switch (check.check) {
+    case "min_rows": {
+      const min = check.value ?? 1;
+      return { check, observed, passed: observed >= min, message: `${observed} rows (minimum ${min})` };
+    }
+    case "unique":
+      return { check, observed, passed: observed === 0, message: `${observed} duplicate rows on ${cols}` };
+    case "not_null":
+    case "non_negative": {
+      const what = check.check === "not_null" ? "a null in" : "a negative";
+      return { check, observed, passed: observed === 0, message: `${observed} rows with ${what} ${cols}` };
+    }
+  }
+}
+
 /** One check's running state. */
 interface Tally {
   add(rows: readonly Record<string, unknown>[]): void;
@@ -29,17 +50,13 @@ function tally(check: CheckDef): Tally {
   const cols = check.columns ?? [];
   switch (check.check) {
     case "min_rows": {
-      const min = check.value ?? 1;
       let n = 0;
-      return {
-        add: (rows) => void (n += rows.length),
-        finish: () => ({ check, observed: n, passed: n >= min, message: `${n} rows (minimum ${min})` }),
-      };
+      return { add: (rows) => void (n += rows.length), finish: () => outcomeOf(check, n) };
     }
     case "not_null":
-      return rowsFailing(check, cols, (v) => v === null || v === undefined, "a null in");
+      return rowsFailing(check, cols, (v) => v === null || v === undefined);
     case "non_negative":
-      return rowsFailing(check, cols, isNegative, "a negative");
+      return rowsFailing(check, cols, isNegative);
     case "unique": {
       const keys = new UniqueKeys(cols.length);
       const tuple = new Array<unknown>(cols.length);
@@ -53,7 +70,7 @@ function tally(check: CheckDef): Tally {
         },
         finish: () => {
           keys.clear();
-          return { check, observed: dup, passed: dup === 0, message: `${dup} duplicate rows on ${cols.join(", ")}` };
+          return outcomeOf(check, dup);
         },
       };
     }
@@ -61,7 +78,7 @@ function tally(check: CheckDef): Tally {
 }
 
 /** Counts the rows where any of `cols` is `bad`; the check passes when there are none. */
-function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean, what: string): Tally {
+function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean): Tally {
   let failing = 0;
   return {
     add(rows) {
@@ -74,12 +91,7 @@ function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown)
         }
       }
     },
-    finish: () => ({
-      check,
-      observed: failing,
-      passed: failing === 0,
-      message: `${failing} rows with ${what} ${cols.join(", ")}`,
-    }),
+    finish: () => outcomeOf(check, failing),
   };
 }
 

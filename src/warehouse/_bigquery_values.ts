@@ -169,3 +169,10 @@ export function jobOptions(sql: string, location: string, parameters: unknown[])
   if (parameters.length > 0) Object.assign(options, { parameterMode: "NAMED", queryParameters: parameters });
   return options;
 }
+
+/** A REST field type in the schema's spelling (tables.get answers legacy names, INTEGER for INT64), "[]" if REPEATED. */
+export function restType(type: string, mode: string | undefined): string {
+  const upper = type.toUpperCase();
+  const name = ({ INTEGER: "INT64", FLOAT: "FLOAT64", BOOL: "BOOLEAN" } as Record<string, string>)[upper] ?? upper;
+  return name + (mode === "REPEATED" ? "[]" : "");
+}

@@ -33,11 +33,13 @@ import {
   jobOptions,
   parseRows,
   queryParameter,
+  restType,
   tableResource,
   toNdjson,
 } from "./_bigquery_values.ts";
 import { insertStatements, inSessionTransaction, SessionPool, type SessionRef } from "./_bigquery_tx.ts";
 import { KeyedLock } from "./_pool.ts";
+import { loadInto } from "./_load.ts";
 import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
 import { cellDay, normalizeForReplace } from "./_partitions.ts";
@@ -47,6 +49,8 @@ import {
   assertIdentifier,
   type DayRange,
   isRowStream,
+  type LoadQuery,
+  type LoadVerify,
   type QueryParams,
   type Row,
   type RowStream,
@@ -210,6 +214,11 @@ export class BigQueryWarehouse implements Warehouse {
     return written;
   }
 
+  /** DELETE and `INSERT ... SELECT` in one multi-statement transaction (see {@link Warehouse.replacePartitionsWith}). */
+  replacePartitionsWith(dataset: string, schema: TableSchema, range: DayRange, q: LoadQuery, v?: LoadVerify) {
+    return this.transaction((tx) => loadInto(tx, dataset, schema, range, q, v));
+  }
+
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.#query<T>(sql, params);
   }
@@ -347,13 +356,6 @@ export class BigQueryWarehouse implements Warehouse {
         stream.end(ndjson);
       }));
   }
-}
-
-/** A REST field type in the schema's spelling (tables.get answers legacy names, INTEGER for INT64), "[]" if REPEATED. */
-function restType(type: string, mode: string | undefined): string {
-  const upper = type.toUpperCase();
-  const name = ({ INTEGER: "INT64", FLOAT: "FLOAT64", BOOL: "BOOLEAN" } as Record<string, string>)[upper] ?? upper;
-  return name + (mode === "REPEATED" ? "[]" : "");
 }
 
 /**

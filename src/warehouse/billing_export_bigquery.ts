@@ -7,7 +7,6 @@
  */
 import { BigQuery } from "@google-cloud/bigquery";
 import { BigQueryWarehouse } from "./bigquery.ts";
-import { EXPORT_PAGE_ROWS } from "./billing_export_file.ts";
 import type { Row } from "./warehouse.ts";
 
 /** `project.dataset.table`; a project may be domain-scoped (`example.com:project`). */
@@ -21,6 +20,8 @@ export function parseTableId(id: string): { project: string; dataset: string; ta
 }
 
 const NUM = "NUMERIC(38, 9)";
+/** Rows per result page read from the export table: what the reader and the write hold at a time. */
+export const EXPORT_PAGE_ROWS = 10_000;
 
 /** The query over a validated export table; `hasListCost` when the export carries `cost_at_list`. */
 export function exportTableSql(

@@ -3,11 +3,11 @@
  * `gcp_billing_daily_raw`. JSONL/JSON is read with the standard export schema declared (numbers as text, so no
  * type guessing); Parquet keeps its own nested types; CSV, which cannot nest, may carry the nested fields as
  * JSON text (`service` = `{"id":..}`) or flattened (`service.id` or `service_id`). Every amount is cast to
- * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too. Rows are read in pages
- * (`Warehouse.queryPages`), never all at once. Used by the `gcp.bq_etl` processor (rows typed as its `ExportRow`)
- * and the GCP integration's check that the file is readable.
+ * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too, and so is the flattening
+ * into `gcp_billing_daily_raw` rows: the warehouse inserts them itself, none passes through JavaScript. Used by the
+ * `gcp.bq_etl` processor and the GCP integration's check that the file is readable.
  */
-import type { Row, Warehouse } from "./warehouse.ts";
+import type { LoadQuery, Warehouse } from "./warehouse.ts";
 
 type Kind = "text" | "decimal" | "timestamp" | "json";
 
@@ -153,30 +153,46 @@ export function exportFileSql(reader: string, columns: Map<string, string>): str
   WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)`;
 }
 
-/** Rows per page read from an export (file or table): what the reader and the write hold at a time. */
-export const EXPORT_PAGE_ROWS = 10_000;
+/**
+ * Export labels (`[{key, value}]`, as JSON) as the `{key: value}` object the table stores, in SQL: a JSON object
+ * stays as it is, anything else is NULL; items without a key are skipped, a NULL value is "" (a repeated key is
+ * kept twice in the text, and the later one wins when it is read back, as the export never repeats one).
+ */
+function labelsObject(json: string): string {
+  const items = `json_transform(${json}, '[{"key":"VARCHAR","value":"VARCHAR"}]')`;
+  const pairs = `list_transform(list_filter(${items}, l -> l.key IS NOT NULL), ` +
+    `l -> CAST(to_json(l.key) AS VARCHAR) || ':' || CAST(to_json(COALESCE(l.value, '')) AS VARCHAR))`;
+  return `CASE json_type(${json}) WHEN 'ARRAY' THEN CAST('{' || array_to_string(${pairs}, ',') || '}' AS JSON) ` +
+    `WHEN 'OBJECT' THEN ${json} END`;
+}
 
 /**
- * The export rows of [start, end] from the file at `path` (the caller resolved it under DATA_DIR/imports/), in
- * pages of at most `pageSize` rows read from DuckDB's streaming result: memory stays bounded by a page whatever
- * the file's size (rows come in file order, not sorted, so DuckDB never holds them all).
- * @throws {Error} when DuckDB cannot read the file or a value does not convert (e.g. a non-numeric cost), once
- *   the pages are read
+ * The SELECT over the file at `path` (the caller resolved it under DATA_DIR/imports/) yielding the
+ * `gcp_billing_daily_raw` rows of [start, end] (credits as a JSON array, [] when missing; labels as objects), for
+ * the warehouse to insert itself (`Warehouse.replacePartitionsWith`): no row passes through JavaScript.
+ * @throws {Error} when DuckDB cannot read the file or it lacks `usage_start_time` or `cost`
  */
-export async function* exportFilePages<T = Row>(
+export async function exportFileLoad(
   wh: Warehouse,
   path: string,
-  start: string,
-  end: string,
-  pageSize = EXPORT_PAGE_ROWS,
-): AsyncGenerator<T[]> {
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): Promise<LoadQuery> {
   const reader = fileReader(path);
   const described = await wh.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   const columns = new Map(described.map((c) => [c.column_name, c.column_type]));
   for (const required of ["usage_start_time", "cost"]) {
     if (!columns.has(required)) throw new Error(`The billing export file has no "${required}" column`);
   }
-  yield* wh.queryPages<T>(exportFileSql(reader, columns), { start, end }, pageSize);
+  const sql = `SELECT usage_date, billing_account_id, service_id, service_description, sku_id, sku_description,
+      project_id, project_name, location_region, usage_start_time, usage_end_time, usage_amount, usage_unit,
+      usage_amount_in_pricing_units, pricing_unit, list_cost, cost, credits_total, net_cost,
+      CASE json_type(credits) WHEN 'ARRAY' THEN credits ELSE CAST('[]' AS JSON) END AS credits,
+      currency, currency_conversion_rate, invoice_month, cost_type,
+      ${labelsObject("labels")} AS labels, ${labelsObject("project_labels")} AS project_labels, export_time,
+      CAST(@run_id AS VARCHAR) AS run_id, CAST(@ingested_at AS TIMESTAMPTZ) AS ingested_at
+    FROM (${exportFileSql(reader, columns)}) AS export_rows`;
+  return { sql, params: { start: range.from, end: range.to, run_id: run.runId, ingested_at: run.now } };
 }
 
 /**

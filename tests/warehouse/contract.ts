@@ -395,6 +395,65 @@ export async function warehouseContract(
       }, /nope/);
     });
 
+    await t.step("replacePartitionsWith() replaces the range by a SELECT's rows, counted before commit", async () => {
+      const SRC: TableSchema = { ...COST_SCHEMA, table: "cost_source", partitioning: undefined };
+      await wh.ensureTable(ds, SRC);
+      await wh.insertRows(ds, COST_SCHEMA, [
+        { ...row("2024-08-01", "keep", "1"), org_slug: "load" },
+        { ...row("2024-08-02", "old", "2"), org_slug: "load" },
+        { ...row("2024-08-03", "old", "3"), org_slug: "load" },
+      ]);
+      await wh.insertRows(ds, SRC, [
+        { ...row("2024-08-02", "a", "1.25"), org_slug: "load", labels: ["x"], meta: { k: 1 } },
+        { ...row("2024-08-02", "a", "-0.5"), org_slug: "load" },
+        { ...row("2024-08-03", null as unknown as string, "2"), org_slug: "load" },
+        { ...row("2024-08-09", "late", "9"), org_slug: "other" },
+      ]);
+      const source = qualified(ds, SRC.table);
+      const select = (org: string) => ({ sql: `SELECT * FROM ${source} WHERE org_slug = @org`, params: { org } });
+      const range = { from: "2024-08-02", to: "2024-08-03" };
+      const loaded = () =>
+        wh.query<{ usage_date: string; model: string | null; cost: string }>(
+          `SELECT usage_date, model, cost FROM ${table} WHERE org_slug = @org ORDER BY usage_date, cost`,
+          { org: "load" },
+        );
+      const before = await loaded();
+      const counts = [
+        { kind: "rows" },
+        { kind: "any_null", columns: ["model"] },
+        { kind: "any_negative", columns: ["cost", "input_tokens"] },
+        { kind: "duplicates", columns: ["usage_date", "model"] },
+      ] as const;
+      await assert.rejects(
+        wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("load"), {
+          counts,
+          accept: () => Promise.reject(new Error("refused by the caller")),
+        }),
+        /refused by the caller/,
+      );
+      assert.deepEqual(await loaded(), before);
+      await assert.rejects(wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("other")), /outside/);
+      assert.deepEqual(await loaded(), before);
+      let seen: number[] = [];
+      const n = await wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("load"), {
+        counts,
+        accept: (c) => void (seen = c),
+      });
+      assert.equal(n, 3);
+      assert.deepEqual(seen, [3, 1, 1, 1]);
+      assert.deepEqual(await loaded(), [
+        { usage_date: "2024-08-01", model: "keep", cost: "1.000000000" },
+        { usage_date: "2024-08-02", model: "a", cost: "-0.500000000" },
+        { usage_date: "2024-08-02", model: "a", cost: "1.250000000" },
+        { usage_date: "2024-08-03", model: null, cost: "2.000000000" },
+      ]);
+      const [copied] = await wh.query(
+        `SELECT labels, meta FROM ${table} WHERE org_slug = @org AND cost = CAST(1.25 AS NUMERIC(38, 9))`,
+        { org: "load" },
+      );
+      assert.deepEqual(copied, { labels: ["x"], meta: { k: 1 } });
+    });
+
     await t.step("dropDataset() removes the dataset and its tables, and tolerates a missing one", async () => {
       await wh.dropDataset(ds);
       assert.equal(await wh.datasetExists(ds), false);

@@ -1,9 +1,10 @@
 /**
  * `gcp.bq_etl`: the org's Cloud Billing export rows for [start_date, end_date] (the UTC day of
  * `usage_start_time`), flattened into `gcp_billing_daily_raw` with credits summed and
- * net_cost = cost + credits_total, all in DECIMAL. The rows come in pages (10,000 rows, read from DuckDB's
- * streaming result or BigQuery's result pages) handed to the executor as row batches, so memory is bounded by a
- * page whatever the export's size. The executor replaces those day partitions, so re-running a range picks up late
+ * net_cost = cost + credits_total, all in DECIMAL. On the embedded default no row passes through JavaScript: the
+ * step hands the executor the SELECT over the file and DuckDB inserts its rows itself (`StepResult.load`, checks
+ * counted in SQL). On BigQuery the rows come in result pages of 10,000, handed to the executor as row batches. So
+ * memory is bounded whatever the export's size. The executor replaces those day partitions, so re-running a range picks up late
  * export rows without duplicating any.
  *
  * Where the export lives follows the warehouse, as at integration setup: the embedded default reads the file the
@@ -16,7 +17,8 @@ import { defineProcessor } from "../registry.ts";
 import type { ProcessorContext, RowBatches } from "../context.ts";
 import { realImportPath } from "../integrations/billing_export.ts";
 import { dayRange } from "../_cost.ts";
-import { exportFilePages } from "../../warehouse/billing_export_file.ts";
+import { exportFileLoad } from "../../warehouse/billing_export_file.ts";
+import type { LoadQuery } from "../../warehouse/warehouse.ts";
 import { exportTablePages } from "../../warehouse/billing_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
 import { AppError } from "../../errors/mod.ts";
@@ -43,7 +45,13 @@ function exportTable(ctx: ProcessorContext): string {
 
 type Pages = AsyncIterable<ExportRow[]>;
 
-async function fromFile(ctx: ProcessorContext, name: string, start: string, end: string): Promise<Pages> {
+/** The SELECT the warehouse runs over the export file to write the output rows itself. */
+async function fromFile(
+  ctx: ProcessorContext,
+  name: string,
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): Promise<LoadQuery> {
   const org = ctx.org!.slug;
   // realImportPath checks the name and follows symlinks: nothing outside the org's folder is read.
   const real = await realImportPath(ctx.env.dataDir, org, name);
@@ -53,13 +61,11 @@ async function fromFile(ctx: ProcessorContext, name: string, start: string, end:
       `Billing export file "${name}" no longer exists under DATA_DIR/imports/${org}/ (or leads outside it)`,
     );
   }
-  return (async function* () {
-    try {
-      yield* exportFilePages<ExportRow>(ctx.warehouse, real, start, end);
-    } catch (cause) {
-      throw new Error(`Reading billing export file "${name}"`, { cause });
-    }
-  })();
+  try {
+    return await exportFileLoad(ctx.warehouse, real, range, run);
+  } catch (cause) {
+    throw new Error(`Reading billing export file "${name}"`, { cause });
+  }
 }
 
 async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: string, end: string): Promise<Pages> {
@@ -88,13 +94,16 @@ async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: strin
 }
 
 /** The `gcp_billing_daily_raw` rows of the export pages, page by page; logs the count once the last one is read. */
-async function* billingBatches(ctx: ProcessorContext, pages: Pages, range: { from: string; to: string }): RowBatches {
-  const now = ctx.now().toISOString();
-  const runId = ctx.run?.id ?? "adhoc";
+async function* billingBatches(
+  ctx: ProcessorContext,
+  pages: Pages,
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): RowBatches {
   let rows = 0;
   for await (const page of pages) {
     rows += page.length;
-    yield page.map((r) => billingRow(r, runId, now));
+    yield page.map((r) => billingRow(r, run.runId, run.now));
   }
   ctx.logger.info("GCP billing export read", { rows, from: range.from, to: range.to });
 }
@@ -102,8 +111,8 @@ async function* billingBatches(ctx: ProcessorContext, pages: Pages, range: { fro
 export const gcpBillingProcessor = defineProcessor(gcpBillingSpec, async (ctx, config) => {
   const range = checkRange(config.start_date, config.end_date);
   const table = exportTable(ctx);
-  const pages = ctx.warehouse.kind === "duckdb"
-    ? await fromFile(ctx, table, range.from, range.to)
-    : await fromBigQuery(ctx, table, range.from, range.to);
-  return { rows: billingBatches(ctx, pages, range), range };
+  const run = { runId: ctx.run?.id ?? "adhoc", now: ctx.now().toISOString() };
+  if (ctx.warehouse.kind === "duckdb") return { load: await fromFile(ctx, table, range, run), range };
+  const pages = await fromBigQuery(ctx, table, range.from, range.to);
+  return { rows: billingBatches(ctx, pages, range, run), range };
 });
