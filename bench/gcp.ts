@@ -7,6 +7,7 @@
  * Run: deno run -A bench/gcp.ts   (BENCH_GCP_ROWS, BENCH_GCP_DAYS to change the size)
  */
 import { exportDays, writeExport } from "../tests/fixtures/gcp_export_gen.ts";
+import { fixed9 } from "../tests/fixtures/gcp_export.ts";
 
 const ROWS = Number(Deno.env.get("BENCH_GCP_ROWS") ?? 1_000_000);
 const DAYS = Number(Deno.env.get("BENCH_GCP_DAYS") ?? 30);
@@ -29,12 +30,13 @@ try {
   const imports = `${dataDir}/imports/bench_gcp`;
   await Deno.mkdir(imports, { recursive: true });
   const file = `${imports}/billing_export.jsonl`;
-  const bytes = await writeExport(file, ROWS, FROM, DAYS);
+  const { bytes, net } = await writeExport(file, ROWS, FROM, DAYS);
   const baseline = await child("./_gcp_duckdb_read.ts", [file]);
   const run = await child("./_gcp_load.ts", [dataDir, days[0]!, days.at(-1)!]);
   if (run.rows !== ROWS || baseline.rows !== ROWS) {
     throw new Error(`rows: pipeline ${run.rows}, baseline ${baseline.rows}, expected ${ROWS}`);
   }
+  if (run.net_cost !== fixed9(net)) throw new Error(`net cost ${run.net_cost}, expected ${fixed9(net)} (exact)`);
   const baselineMs = baseline.baseline_ms as number;
   console.log(JSON.stringify(
     {
@@ -45,6 +47,7 @@ try {
       pipeline_ms: run.pipeline_ms,
       ratio: +((run.pipeline_ms as number) / baselineMs).toFixed(2),
       net_cost: run.net_cost,
+      net_cost_exact: true,
       peak_rss_mb: run.peak_rss_mb,
       rss_before_run_mb: run.rss_before_run_mb,
       target_rss_mb: 1024,
