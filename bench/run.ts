@@ -6,6 +6,7 @@ const all: Record<string, string[]> = {
   compile: ["run", "-A", "bench/compile.ts"],
   api: ["run", "-A", "bench/api.ts"],
   pipeline: ["run", "-A", "bench/pipeline.ts"],
+  gcp: ["run", "-A", "bench/gcp.ts"],
   scheduler: ["run", "-A", "bench/scheduler.ts"],
   load: ["run", "-A", "bench/load.ts"],
   flood: ["run", "-A", "bench/flood.ts"],

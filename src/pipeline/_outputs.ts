@@ -2,17 +2,18 @@
  * Writing a step's output: its rows into the step's output table through the warehouse, replacing the days of the
  * step's range atomically (replace_partitions, the one write mode), after the step's data-quality checks (a failed
  * blocking check writes nothing). A row stream is checked batch by batch inside the one write, which rolls back
- * when a blocking check fails at its end. Private to the pipeline folder.
+ * when a blocking check fails at its end; rows a step has the warehouse compute (`StepResult.load`) are checked by
+ * counts in SQL before that write commits. Private to the pipeline folder.
  */
-import type { StepDef } from "./module.ts";
-import { type CheckOutcome, CheckRun, runChecks } from "./checks.ts";
+import type { CheckDef, StepDef } from "./module.ts";
+import { type CheckOutcome, CheckRun, outcomeOf, runChecks } from "./checks.ts";
 import { type Bookkeeper, logDq } from "./_bookkeeping.ts";
 import type { RunScope } from "./_scope.ts";
 import { CENTRAL_DATASET } from "../central/tables.ts";
 import type { RowBatches, StepResult } from "../processors/context.ts";
 import { AppError } from "../errors/mod.ts";
 import type { TableSchema } from "../schema/table_schema.ts";
-import { isRowStream, type Warehouse } from "../warehouse/warehouse.ts";
+import { isRowStream, type LoadQuery, type RowCount, type Warehouse } from "../warehouse/warehouse.ts";
 
 /** The warehouse the rows go to, and where check results are booked. */
 export interface OutputDeps extends Bookkeeper {
@@ -30,6 +31,9 @@ export async function writeOutput(
   const schema = scope.pipeline.tables[out.table];
   if (!schema) throw new Error(`Output table "${out.table}" has no schema in "${scope.pipeline.path}"`);
   const dataset = out.dataset === "org" ? scope.org.dataset : CENTRAL_DATASET;
+  if (result.load) {
+    return await loadInWarehouse(deps, scope, step, { dataset, schema, range: result.range, source: result.load });
+  }
   const source = await smallAsArray(result.rows ?? []);
   if (isRowStream(source)) {
     return await replaceStreamed(deps, scope, step, { dataset, schema, range: result.range, source });
@@ -94,6 +98,44 @@ async function replaceStreamed(
   }
   try {
     return await deps.warehouse.replacePartitions(dataset, schema, range, checked());
+  } finally {
+    if (outcomes) scope.ledger.book(logDq(deps, scope, step, outcomes));
+  }
+}
+
+/** What a check counts over rows a load wrote in the warehouse (see `outcomeOf`). */
+function rowCountOf(check: CheckDef): RowCount {
+  const columns = check.columns ?? [];
+  if (check.check === "min_rows") return { kind: "rows" };
+  return {
+    kind: ({ not_null: "any_null", non_negative: "any_negative", unique: "duplicates" } as const)[check.check],
+    columns,
+  };
+}
+
+/**
+ * replace_partitions of rows the warehouse computes itself: the step's checks are counted in SQL over the new rows
+ * inside the write's transaction, and a failed blocking check rolls it back (nothing written).
+ */
+async function loadInWarehouse(
+  deps: OutputDeps,
+  scope: RunScope,
+  step: StepDef,
+  write: { dataset: string; schema: TableSchema; range: StepResult["range"]; source: LoadQuery },
+): Promise<number> {
+  const { dataset, schema, range, source } = write;
+  if (!range) throw new Error(`Step "${step.id}" returned rows without the range they cover`);
+  await deps.warehouse.ensureTable(dataset, schema);
+  let outcomes: CheckOutcome[] | undefined;
+  try {
+    return await deps.warehouse.replacePartitionsWith(dataset, schema, range, source, {
+      counts: step.checks.map(rowCountOf),
+      accept: (counts) => {
+        outcomes = step.checks.map((check, i) => outcomeOf(check, counts[i]!));
+        const blocking = firstBlocking(outcomes);
+        if (blocking) throw blocking;
+      },
+    });
   } finally {
     if (outcomes) scope.ledger.book(logDq(deps, scope, step, outcomes));
   }

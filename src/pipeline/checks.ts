@@ -19,6 +19,39 @@ function isNegative(v: unknown): boolean {
   return false;
 }
 
+/** Distinct `report_by` values the message of a failing check names, at most this many. */
+export const REPORTED_VALUES = 10;
+
+/** ` (model: "a", "b")`: the `report_by` values of a failing check, sorted, at most {@link REPORTED_VALUES}. */
+function named(check: CheckDef, observed: number, reported: readonly string[]): string {
+  if (!check.reportBy?.length || observed === 0 || reported.length === 0) return "";
+  const values = [...reported].sort();
+  const more = values.length > REPORTED_VALUES ? ", ..." : "";
+  return ` (${check.reportBy.join("/")}: ${values.slice(0, REPORTED_VALUES).join(", ")}${more})`;
+}
+
+/**
+ * The outcome of `check` from what it observed: the rows (min_rows), the rows failing it (not_null,
+ * non_negative) or the duplicate rows (unique). Shared by the row tallies below and checks counted in SQL.
+ */
+export function outcomeOf(check: CheckDef, observed: number, reported: readonly string[] = []): CheckOutcome {
+  const cols = (check.columns ?? []).join(", ");
+  switch (check.check) {
+    case "min_rows": {
+      const min = check.value ?? 1;
+      return { check, observed, passed: observed >= min, message: `${observed} rows (minimum ${min})` };
+    }
+    case "unique":
+      return { check, observed, passed: observed === 0, message: `${observed} duplicate rows on ${cols}` };
+    case "not_null":
+    case "non_negative": {
+      const what = check.check === "not_null" ? "a null in" : "a negative";
+      const message = `${observed} rows with ${what} ${cols}${named(check, observed, reported)}`;
+      return { check, observed, passed: observed === 0, message };
+    }
+  }
+}
+
 /** One check's running state. */
 interface Tally {
   add(rows: readonly Record<string, unknown>[]): void;
@@ -29,17 +62,13 @@ function tally(check: CheckDef): Tally {
   const cols = check.columns ?? [];
   switch (check.check) {
     case "min_rows": {
-      const min = check.value ?? 1;
       let n = 0;
-      return {
-        add: (rows) => void (n += rows.length),
-        finish: () => ({ check, observed: n, passed: n >= min, message: `${n} rows (minimum ${min})` }),
-      };
+      return { add: (rows) => void (n += rows.length), finish: () => outcomeOf(check, n) };
     }
     case "not_null":
-      return rowsFailing(check, cols, (v) => v === null || v === undefined, "a null in");
+      return rowsFailing(check, cols, (v) => v === null || v === undefined);
     case "non_negative":
-      return rowsFailing(check, cols, isNegative, "a negative");
+      return rowsFailing(check, cols, isNegative);
     case "unique": {
       const keys = new UniqueKeys(cols.length);
       const tuple = new Array<unknown>(cols.length);
@@ -53,21 +82,18 @@ function tally(check: CheckDef): Tally {
         },
         finish: () => {
           keys.clear();
-          return { check, observed: dup, passed: dup === 0, message: `${dup} duplicate rows on ${cols.join(", ")}` };
+          return outcomeOf(check, dup);
         },
       };
     }
   }
 }
 
-/** Distinct `report_by` values the message of a failing check names, at most this many. */
-export const REPORTED_VALUES = 10;
-
 /**
- * Counts the rows where any of `cols` is `bad`; the check passes when there are none. With `report_by`, the message
+ * Counts the rows where any of `cols` is `bad`; the check passes when there are none. With `report_by`, the outcome
  * also names the distinct values of those columns among the failing rows (e.g. which models have no price).
  */
-function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean, what: string): Tally {
+function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown) => boolean): Tally {
   let failing = 0;
   const by = check.reportBy ?? [];
   const seen = new Set<string>();
@@ -85,19 +111,7 @@ function rowsFailing(check: CheckDef, cols: readonly string[], bad: (v: unknown)
         }
       }
     },
-    finish: () => {
-      const values = [...seen].sort();
-      const more = values.length > REPORTED_VALUES ? ", ..." : "";
-      const named = by.length && failing
-        ? ` (${by.join("/")}: ${values.slice(0, REPORTED_VALUES).join(", ")}${more})`
-        : "";
-      return {
-        check,
-        observed: failing,
-        passed: failing === 0,
-        message: `${failing} rows with ${what} ${cols.join(", ")}${named}`,
-      };
-    },
+    finish: () => outcomeOf(check, failing, [...seen]),
   };
 }
 

@@ -1,6 +1,6 @@
 /** What a processor receives: clients, the org, the run, resolved params and a tagged logger. */
 import type { PipelineModule, StepDef } from "../pipeline/module.ts";
-import type { Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
+import type { LoadQuery, Warehouse, WarehouseTx } from "../warehouse/warehouse.ts";
 import type { KeyVault } from "../vault/vault.ts";
 import type { BaseUrls } from "../providers/catalogue.ts";
 import type { CentralStores } from "../central/mod.ts";
@@ -68,6 +68,12 @@ export interface StepResult {
    * over `range`; batches are checked and written as they arrive, committed only after the last one passed).
    */
   readonly rows?: readonly Record<string, unknown>[] | RowBatches;
+  /**
+   * Instead of `rows`: a SELECT the warehouse runs itself to produce the output's rows (every column of the output
+   * table by name), so they never pass through JavaScript. The executor replaces `range` with its rows in one
+   * transaction (`Warehouse.replacePartitionsWith`), the step's checks counted in SQL over them before the commit.
+   */
+  readonly load?: LoadQuery;
   /** The UTC days (inclusive) the rows cover; required with replace_partitions. */
   readonly range?: { readonly from: string; readonly to: string };
   /** Rows the processor wrote itself (steps without `output`). */

@@ -162,3 +162,17 @@ function parseScalar(f: FieldSchema, v: unknown): unknown {
       return v; // STRING, DATE, DATETIME, TIME, BYTES (base64), BIGNUMERIC, GEOGRAPHY: as sent
   }
 }
+
+/** A query job's options: standard SQL in `location`, with NAMED parameters when there are any. */
+export function jobOptions(sql: string, location: string, parameters: unknown[]): Record<string, unknown> {
+  const options: Record<string, unknown> = { query: sql, location, useLegacySql: false };
+  if (parameters.length > 0) Object.assign(options, { parameterMode: "NAMED", queryParameters: parameters });
+  return options;
+}
+
+/** A REST field type in the schema's spelling (tables.get answers legacy names, INTEGER for INT64), "[]" if REPEATED. */
+export function restType(type: string, mode: string | undefined): string {
+  const upper = type.toUpperCase();
+  const name = ({ INTEGER: "INT64", FLOAT: "FLOAT64", BOOL: "BOOLEAN" } as Record<string, string>)[upper] ?? upper;
+  return name + (mode === "REPEATED" ? "[]" : "");
+}

@@ -95,15 +95,77 @@ export async function runQuery<T>(c: DuckDBConnection, sql: string, params: Quer
   try {
     const result = await runStatement(c, b.sql, b.values, b.types);
     // Convert with the result's column types: chunk vectors drop the JSON alias.
-    const names = result.deduplicatedColumnNames();
-    const types = result.columnTypes();
-    return resultRows(result).map((values) => {
-      const row: Row = {};
-      values.forEach((v, i) => (row[names[i]!] = resultConverter(v, types[i]!, resultConverter)));
-      return row as T;
-    });
+    return resultRows(result).map(converter<T>(result.deduplicatedColumnNames(), result.columnTypes()));
   } catch (e) {
     throw wrap("DuckDB query failed", e);
+  }
+}
+
+/** Converts a result row by the result's deduplicated names and column types. */
+function converter<T>(names: readonly string[], types: readonly DuckDBType[]): (values: DuckDBValue[]) => T {
+  return (values) => {
+    const row: Row = {};
+    values.forEach((v, i) => (row[names[i]!] = resultConverter(v, types[i]!, resultConverter)));
+    return row as T;
+  };
+}
+
+/**
+ * A query's converted rows in pages of at most `pageSize`, read from DuckDB's streaming result one data chunk at a
+ * time, so only a page (and DuckDB's own operator state) is ever held. The caller holds `c` until the generator ends.
+ */
+export async function* streamQuery<T>(
+  c: DuckDBConnection,
+  sql: string,
+  params: QueryParams | undefined,
+  pageSize: number,
+): AsyncGenerator<T[]> {
+  const b = bindings(sql, params);
+  let page: T[] = [];
+  try {
+    const result = await c.stream(b.sql, b.values, b.types);
+    const convert = converter<T>(result.deduplicatedColumnNames(), result.columnTypes());
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (const values of chunk.getRows()) {
+        page.push(convert(values));
+        if (page.length < pageSize) continue;
+        yield page;
+        page = [];
+      }
+    }
+  } catch (e) {
+    throw wrap("DuckDB query failed", e);
+  }
+  if (page.length > 0) yield page;
+}
+
+/**
+ * The pages of `pages(c)` on a connection `hold` lends for as long as the consumer reads. A consumer that stops
+ * early ends the hold with an error, so the lender closes the connection (its result was not read to the end).
+ */
+export async function* heldPages<C, T>(
+  hold: (fn: (c: C) => Promise<void>) => Promise<void>,
+  pages: (c: C) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+  let lent!: (c: C) => void;
+  let finish!: (complete: boolean) => void;
+  const connection = new Promise<C>((resolve) => lent = resolve);
+  const finished = new Promise<boolean>((resolve) => finish = resolve);
+  const early = new Error("Result pages not read to the end");
+  const held = hold(async (c) => {
+    lent(c);
+    if (!await finished) throw early;
+  });
+  const c = await Promise.race([connection, held.then(() => Promise.reject(new Error("Connection not lent")))]);
+  let complete = false;
+  try {
+    yield* pages(c);
+    complete = true;
+  } finally {
+    finish(complete);
+    await held.catch((e) => {
+      if (e !== early && !(e instanceof Error && e.cause === early)) throw e;
+    });
   }
 }
 

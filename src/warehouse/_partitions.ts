@@ -114,3 +114,8 @@ export function normalizeForReplace(
   }
   return { cells, days, column };
 }
+
+/** The day after `day` (`"YYYY-MM-DD"`). */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}

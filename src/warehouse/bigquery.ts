@@ -30,13 +30,16 @@ import type { TableSchema } from "../schema/table_schema.ts";
 import {
   arrayParameter,
   type FieldSchema,
+  jobOptions,
   parseRows,
   queryParameter,
+  restType,
   tableResource,
   toNdjson,
 } from "./_bigquery_values.ts";
 import { insertStatements, inSessionTransaction, SessionPool, type SessionRef } from "./_bigquery_tx.ts";
 import { KeyedLock } from "./_pool.ts";
+import { loadInto } from "./_load.ts";
 import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
 import { cellDay, normalizeForReplace } from "./_partitions.ts";
@@ -46,6 +49,8 @@ import {
   assertIdentifier,
   type DayRange,
   isRowStream,
+  type LoadQuery,
+  type LoadVerify,
   type QueryParams,
   type Row,
   type RowStream,
@@ -209,6 +214,11 @@ export class BigQueryWarehouse implements Warehouse {
     return written;
   }
 
+  /** DELETE and `INSERT ... SELECT` in one multi-statement transaction (see {@link Warehouse.replacePartitionsWith}). */
+  replacePartitionsWith(dataset: string, schema: TableSchema, range: DayRange, q: LoadQuery, v?: LoadVerify) {
+    return this.transaction((tx) => loadInto(tx, dataset, schema, range, q, v));
+  }
+
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.#query<T>(sql, params);
   }
@@ -216,6 +226,16 @@ export class BigQueryWarehouse implements Warehouse {
   execute(sql: string, params?: QueryParams): Promise<number> {
     this.#known.seeSql(sql);
     return this.#execute(sql, params);
+  }
+
+  /** The query job's result pages, `pageSize` rows each (see {@link Warehouse.queryPages}). */
+  async *queryPages<T = Row>(sql: string, params?: QueryParams, pageSize = 10_000): AsyncGenerator<T[]> {
+    const { names } = scanParams(sql);
+    const parameters = usedParams(names, params).map(([name, value]) => queryParameter(name, value));
+    const options = jobOptions(sql, this.#location, parameters);
+    for await (const page of this.#pages("BigQuery query failed", options, undefined, pageSize)) {
+      if (page.rows.length > 0) yield page.rows as T[];
+    }
   }
 
   /**
@@ -276,10 +296,25 @@ export class BigQueryWarehouse implements Warehouse {
     parameters: ReturnType<typeof queryParameter>[],
     session?: SessionRef,
   ): Promise<{ rows: Row[]; affected: number }> {
-    const options: Record<string, unknown> = { query: sql, location: this.#location, useLegacySql: false };
-    if (parameters.length > 0) Object.assign(options, { parameterMode: "NAMED", queryParameters: parameters });
+    const options = jobOptions(sql, this.#location, parameters);
     if (session?.id) options.connectionProperties = [{ key: "session_id", value: session.id }];
     else if (session) options.createSession = true;
+    const rows: Row[] = [];
+    let affected = 0;
+    for await (const page of this.#pages(context, options, session)) {
+      rows.push(...page.rows);
+      if (page.affected !== undefined) affected = page.affected;
+    }
+    return { rows, affected };
+  }
+
+  /** Runs one query job (see {@link #runQuery}) and yields its result pages, of at most `pageSize` rows if given. */
+  async *#pages(
+    context: string,
+    options: Record<string, unknown>,
+    session?: SessionRef,
+    pageSize?: number,
+  ): AsyncGenerator<{ rows: Row[]; affected?: number }> {
     const [job] = await call(context, () => this.#bq.createQueryJob(options));
     if (session && !session.id) {
       const id = (job.metadata as { statistics?: { sessionInfo?: { sessionId?: string } } })?.statistics?.sessionInfo
@@ -287,19 +322,18 @@ export class BigQueryWarehouse implements Warehouse {
       if (!id) throw new Error(`${context}: BigQuery created no session for the transaction`);
       session.id = id;
     }
-    const rows: Row[] = [];
-    let affected = 0;
-    let page: Record<string, unknown> | null = { autoPaginate: false, skipParsing: true };
+    const size = pageSize === undefined ? {} : { maxResults: pageSize };
+    let page: Record<string, unknown> | null = { autoPaginate: false, skipParsing: true, ...size };
     while (page) {
       // deno-lint-ignore no-explicit-any
       const [raw, next, response]: any = await call(context, () => job.getQueryResults(page!));
-      if (response?.schema?.fields && Array.isArray(raw)) {
-        rows.push(...parseRows(response.schema.fields as FieldSchema[], raw));
-      }
-      if (response?.numDmlAffectedRows !== undefined) affected = Number(response.numDmlAffectedRows);
-      page = next ? { ...next, autoPaginate: false, skipParsing: true } : null;
+      const rows = response?.schema?.fields && Array.isArray(raw)
+        ? parseRows(response.schema.fields as FieldSchema[], raw)
+        : [];
+      const dml = response?.numDmlAffectedRows;
+      yield { rows, affected: dml === undefined ? undefined : Number(dml) };
+      page = next ? { ...next, autoPaginate: false, skipParsing: true, ...size } : null;
     }
-    return { rows, affected };
   }
 
   async #load(
@@ -322,13 +356,6 @@ export class BigQueryWarehouse implements Warehouse {
         stream.end(ndjson);
       }));
   }
-}
-
-/** A REST field type in the schema's spelling (tables.get answers legacy names, INTEGER for INT64), "[]" if REPEATED. */
-function restType(type: string, mode: string | undefined): string {
-  const upper = type.toUpperCase();
-  const name = ({ INTEGER: "INT64", FLOAT: "FLOAT64", BOOL: "BOOLEAN" } as Record<string, string>)[upper] ?? upper;
-  return name + (mode === "REPEATED" ? "[]" : "");
 }
 
 /**

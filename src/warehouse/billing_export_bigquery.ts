@@ -2,8 +2,8 @@
  * Reads the org's Cloud Billing export table in BigQuery with the org's own service account (its access token,
  * never the platform's credentials): one parameterised query job in the service account's project, dates as
  * `@start`/`@end`, the table id validated strictly before it is put in backticks. Amounts are cast to
- * NUMERIC(38, 9) and net cost = cost + sum(credits[].amount) is computed in the query. Used by the `gcp.bq_etl`
- * processor (rows typed as its `ExportRow`).
+ * NUMERIC(38, 9) and net cost = cost + sum(credits[].amount) is computed in the query. The result is read page by
+ * page (`maxResults`/`pageToken`). Used by the `gcp.bq_etl` processor (rows typed as its `ExportRow`).
  */
 import { BigQuery } from "@google-cloud/bigquery";
 import { BigQueryWarehouse } from "./bigquery.ts";
@@ -20,6 +20,8 @@ export function parseTableId(id: string): { project: string; dataset: string; ta
 }
 
 const NUM = "NUMERIC(38, 9)";
+/** Rows per result page read from the export table: what the reader and the write hold at a time. */
+export const EXPORT_PAGE_ROWS = 10_000;
 
 /** The query over a validated export table; `hasListCost` when the export carries `cost_at_list`. */
 export function exportTableSql(
@@ -44,8 +46,7 @@ export function exportTableSql(
       TO_JSON(labels) AS labels, TO_JSON(project.labels) AS project_labels, export_time
     FROM ${ref}
     WHERE DATE(usage_start_time) BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)
-  ) AS x
-  ORDER BY usage_start_time, service_id, sku_id`;
+  ) AS x`;
 }
 
 /** Options of {@link readExportTable}. */
@@ -62,10 +63,15 @@ export interface ExportTableOptions {
 }
 
 /**
- * The export rows of [start, end] from the org's BigQuery export table.
+ * The export rows of [start, end] from the org's BigQuery export table, in pages of at most `pageSize` rows (the
+ * query job's result pages), so memory stays bounded by a page whatever the table's size. Unsorted: an ORDER BY
+ * over a month of a large account would make BigQuery sort it on one worker for nothing.
  * @throws {Error} when the id is not a plain table id, or BigQuery refuses (message only: no request, no token)
  */
-export async function readExportTable<T = Row>(options: ExportTableOptions): Promise<T[]> {
+export async function* exportTablePages<T = Row>(
+  options: ExportTableOptions,
+  pageSize = EXPORT_PAGE_ROWS,
+): AsyncGenerator<T[]> {
   const table = parseTableId(options.tableId);
   if (!table) throw new Error(`The billing export table "${options.tableId}" is not a project.dataset.table id`);
   const authClient = {
@@ -95,8 +101,16 @@ export async function readExportTable<T = Row>(options: ExportTableOptions): Pro
     authClient,
     ...endpoint,
   });
-  return await wh.query<T>(exportTableSql(table, fields.has("cost_at_list")), {
-    start: options.start,
-    end: options.end,
-  });
+  const sql = exportTableSql(table, fields.has("cost_at_list"));
+  yield* wh.queryPages<T>(sql, { start: options.start, end: options.end }, pageSize);
+}
+
+/**
+ * Every export row of [start, end] at once (a small range, or a test); {@link exportTablePages} for a large one.
+ * @throws {Error} as {@link exportTablePages}
+ */
+export async function readExportTable<T = Row>(options: ExportTableOptions): Promise<T[]> {
+  const rows: T[] = [];
+  for await (const page of exportTablePages<T>(options)) rows.push(...page);
+  return rows;
 }

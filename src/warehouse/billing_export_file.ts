@@ -3,10 +3,11 @@
  * `gcp_billing_daily_raw`. JSONL/JSON is read with the standard export schema declared (numbers as text, so no
  * type guessing); Parquet keeps its own nested types; CSV, which cannot nest, may carry the nested fields as
  * JSON text (`service` = `{"id":..}`) or flattened (`service.id` or `service_id`). Every amount is cast to
- * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too. Used by the `gcp.bq_etl`
- * processor (rows typed as its `ExportRow`) and the GCP integration's check that the file is readable.
+ * DECIMAL(38, 9) in SQL and net cost = cost + sum(credits[].amount) is computed there too, and so is the flattening
+ * into `gcp_billing_daily_raw` rows: the warehouse inserts them itself, none passes through JavaScript. Used by the
+ * `gcp.bq_etl` processor and the GCP integration's check that the file is readable.
  */
-import type { Row, Warehouse } from "./warehouse.ts";
+import type { LoadQuery, Warehouse } from "./warehouse.ts";
 
 type Kind = "text" | "decimal" | "timestamp" | "json";
 
@@ -132,9 +133,24 @@ function convert(found: { sql: string; type: string } | null, kind: Kind): strin
   }
   const scalar = found.type === "JSON" ? `json_extract_string(${found.sql}, '$')` : found.sql;
   if (kind === "text") return `CAST(${scalar} AS VARCHAR)`;
+  if (found.type !== "VARCHAR" && found.type !== "JSON") return `CAST(${scalar} AS ${target})`;
   // Empty CSV cells and blank strings are missing values, not zero.
-  const value = found.type === "VARCHAR" || found.type === "JSON" ? `NULLIF(TRIM(${scalar}), '')` : scalar;
-  return `CAST(${value} AS ${target})`;
+  const value = `NULLIF(TRIM(${scalar}), '')`;
+  return kind === "decimal" ? decimalFromText(value) : timestampFromText(value);
+}
+
+/**
+ * Text to DECIMAL(38, 9), exactly, fast: DuckDB parses text into a 38-digit decimal 30-100 times slower than into
+ * an 18-digit one, which holds every amount below 1e9 (the same rounding to 9 decimals); larger ones, and text that
+ * is no number at all (so it fails as before), take the 38-digit cast.
+ */
+function decimalFromText(text: string): string {
+  return `COALESCE(CAST(TRY_CAST(${text} AS DECIMAL(18, 9)) AS ${DEC}), CAST(${text} AS ${DEC}))`;
+}
+
+/** Text to TIMESTAMPTZ; the export's " UTC" suffix is read as the offset "+00" (a zone name costs a time-zone lookup). */
+function timestampFromText(text: string): string {
+  return `CAST(regexp_replace(${text}, ' UTC$', '+00') AS TIMESTAMPTZ)`;
 }
 
 /** The SELECT over `reader` producing the flat export rows of [@start, @end] (usage_start_time's UTC day). */
@@ -142,29 +158,56 @@ export function exportFileSql(reader: string, columns: Map<string, string>): str
   const exprs = FIELDS.map(([out, path, kind]) => `${convert(locate(columns, path), kind)} AS ${out}`);
   const credits = convert(locate(columns, ["credits"]), "json");
   const creditsTotal = `COALESCE(list_sum(list_transform(json_extract_string(${credits}, '$[*].amount'), ` +
-    `a -> CAST(a AS ${DEC}))), CAST(0 AS ${DEC}))`;
+    `a -> ${decimalFromText("a")})), CAST(0 AS ${DEC}))`;
   return `SELECT *, cost + credits_total AS net_cost FROM (
     SELECT CAST(${convert(locate(columns, ["usage_start_time"]), "timestamp")} AS DATE) AS usage_date,
       ${exprs.join(",\n      ")},
       ${creditsTotal} AS credits_total
     FROM ${reader}
   ) AS x
-  WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)
-  ORDER BY usage_start_time, service_id, sku_id`;
+  WHERE usage_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)`;
 }
 
 /**
- * The export rows of [start, end] from the file at `path` (the caller resolved it under DATA_DIR/imports/).
- * @throws {Error} when DuckDB cannot read the file or a value does not convert (e.g. a non-numeric cost)
+ * Export labels (`[{key, value}]`, as JSON) as the `{key: value}` object the table stores, in SQL: a JSON object
+ * stays as it is, anything else is NULL; items without a key are skipped, a NULL value is "" (a repeated key is
+ * kept twice in the text, and the later one wins when it is read back, as the export never repeats one).
  */
-export async function readExportFile<T = Row>(wh: Warehouse, path: string, start: string, end: string): Promise<T[]> {
+function labelsObject(json: string): string {
+  const items = `json_transform(${json}, '[{"key":"VARCHAR","value":"VARCHAR"}]')`;
+  const pairs = `list_transform(list_filter(${items}, l -> l.key IS NOT NULL), ` +
+    `l -> CAST(to_json(l.key) AS VARCHAR) || ':' || CAST(to_json(COALESCE(l.value, '')) AS VARCHAR))`;
+  return `CASE json_type(${json}) WHEN 'ARRAY' THEN CAST('{' || array_to_string(${pairs}, ',') || '}' AS JSON) ` +
+    `WHEN 'OBJECT' THEN ${json} END`;
+}
+
+/**
+ * The SELECT over the file at `path` (the caller resolved it under DATA_DIR/imports/) yielding the
+ * `gcp_billing_daily_raw` rows of [start, end] (credits as a JSON array, [] when missing; labels as objects), for
+ * the warehouse to insert itself (`Warehouse.replacePartitionsWith`): no row passes through JavaScript.
+ * @throws {Error} when DuckDB cannot read the file or it lacks `usage_start_time` or `cost`
+ */
+export async function exportFileLoad(
+  wh: Warehouse,
+  path: string,
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): Promise<LoadQuery> {
   const reader = fileReader(path);
   const described = await wh.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   const columns = new Map(described.map((c) => [c.column_name, c.column_type]));
   for (const required of ["usage_start_time", "cost"]) {
     if (!columns.has(required)) throw new Error(`The billing export file has no "${required}" column`);
   }
-  return await wh.query<T>(exportFileSql(reader, columns), { start, end });
+  const sql = `SELECT usage_date, billing_account_id, service_id, service_description, sku_id, sku_description,
+      project_id, project_name, location_region, usage_start_time, usage_end_time, usage_amount, usage_unit,
+      usage_amount_in_pricing_units, pricing_unit, list_cost, cost, credits_total, net_cost,
+      CASE json_type(credits) WHEN 'ARRAY' THEN credits ELSE CAST('[]' AS JSON) END AS credits,
+      currency, currency_conversion_rate, invoice_month, cost_type,
+      ${labelsObject("labels")} AS labels, ${labelsObject("project_labels")} AS project_labels, export_time,
+      CAST(@run_id AS VARCHAR) AS run_id, CAST(@ingested_at AS TIMESTAMPTZ) AS ingested_at
+    FROM (${exportFileSql(reader, columns)}) AS export_rows`;
+  return { sql, params: { start: range.from, end: range.to, run_id: run.runId, ingested_at: run.now } };
 }
 
 /**

@@ -32,9 +32,10 @@ import { DuckDBEngine } from "./_duckdb_engine.ts";
 import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { GroupCommit } from "./_group.ts";
 import { type Cell, checkSchema, normalizeColumns } from "./_rows.ts";
-import { normalizeForReplace } from "./_partitions.ts";
+import { nextDay, normalizeForReplace } from "./_partitions.ts";
+import { loadInto } from "./_load.ts";
 import { catalogType, columnDdl } from "./_duckdb_values.ts";
-import { runExecute, runQuery } from "./_duckdb_stmt.ts";
+import { heldPages, runExecute, runQuery, streamQuery } from "./_duckdb_stmt.ts";
 import { append, inTransaction, TableAppender, watch, wrap } from "./_duckdb_conn.ts";
 import { addColumnDdl, describeTable, isView } from "./_duckdb_upgrade.ts";
 import { Checkpointer, WAL_HARD_LIMIT } from "./_duckdb_checkpoint.ts";
@@ -42,6 +43,8 @@ import {
   assertIdentifier,
   type DayRange,
   isRowStream,
+  type LoadQuery,
+  type LoadVerify,
   type QueryParams,
   type Row,
   type RowStream,
@@ -283,8 +286,22 @@ export class DuckDBWarehouse implements Warehouse {
       }));
   }
 
+  /** DELETE and `INSERT ... SELECT` in one transaction (see {@link Warehouse.replacePartitionsWith}). */
+  replacePartitionsWith(dataset: string, schema: TableSchema, range: DayRange, q: LoadQuery, v?: LoadVerify) {
+    const key = `${dataset}.${schema.table}`;
+    return this.#writes.run(key, () => this.transaction((tx) => loadInto(tx, dataset, schema, range, q, v)));
+  }
+
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.#engine.use((c) => runQuery<T>(c, sql, params));
+  }
+
+  /** A streaming result on a connection of its own (see {@link Warehouse.queryPages}). */
+  queryPages<T = Row>(sql: string, params?: QueryParams, pageSize = 10_000): AsyncIterable<T[]> {
+    return heldPages<DuckDBConnection, T[]>(
+      (fn) => this.#dedicated(fn),
+      (c) => streamQuery<T>(c, sql, params, pageSize),
+    );
   }
 
   execute(sql: string, params?: QueryParams): Promise<number> {
@@ -380,8 +397,4 @@ export class DuckDBWarehouse implements Warehouse {
       throw wrap(context, e);
     }
   }
-}
-
-function nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

@@ -53,6 +53,27 @@ export function isRowStream(rows: readonly Row[] | RowStream): rows is RowStream
   return !Array.isArray(rows) && typeof (rows as RowStream)[Symbol.asyncIterator] === "function";
 }
 
+/** A SELECT run by the warehouse itself, with its `@name` parameters (see {@link Warehouse.replacePartitionsWith}). */
+export interface LoadQuery {
+  readonly sql: string;
+  readonly params?: QueryParams;
+}
+
+/**
+ * A count over the rows a load wrote: all of them, those with a NULL (or a negative value: numeric columns only)
+ * in any of `columns`, or the rows beyond the first of each distinct `columns` tuple (NULLs alike).
+ */
+export type RowCount =
+  | { readonly kind: "rows" }
+  | { readonly kind: "any_null" | "any_negative" | "duplicates"; readonly columns: readonly string[] };
+
+/** The counts a load computes over its rows before committing, and the caller's verdict on them. */
+export interface LoadVerify {
+  readonly counts: readonly RowCount[];
+  /** Gets the counts in order; throwing rolls the load back (nothing written). */
+  accept(counts: number[]): void | Promise<void>;
+}
+
 /** The part of a warehouse usable inside {@link Warehouse.transaction}. */
 export type WarehouseTx = Pick<Warehouse, "query" | "execute" | "insertRows">;
 
@@ -123,11 +144,36 @@ export interface Warehouse {
   ): Promise<number>;
 
   /**
+   * Replaces every row whose partition day lies in `range` by the rows of `select`, a SELECT the warehouse runs
+   * itself (`INSERT ... SELECT`: the rows never pass through JavaScript) yielding every column of the table by
+   * name. Before committing, the counts of `verify` are computed over the new rows and handed to `verify.accept`.
+   * One transaction on both engines: a row outside the range, a failing SELECT (e.g. NULL in a REQUIRED column)
+   * or an `accept` that throws leaves every partition as it was.
+   * @returns the number of rows written
+   */
+  replacePartitionsWith(
+    dataset: string,
+    schema: TableSchema,
+    range: DayRange,
+    select: LoadQuery,
+    verify?: LoadVerify,
+  ): Promise<number>;
+
+  /**
    * Runs a query and returns its rows as plain JSON-friendly values.
    * @param sql uses `dataset.table` references and `@name` parameters
    * @throws {Error} when a referenced parameter is missing or the query fails
    */
   query<T = Row>(sql: string, params?: QueryParams): Promise<T[]>;
+
+  /**
+   * Runs a query and yields its rows in pages of at most `pageSize` (default 10,000), converted as by
+   * {@link query}, so a large result is never held whole: breaking out early stops reading it. DuckDB: a streaming
+   * result read chunk by chunk on a connection of its own (a query that sorts still sorts all its input inside
+   * DuckDB first). BigQuery: the query job's result pages (`maxResults`, `pageToken`).
+   * @throws {Error} when a referenced parameter is missing or the query fails (when the first page is asked for)
+   */
+  queryPages<T = Row>(sql: string, params?: QueryParams, pageSize?: number): AsyncIterable<T[]>;
 
   /** Runs DML (INSERT, UPDATE, DELETE) and returns the affected row count. */
   execute(sql: string, params?: QueryParams): Promise<number>;

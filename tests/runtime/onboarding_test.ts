@@ -55,7 +55,11 @@ function faulty(inner: Warehouse, f: Faults): Warehouse {
       range,
       r,
     ) => (f.tick("replacePartitions"), await inner.replacePartitions(d, s, range, r)),
+    replacePartitionsWith: async (d, s, range, q, v) => (
+      f.tick("replacePartitionsWith"), await inner.replacePartitionsWith(d, s, range, q, v)
+    ),
     query: async (sql, p) => (f.tick("query"), await inner.query(sql, p)),
+    queryPages: (sql, p, n) => (f.tick("queryPages"), inner.queryPages(sql, p, n)),
     execute: async (sql, p) => (f.tick("execute"), await inner.execute(sql, p)),
     transaction: async (fn) => {
       f.tick("begin");

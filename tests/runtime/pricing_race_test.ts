@@ -73,7 +73,9 @@ function asOtherProcess(wh: Warehouse, conflicts: { n: number }): Warehouse {
     ensureTable: (d, s) => wh.ensureTable(d, s),
     insertRows: (d, s, r) => wh.insertRows(d, s, r),
     replacePartitions: (d, s, r, rows) => wh.replacePartitions(d, s, r, rows),
+    replacePartitionsWith: (d, s, r, q, v) => wh.replacePartitionsWith(d, s, r, q, v),
     query: (sql, p) => wh.query(sql, p),
+    queryPages: (sql, p, n) => wh.queryPages(sql, p, n),
     execute: (sql, p) => wh.execute(sql, p),
     transaction: async (fn) => {
       try {

@@ -1,7 +1,7 @@
 /**
  * A local stand-in for the BigQuery REST API (v2), enough for the official Node client (`apiEndpoint`):
  * datasets get/insert/delete, tables get/insert/patch (a schema patch adds columns as BigQuery allows), jobs insert (query, and load through the multipart upload
- * endpoint), jobs get, jobs getQueryResults and jobs query. It records every request.
+ * endpoint), jobs get, jobs getQueryResults (paged by `maxResults` and `pageToken`) and jobs query. It records every request.
  *
  * SQL runs for real on an in-memory DuckDB (`_bigquery_engine.ts`): datasets are schemas, tables are created from
  * their REST resource (INT64, STRING, NUMERIC, ... columns), NAMED `queryParameters` are bound with their types,
@@ -160,8 +160,15 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
     return json(200, resource);
   }
 
-  function queryResults(jobId: string, result: QueryResult | undefined): Json {
+  /**
+   * getQueryResults: `maxResults` rows from `pageToken` (an offset here; opaque to clients, as BigQuery's), with
+   * the next page's `pageToken` while rows remain. No `maxResults`: every row at once.
+   */
+  function queryResults(jobId: string, result: QueryResult | undefined, query: Record<string, string> = {}): Json {
     const r = result ?? {};
+    const start = Number(query.pageToken ?? 0);
+    const size = query.maxResults === undefined ? Infinity : Number(query.maxResults);
+    const rows = r.rows?.slice(start, start + size);
     const body: Json = {
       kind: "bigquery#getQueryResultsResponse",
       jobReference: (jobs.get(jobId)?.resource.jobReference) ?? { jobId },
@@ -170,7 +177,8 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
       totalRows: String(r.rows?.length ?? 0),
       cacheHit: false,
     };
-    if (r.rows?.length) body.rows = r.rows;
+    if (rows?.length) body.rows = rows;
+    if (r.rows && start + size < r.rows.length) body.pageToken = String(start + size);
     if (r.numDmlAffectedRows !== undefined) body.numDmlAffectedRows = String(r.numDmlAffectedRows);
     return body;
   }
@@ -279,7 +287,9 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
     }
     if (seg[0] === "queries" && req.method === "GET" && seg[1]) {
       const job = jobs.get(seg[1]);
-      return job ? json(200, queryResults(seg[1], job.result)) : apiError(404, "notFound", `Not found: Job ${seg[1]}`);
+      return job
+        ? json(200, queryResults(seg[1], job.result, recorded.query))
+        : apiError(404, "notFound", `Not found: Job ${seg[1]}`);
     }
     if (seg[0] === "queries" && req.method === "POST" && seg.length === 1) {
       let result: QueryResult;

@@ -371,6 +371,89 @@ export async function warehouseContract(
 
     await schemaUpgradeContract(t, wh, ds);
 
+    await t.step("queryPages() yields a result in pages of the size asked, converted as query() does", async () => {
+      const many = Array.from({ length: 25 }, (_, i) => ({ ...row("2024-07-01", `m${i}`, i / 4), org_slug: "paged" }));
+      await wh.insertRows(ds, COST_SCHEMA, many.map((r, i) => ({ ...r, input_tokens: i })));
+      const pages: Row[][] = [];
+      const sql = `SELECT input_tokens, cost, usage_date FROM ${table} WHERE org_slug = @org ORDER BY input_tokens`;
+      for await (const page of wh.queryPages(sql, { org: "paged" }, 10)) pages.push(page);
+      assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+      assert.deepEqual(pages[2]![4], { input_tokens: 24, cost: "6.000000000", usage_date: "2024-07-01" });
+      assert.deepEqual(pages.flat().map((r) => r.input_tokens), Array.from({ length: 25 }, (_, i) => i));
+      for await (const page of wh.queryPages(sql, { org: "paged" }, 10)) {
+        assert.equal(page[0]!.cost, "0.000000000");
+        break; // the rest is never read, and the warehouse keeps answering
+      }
+      assert.equal(await count("org_slug = @org", { org: "paged" }), 25);
+      const none = [];
+      for await (const page of wh.queryPages(`SELECT cost FROM ${table} WHERE org_slug = @org`, { org: "none" }, 10)) {
+        none.push(page);
+      }
+      assert.deepEqual(none, []);
+      await assert.rejects(async () => {
+        for await (const _ of wh.queryPages(`SELECT nope FROM ${table}`, {}, 10)) { /* never reached */ }
+      }, /nope/);
+    });
+
+    await t.step("replacePartitionsWith() replaces the range by a SELECT's rows, counted before commit", async () => {
+      const SRC: TableSchema = { ...COST_SCHEMA, table: "cost_source", partitioning: undefined };
+      await wh.ensureTable(ds, SRC);
+      await wh.insertRows(ds, COST_SCHEMA, [
+        { ...row("2024-08-01", "keep", "1"), org_slug: "load" },
+        { ...row("2024-08-02", "old", "2"), org_slug: "load" },
+        { ...row("2024-08-03", "old", "3"), org_slug: "load" },
+      ]);
+      await wh.insertRows(ds, SRC, [
+        { ...row("2024-08-02", "a", "1.25"), org_slug: "load", labels: ["x"], meta: { k: 1 } },
+        { ...row("2024-08-02", "a", "-0.5"), org_slug: "load" },
+        { ...row("2024-08-03", null as unknown as string, "2"), org_slug: "load" },
+        { ...row("2024-08-09", "late", "9"), org_slug: "other" },
+      ]);
+      const source = qualified(ds, SRC.table);
+      const select = (org: string) => ({ sql: `SELECT * FROM ${source} WHERE org_slug = @org`, params: { org } });
+      const range = { from: "2024-08-02", to: "2024-08-03" };
+      const loaded = () =>
+        wh.query<{ usage_date: string; model: string | null; cost: string }>(
+          `SELECT usage_date, model, cost FROM ${table} WHERE org_slug = @org ORDER BY usage_date, cost`,
+          { org: "load" },
+        );
+      const before = await loaded();
+      const counts = [
+        { kind: "rows" },
+        { kind: "any_null", columns: ["model"] },
+        { kind: "any_negative", columns: ["cost", "input_tokens"] },
+        { kind: "duplicates", columns: ["usage_date", "model"] },
+      ] as const;
+      await assert.rejects(
+        wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("load"), {
+          counts,
+          accept: () => Promise.reject(new Error("refused by the caller")),
+        }),
+        /refused by the caller/,
+      );
+      assert.deepEqual(await loaded(), before);
+      await assert.rejects(wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("other")), /outside/);
+      assert.deepEqual(await loaded(), before);
+      let seen: number[] = [];
+      const n = await wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("load"), {
+        counts,
+        accept: (c) => void (seen = c),
+      });
+      assert.equal(n, 3);
+      assert.deepEqual(seen, [3, 1, 1, 1]);
+      assert.deepEqual(await loaded(), [
+        { usage_date: "2024-08-01", model: "keep", cost: "1.000000000" },
+        { usage_date: "2024-08-02", model: "a", cost: "-0.500000000" },
+        { usage_date: "2024-08-02", model: "a", cost: "1.250000000" },
+        { usage_date: "2024-08-03", model: null, cost: "2.000000000" },
+      ]);
+      const [copied] = await wh.query(
+        `SELECT labels, meta FROM ${table} WHERE org_slug = @org AND cost = CAST(1.25 AS NUMERIC(38, 9))`,
+        { org: "load" },
+      );
+      assert.deepEqual(copied, { labels: ["x"], meta: { k: 1 } });
+    });
+
     await t.step("dropDataset() removes the dataset and its tables, and tolerates a missing one", async () => {
       await wh.dropDataset(ds);
       assert.equal(await wh.datasetExists(ds), false);

@@ -1,8 +1,11 @@
 /**
  * `gcp.bq_etl`: the org's Cloud Billing export rows for [start_date, end_date] (the UTC day of
  * `usage_start_time`), flattened into `gcp_billing_daily_raw` with credits summed and
- * net_cost = cost + credits_total, all in DECIMAL. The executor replaces those day partitions, so re-running a
- * range picks up late export rows without duplicating any.
+ * net_cost = cost + credits_total, all in DECIMAL. On the embedded default no row passes through JavaScript: the
+ * step hands the executor the SELECT over the file and DuckDB inserts its rows itself (`StepResult.load`, checks
+ * counted in SQL). On BigQuery the rows come in result pages of 10,000, handed to the executor as row batches. So
+ * memory is bounded whatever the export's size. The executor replaces those day partitions, so re-running a range picks up late
+ * export rows without duplicating any.
  *
  * Where the export lives follows the warehouse, as at integration setup: the embedded default reads the file the
  * credential metadata names under `${DATA_DIR}/imports/` with DuckDB; on BigQuery the `project.dataset.table`
@@ -11,11 +14,12 @@
 import { mintAccessToken, parseServiceAccount } from "../../providers/gcp.ts";
 import { gcpBillingSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
-import { type ProcessorContext } from "../context.ts";
+import type { ProcessorContext, RowBatches } from "../context.ts";
 import { realImportPath } from "../integrations/billing_export.ts";
 import { dayRange } from "../_cost.ts";
-import { readExportFile } from "../../warehouse/billing_export_file.ts";
-import { readExportTable } from "../../warehouse/billing_export_bigquery.ts";
+import { exportFileLoad } from "../../warehouse/billing_export_file.ts";
+import type { LoadQuery } from "../../warehouse/warehouse.ts";
+import { exportTablePages } from "../../warehouse/billing_export_bigquery.ts";
 import { billingRow, type ExportRow } from "./_export_row.ts";
 import { AppError } from "../../errors/mod.ts";
 
@@ -39,7 +43,15 @@ function exportTable(ctx: ProcessorContext): string {
   return table;
 }
 
-async function fromFile(ctx: ProcessorContext, name: string, start: string, end: string): Promise<ExportRow[]> {
+type Pages = AsyncIterable<ExportRow[]>;
+
+/** The SELECT the warehouse runs over the export file to write the output rows itself. */
+async function fromFile(
+  ctx: ProcessorContext,
+  name: string,
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): Promise<LoadQuery> {
   const org = ctx.org!.slug;
   // realImportPath checks the name and follows symlinks: nothing outside the org's folder is read.
   const real = await realImportPath(ctx.env.dataDir, org, name);
@@ -50,13 +62,13 @@ async function fromFile(ctx: ProcessorContext, name: string, start: string, end:
     );
   }
   try {
-    return await readExportFile<ExportRow>(ctx.warehouse, real, start, end);
+    return await exportFileLoad(ctx.warehouse, real, range, run);
   } catch (cause) {
     throw new Error(`Reading billing export file "${name}"`, { cause });
   }
 }
 
-async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: string, end: string): Promise<ExportRow[]> {
+async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: string, end: string): Promise<Pages> {
   const secret = ctx.state.get("credential");
   if (typeof secret !== "string") throw new Error(`Step "${ctx.step.id}" has no GCP credential`);
   const sa = parseServiceAccount(secret);
@@ -72,7 +84,7 @@ async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: strin
   } catch (cause) {
     throw new Error("Minting an access token for the GCP service account", { cause });
   }
-  return await readExportTable<ExportRow>({
+  return exportTablePages<ExportRow>({
     tableId,
     jobProject: sa.project_id,
     accessToken: token.access_token,
@@ -81,15 +93,26 @@ async function fromBigQuery(ctx: ProcessorContext, tableId: string, start: strin
   });
 }
 
+/** The `gcp_billing_daily_raw` rows of the export pages, page by page; logs the count once the last one is read. */
+async function* billingBatches(
+  ctx: ProcessorContext,
+  pages: Pages,
+  range: { from: string; to: string },
+  run: { runId: string; now: string },
+): RowBatches {
+  let rows = 0;
+  for await (const page of pages) {
+    rows += page.length;
+    yield page.map((r) => billingRow(r, run.runId, run.now));
+  }
+  ctx.logger.info("GCP billing export read", { rows, from: range.from, to: range.to });
+}
+
 export const gcpBillingProcessor = defineProcessor(gcpBillingSpec, async (ctx, config) => {
   const range = checkRange(config.start_date, config.end_date);
   const table = exportTable(ctx);
-  const found = ctx.warehouse.kind === "duckdb"
-    ? await fromFile(ctx, table, range.from, range.to)
-    : await fromBigQuery(ctx, table, range.from, range.to);
-  const now = ctx.now().toISOString();
-  const runId = ctx.run?.id ?? "adhoc";
-  const rows = found.map((r) => billingRow(r, runId, now));
-  ctx.logger.info("GCP billing export read", { rows: rows.length, from: range.from, to: range.to });
-  return { rows, range };
+  const run = { runId: ctx.run?.id ?? "adhoc", now: ctx.now().toISOString() };
+  if (ctx.warehouse.kind === "duckdb") return { load: await fromFile(ctx, table, range, run), range };
+  const pages = await fromBigQuery(ctx, table, range.from, range.to);
+  return { rows: billingBatches(ctx, pages, range, run), range };
 });
