@@ -8,22 +8,12 @@
  */
 import { exportDays, writeExport } from "../tests/fixtures/gcp_export_gen.ts";
 import { fixed9 } from "../tests/fixtures/gcp_export.ts";
+import { child } from "./_child.ts";
 
 const ROWS = Number(Deno.env.get("BENCH_GCP_ROWS") ?? 1_000_000);
 const DAYS = Number(Deno.env.get("BENCH_GCP_DAYS") ?? 30);
 const FROM = "2025-03-01";
 const days = exportDays(FROM, DAYS);
-
-async function child(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (out.code !== 0) throw new Error(`${script} failed: ${new TextDecoder().decode(out.stderr).slice(-3000)}`);
-  return JSON.parse(text.split("\n").at(-1)!);
-}
 
 const dataDir = await Deno.makeTempDir({ prefix: "conv-bench-gcp-" });
 try {

@@ -7,29 +7,13 @@
  * Run: deno run -A bench/pipeline.ts   (BENCH_ROWS, BENCH_DAYS to change the size)
  */
 import { bulkShape, serveBulkOpenAI } from "./_openai_bulk.ts";
+import { child } from "./_child.ts";
 
 const ROWS = Number(Deno.env.get("BENCH_ROWS") ?? 1_000_000);
 const DAYS = Number(Deno.env.get("BENCH_DAYS") ?? 250);
 const FROM = "2025-01-01";
 const perDay = Math.ceil(ROWS / DAYS);
 const to = new Date(Date.parse(`${FROM}T00:00:00Z`) + (DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-
-async function child(script: string, args: string[]): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      ...(Deno.env.get("BENCH_CHILD_FLAGS")?.split(" ").filter(Boolean) ?? []),
-      new URL(script, import.meta.url).pathname,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (out.code !== 0) throw new Error(`${script} failed: ${new TextDecoder().decode(out.stderr).slice(-3000)}`);
-  return JSON.parse(text.split("\n").at(-1)!);
-}
 
 const baseline = await child("./_appender_load.ts", [String(perDay), FROM, String(DAYS)]);
 const standIn = serveBulkOpenAI(bulkShape(perDay));
