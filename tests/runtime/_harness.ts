@@ -41,6 +41,16 @@ export interface AppRequest {
   headers?: Record<string, string>;
 }
 
+/** The onboard request body of a test org: its slug, a company name and an admin address derived from it. */
+export function onboardBody(slug: string, plan: string): Record<string, string> {
+  return {
+    org_slug: slug,
+    company_name: `${slug} Inc`,
+    admin_email: `ops@${slug.replaceAll("_", "-")}.test`,
+    subscription_plan: plan,
+  };
+}
+
 /** One request through `app.request()` (no network): the status, the body as text and parsed JSON, the headers. */
 export async function requestApp(
   app: { request(path: string, init: RequestInit): Response | Promise<Response> },
@@ -104,15 +114,7 @@ export async function startHarness(
       if (r.status !== 200) throw new Error(`${provider} setup failed: ${r.status} ${r.text}`);
     },
     async onboard(slug, plan = "STARTER") {
-      const r = await h.request("POST", "/api/v1/organizations/onboard", {
-        root: true,
-        body: {
-          org_slug: slug,
-          company_name: `${slug} Inc`,
-          admin_email: `ops@${slug.replaceAll("_", "-")}.test`,
-          subscription_plan: plan,
-        },
-      });
+      const r = await h.request("POST", "/api/v1/organizations/onboard", { root: true, body: onboardBody(slug, plan) });
       if (r.status !== 201) throw new Error(`onboard failed: ${r.status} ${r.text}`);
       return r.json.api_key;
     },

@@ -12,7 +12,7 @@ import type { AppDeps } from "../../runtime/context.ts";
 import { RunExecutor } from "../../src/pipeline/executor.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { pipelines } from "../../generated/manifest.ts";
-import { requestApp, ROOT } from "../runtime/_harness.ts";
+import { onboardBody, requestApp, ROOT } from "../runtime/_harness.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { generateTestServiceAccount, startGcpOAuthStandIn } from "../standins/gcp_oauth.ts";
@@ -138,12 +138,7 @@ export async function startRig(opts: { clock?: Clock; concurrency?: number; catc
     async onboard(slug, plan = "STARTER") {
       const r = await rig.request("POST", "/api/v1/organizations/onboard", {
         root: true,
-        body: {
-          org_slug: slug,
-          company_name: `${slug} Inc`,
-          admin_email: `ops@${slug.replaceAll("_", "-")}.test`,
-          subscription_plan: plan,
-        },
+        body: onboardBody(slug, plan),
       });
       assert.equal(r.status, 201, r.text);
       return r.json.api_key;
