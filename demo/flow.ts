@@ -155,3 +155,57 @@ export async function startDemo(
     },
   };
 }
+
+/** A reconciliation response as the demo reads it (GET /costs/{org}/reconciliation). */
+interface ReconciliationJson {
+  rows: {
+    provider: string;
+    day: string;
+    currency: string;
+    difference: string | null;
+    status: string;
+    reasons: { code: string; message: string }[];
+    models: { model: string; difference: string | null; status: string; reasons: { message: string }[] }[];
+  }[];
+  totals: {
+    provider: string;
+    currency: string;
+    list_cost: string | null;
+    billed_cost: string | null;
+    status: string;
+  }[];
+}
+
+/** A gap is explained when it has a reason; a match must be to the cent (the simulators bill what they report). */
+const gapOf = (g: { status: string; difference: string | null; reasons: readonly unknown[] }) =>
+  g.reasons.length === 0 && (g.status !== "MATCHED" || Number(g.difference ?? 0) !== 0);
+
+/**
+ * The reconciliation's days and models whose gap nothing explains: not matched to the cent and without a reason.
+ * Empty when the demo's numbers agree.
+ */
+export function unexplainedGaps(rec: ReconciliationJson): string[] {
+  return rec.rows.flatMap((r) => [
+    ...(gapOf(r) ? [`${r.provider} ${r.day}: ${r.status}, difference ${r.difference}`] : []),
+    ...r.models.filter(gapOf).map((m) => `${r.provider} ${r.day} ${m.model}: ${m.status}, difference ${m.difference}`),
+  ]);
+}
+
+/** The reconciliation as lines to print: each provider's totals, then every gap with its reasons. */
+export function reconciliationLines(rec: ReconciliationJson): string[] {
+  const lines = rec.totals.map((t) =>
+    `${t.provider.padEnd(10)} list ${t.list_cost ?? "-"} billed ${t.billed_cost ?? "-"} ${t.currency}: ${t.status}`
+  );
+  for (const r of rec.rows) {
+    const why = r.reasons.filter((x) => x.code !== "NOT_FINAL").map((x) => x.message);
+    if (why.length) lines.push(`  ${r.provider} ${r.day}: ${r.status}: ${why.join("; ")}`);
+  }
+  return [...lines, ...unexplainedGaps(rec).map((g) => `  UNEXPLAINED ${g}`)];
+}
+
+/** The reconciliation of the demo days. @throws {Error} when the API refuses it */
+export async function demoReconciliation(demo: Demo): Promise<ReconciliationJson> {
+  const r = await demo.call("GET", `/api/v1/costs/${DEMO_ORG}/reconciliation?start=${demo.start}&end=${demo.end}`);
+  if (r.status !== 200) throw new Error(`Reconciliation failed: HTTP ${r.status} ${failure(r)}`);
+  return r.json as unknown as ReconciliationJson;
+}

@@ -3,7 +3,7 @@
  * people without provider accounts (the flow is demo/flow.ts). Prints what it set up and ran, the reconciliation
  * of the demo days (list against billed per provider, every gap with its reason), and what to call next.
  */
-import { DEMO_ORG, startDemo } from "./flow.ts";
+import { DEMO_ORG, demoReconciliation, reconciliationLines, startDemo } from "./flow.ts";
 
 const demo = await startDemo({
   dataDir: Deno.env.get("DEMO_DATA_DIR") ?? "./data-demo",
@@ -11,6 +11,10 @@ const demo = await startDemo({
   logLevel: Deno.env.get("LOG_LEVEL"),
 });
 for (const s of demo.steps) console.log(`${s.what.padEnd(30)} ${s.outcome} ${s.failure}`);
+console.log(
+  `\nReconciliation ${demo.start} to ${demo.end} (list = usage at list prices, billed = what the provider reports):`,
+);
+for (const line of reconciliationLines(await demoReconciliation(demo))) console.log(`  ${line}`);
 
 const { url, orgKey, start, end } = demo;
 console.log(`
