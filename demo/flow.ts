@@ -164,7 +164,7 @@ interface ReconciliationJson {
     currency: string;
     difference: string | null;
     status: string;
-    reasons: { code: string; message: string }[];
+    reasons: { code: string; message: string; models?: string[] }[];
     models: { model: string; difference: string | null; status: string; reasons: { message: string }[] }[];
   }[];
   totals: {
@@ -176,18 +176,26 @@ interface ReconciliationJson {
   }[];
 }
 
-/** A gap is explained when it has a reason; a match must be to the cent (the simulators bill what they report). */
-const gapOf = (g: { status: string; difference: string | null; reasons: readonly unknown[] }) =>
-  g.reasons.length === 0 && (g.status !== "MATCHED" || Number(g.difference ?? 0) !== 0);
+/** A match is to the cent; any other gap is explained when it has a reason (its day's, naming it, for a model). */
+const unexplained = (
+  g: { status: string; difference: string | null; reasons: readonly unknown[] },
+  dayReasons: readonly { models?: readonly string[] }[] = [],
+  model?: string,
+) =>
+  g.status === "MATCHED"
+    ? Math.abs(Number(g.difference ?? 0)) >= 0.005
+    : g.reasons.length === 0 && !dayReasons.some((r) => model !== undefined && r.models?.includes(model));
 
 /**
- * The reconciliation's days and models whose gap nothing explains: not matched to the cent and without a reason.
- * Empty when the demo's numbers agree.
+ * The reconciliation's days and models whose gap nothing explains: matched but not to the cent, or not matched
+ * and without a reason. Empty when the demo's numbers agree.
  */
 export function unexplainedGaps(rec: ReconciliationJson): string[] {
   return rec.rows.flatMap((r) => [
-    ...(gapOf(r) ? [`${r.provider} ${r.day}: ${r.status}, difference ${r.difference}`] : []),
-    ...r.models.filter(gapOf).map((m) => `${r.provider} ${r.day} ${m.model}: ${m.status}, difference ${m.difference}`),
+    ...(unexplained(r) ? [`${r.provider} ${r.day}: ${r.status}, difference ${r.difference}`] : []),
+    ...r.models.filter((m) => unexplained(m, r.reasons, m.model)).map((m) =>
+      `${r.provider} ${r.day} ${m.model}: ${m.status}, difference ${m.difference}`
+    ),
   ]);
 }
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { instant } from "./_schemas.ts";
+import { seedFlag } from "../../src/pricing/seed.ts";
 
 const validated = {
   success: z.literal(true),
@@ -61,9 +62,9 @@ const RESPONSES: Readonly<Record<string, z.core.$ZodLooseShape>> = {
   "integrations.validate_gcp": validation,
 };
 
-/** `integrations.seed` answers `pricing_*` or `subscriptions_*` by the table it seeds. */
+/** `integrations.seed` answers `pricing_*`, `unit_pricing_*` or `subscriptions_*` by the table it seeds. */
 function seedShape(table: string | undefined): z.core.$ZodLooseShape {
-  const flag = table === "org_openai_subscriptions" ? "subscriptions" : "pricing";
+  const flag = seedFlag(table);
   return {
     [`${flag}_initialized`]: z.boolean().meta({ description: "Defaults were written (none existed)" }),
     [`${flag}_rows`]: z.number().int().min(0),

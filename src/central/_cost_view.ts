@@ -5,6 +5,7 @@
 import { qualified } from "../warehouse/warehouse.ts";
 import { providerBySlug } from "../providers/catalogue.ts";
 import { type CostProvider, UNIFIED_COLUMNS, type UnifiedColumn } from "../costs/unified.ts";
+import { metersOf } from "../pricing/meters.ts";
 
 /** A provider cost table and the SQL expression of each unified column over it. */
 export interface CostSource {
@@ -15,6 +16,11 @@ export interface CostSource {
   readonly dateColumn?: string;
   /** An extra condition on the rows, e.g. leaving out zero fees. */
   readonly where?: string;
+  /**
+   * Provider-billed lines with no usage behind them in Convergence (Anthropic code execution): shown in `/costs` at
+   * their billed amount, left out of the reconciliation's list side (they are its billed lines without usage).
+   */
+  readonly billedOnly?: boolean;
 }
 
 const NUM = (expr: string) => `CAST(${expr} AS NUMERIC(38, 9))`;
@@ -52,10 +58,67 @@ function tokenTable(provider: CostProvider, subAccount: string): CostSource {
   };
 }
 
+/** A `<provider>_unit_cost_daily` table (usage priced by meter, src/central/_unit_cost_sql.ts). */
+function unitTable(provider: CostProvider): CostSource {
+  return {
+    provider,
+    table: `${provider}_unit_cost_daily`,
+    select: {
+      charge_date: "usage_date",
+      charge_period_start: "charge_period_start",
+      charge_period_end: "charge_period_end",
+      provider: `'${provider}'`,
+      provider_name: focusName(provider),
+      service_name: "service_name",
+      model: "model",
+      sku_id: "COALESCE(model, meter)",
+      sub_account_id: "sub_account_id",
+      consumed_quantity: NUM("consumed_quantity"),
+      consumed_unit: "consumed_unit",
+      list_cost: NUM("list_cost"),
+      effective_cost: NUM("cost"),
+      billed_cost: NUM("billed_cost"),
+      billing_currency: "currency",
+      charge_category: "'Usage'",
+    },
+  };
+}
+
+/** Anthropic cost-report `cost_type`s priced from usage: tokens, and the meters billed on lines of their own. */
+const ANTHROPIC_PRICED_COST_TYPES = ["tokens", ...metersOf("anthropic").flatMap((m) => m.billedLines?.costType ?? [])];
+
 /** Every provider cost table the view reads. */
 export const COST_SOURCES: readonly CostSource[] = [
   tokenTable("openai", "project_id"),
   tokenTable("anthropic", "workspace_id"),
+  unitTable("openai"),
+  unitTable("anthropic"),
+  {
+    // Anthropic cost-report lines of other cost types (code execution, session usage, ...): their own service line,
+    // e.g. "Claude API: code_execution", at the billed amount (FOCUS EffectiveCost falls back to billed).
+    provider: "anthropic",
+    table: "anthropic_cost_report_daily_raw",
+    where: `COALESCE(cost_type, 'tokens') NOT IN (${ANTHROPIC_PRICED_COST_TYPES.map((t) => `'${t}'`).join(", ")})`,
+    billedOnly: true,
+    select: {
+      charge_date: "usage_date",
+      charge_period_start: "bucket_start_time",
+      charge_period_end: "bucket_end_time",
+      provider: "'anthropic'",
+      provider_name: focusName("anthropic"),
+      service_name: "CONCAT('Claude API: ', cost_type)",
+      model: "model",
+      sku_id: "COALESCE(model, cost_type)",
+      sub_account_id: "workspace_id",
+      consumed_quantity: NULL_NUM,
+      consumed_unit: NULL_STRING,
+      list_cost: NULL_NUM,
+      effective_cost: NUM("amount_usd"),
+      billed_cost: NUM("amount_usd"),
+      billing_currency: "currency",
+      charge_category: "'Usage'",
+    },
+  },
   {
     provider: "deepseek",
     table: "deepseek_cost_daily",

@@ -10,6 +10,9 @@ import { toFocusRow, type UnifiedRow } from "../costs/unified.ts";
 import { type UnpricedDay, unpricedUsage } from "../costs/unpriced.ts";
 import { type BilledSum, type ListSum, modelOfLine, type ReconciliationRequest } from "../costs/reconciliation.ts";
 import { BILLED_SOURCES, billedSql, COST_SOURCES, FEE_CATEGORY, unifiedSql } from "./_cost_view.ts";
+import { unitCostSql } from "./_unit_cost_sql.ts";
+import { type MeteredProvider, metersOf } from "../pricing/meters.ts";
+import type { LoadQuery } from "../warehouse/warehouse.ts";
 
 /** Inclusive UTC days `YYYY-MM-DD`. */
 export interface DayRange {
@@ -34,9 +37,19 @@ const SUMS = `SUM(effective_cost) AS cost, SUM(billed_cost) AS billed_cost,
   COUNT(*) AS records, COUNT(effective_cost) AS priced, COUNT(billed_cost) AS billed`;
 const ZERO_NUM = "CAST(0 AS NUMERIC(38, 9))";
 
-/** The unified view over the org's cost tables that exist (and match the provider filter); null when none do. */
-function view(wh: Warehouse, dataset: string, req: Pick<CostsRequest, "provider">): Promise<string | null> {
-  const wanted = COST_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
+/**
+ * The unified view over the org's cost tables that exist (and match the provider filter); null when none do.
+ * `usageOnly` leaves out the billed-only sources (the reconciliation's list side).
+ */
+function view(
+  wh: Warehouse,
+  dataset: string,
+  req: Pick<CostsRequest, "provider">,
+  usageOnly = false,
+): Promise<string | null> {
+  const wanted = COST_SOURCES.filter((s) =>
+    (req.provider === null || s.provider === req.provider) && !(usageOnly && s.billedOnly)
+  );
   return Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table))).then((present) =>
     unifiedSql(dataset, wanted.filter((_, i) => present[i]))
   );
@@ -110,7 +123,7 @@ async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
  * unified view's billed amount for every other provider and for fixed fees.
  */
 async function reconciliationSides(wh: Warehouse, dataset: string, req: ReconciliationRequest) {
-  const unified = await view(wh, dataset, req);
+  const unified = await view(wh, dataset, req, true);
   const params = { start: req.start, end: req.end };
   const raw = BILLED_SOURCES.filter((s) => req.provider === null || s.provider === req.provider);
   const present = await Promise.all(raw.map((s) => wh.tableExists(dataset, s.table)));
@@ -209,6 +222,46 @@ export class CostStore {
   /** One FOCUS-named row per charge in the range, at most `req.limit`; `truncated` when more exist. */
   focusExport(dataset: string, req: CostsRequest): ReturnType<typeof focusExport> {
     return focusExport(this.wh, dataset, req);
+  }
+
+  /**
+   * The load of `<provider>_unit_cost_daily` for `range`: the provider's meters whose raw table exists in `dataset`,
+   * priced at the org's unit prices in one statement (src/central/_unit_cost_sql.ts), with the billed lines of
+   * `billedTable` where a meter is billed on lines of its own; null when no meter's table exists yet.
+   */
+  async unitCostLoad(
+    org: { slug: string; dataset: string },
+    provider: MeteredProvider,
+    range: DayRange,
+    run: { runId: string; pricedAt: string },
+    billedTable?: string,
+  ): Promise<LoadQuery | null> {
+    const meters = metersOf(provider);
+    const present = await Promise.all(meters.map((m) => this.wh.tableExists(org.dataset, m.table)));
+    const used = meters.filter((_, i) => present[i]);
+    const billedMeter = used.find((m) => m.billedLines);
+    const billed = billedMeter?.billedLines && billedTable && await this.wh.tableExists(org.dataset, billedTable)
+      ? {
+        table: billedTable,
+        meter: billedMeter.meter,
+        model: billedMeter.model ?? "model",
+        subAccount: billedMeter.subAccount,
+        amount: billedMeter.billedLines.amount,
+        costType: billedMeter.billedLines.costType,
+      }
+      : null;
+    const sql = unitCostSql(org.dataset, provider, used, billed);
+    if (sql === null) return null;
+    const params = {
+      org_slug: org.slug,
+      provider,
+      start: range.from,
+      end: range.to,
+      run_id: run.runId,
+      priced_at: run.pricedAt,
+      ...(billed ? { billed_cost_type: billed.costType } : {}),
+    };
+    return { sql, params };
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * The price store, the one writer of the org's effective-dated model prices (organizations.org_model_pricing),
- * OpenAI subscription plans (org_openai_subscriptions) and their writer locks (org_reference_locks). Constructed
+ * unit prices (org_unit_pricing), OpenAI subscription plans (org_openai_subscriptions) and their writer locks (org_reference_locks). Constructed
  * with the warehouse and those table schemas; the effective-dating rules, request schemas and seed checks are
  * pure and live in src/pricing/.
  *
@@ -17,6 +17,8 @@ import { type ModelPrice, type PricedProvider, pricesTable } from "../pricing/pr
 import { type PlanRow, subscriptionsTable } from "../pricing/subscriptions.ts";
 import type { RepairResult } from "../pricing/repair.ts";
 import { checkedRow, priceSeedRows, type SeedOptions, type SeedResult } from "../pricing/seed.ts";
+import { unitPriceSeedRows, unitPricesTable } from "../pricing/unit_prices.ts";
+import type { MeteredProvider } from "../pricing/meters.ts";
 import type { LockTarget } from "./_lock.ts";
 import {
   addVersion,
@@ -41,12 +43,15 @@ export class PriceStore {
   readonly prices: DatedTable;
   /** org_openai_subscriptions: one item per plan_name, one writer lock per org. */
   readonly subscriptions: DatedTable;
+  /** org_unit_pricing: one item per (provider, meter, model_id, variant), one writer lock per provider. */
+  readonly unitPrices: DatedTable;
   readonly #at: LockTarget;
 
-  /** @throws {Error} naming a table `tables` lacks (org_model_pricing, org_openai_subscriptions, org_reference_locks) */
+  /** @throws {Error} naming a table `tables` lacks (org_model_pricing, org_unit_pricing, org_openai_subscriptions, org_reference_locks) */
   constructor(private readonly wh: Warehouse, tables: TableSchemas) {
     this.prices = pricesTable(tableOf(tables, "org_model_pricing"));
     this.subscriptions = subscriptionsTable(tableOf(tables, "org_openai_subscriptions"));
+    this.unitPrices = unitPricesTable(tableOf(tables, "org_unit_pricing"));
     this.#at = { warehouse: wh, locks: tableOf(tables, "org_reference_locks") };
   }
 
@@ -122,7 +127,8 @@ export class PriceStore {
   }
 
   /**
-   * Seeds whichever table a setup step's `seed` targets: org_model_pricing or org_openai_subscriptions.
+   * Seeds whichever table a setup step's `seed` targets: org_model_pricing, org_unit_pricing (created first when a
+   * central dataset bootstrapped by an earlier release lacks it) or org_openai_subscriptions.
    * @throws {Error} for any other table
    */
   async seedDefaults(
@@ -135,7 +141,20 @@ export class PriceStore {
   ): Promise<SeedResult> {
     if (table === this.prices.schema.table) return await this.seedPricing(org, provider, rows, now, opts);
     if (table === this.subscriptions.schema.table) return await this.seedSubscriptions(org, rows, now, opts);
-    throw new Error(`Cannot seed table "${table}": only org_model_pricing and org_openai_subscriptions`);
+    if (table === this.unitPrices.schema.table) {
+      const t = this.unitPrices;
+      await this.ensureUnitPriceTable();
+      const checked = unitPriceSeedRows(t, provider as MeteredProvider, rows);
+      return await this.#seed(t, org, { provider }, checked, now, opts);
+    }
+    throw new Error(
+      `Cannot seed table "${table}": only org_model_pricing, org_unit_pricing and org_openai_subscriptions`,
+    );
+  }
+
+  /** Creates org_unit_pricing when a central dataset bootstrapped by an earlier release lacks it (no rows: unpriced). */
+  async ensureUnitPriceTable(): Promise<void> {
+    await this.wh.ensureTable(CENTRAL_DATASET, this.unitPrices.schema);
   }
 
   /** The org's price versions of `provider` in force on any day of `span`, by model then effective_from. */

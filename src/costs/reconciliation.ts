@@ -237,10 +237,12 @@ export function reconcile(
   };
 }
 
-/** The model a billed line belongs to: OpenAI names it first in its line item ("gpt-4o-2024-08-06, input"). */
+/** The model a billed line belongs to: OpenAI names it first in its line item ("gpt-4o-2024-08-06, input"), or none. */
 export function modelOfLine(provider: string, label: string | null): string | null {
   if (label === null || label === "") return null;
-  return provider === "openai" ? label.split(",")[0]!.trim() || null : label;
+  if (provider !== "openai") return label;
+  // A line without a comma bills usage that has no model (vector storage, code interpreter sessions, file search).
+  return label.includes(",") ? label.split(",")[0]!.trim() || null : null;
 }
 
 const CSV_COLUMNS = [

@@ -47,3 +47,12 @@ export function priceSeedRows(t: DatedTable, provider: PricedProvider, rows: rea
     return checkedRow(t, r, i);
   });
 }
+
+/**
+ * The response-field prefix of a seed of `table` (`<prefix>_initialized`, `<prefix>_rows`), shared by the seed step
+ * and its response schema: `subscriptions`, `unit_pricing` or `pricing`.
+ */
+export function seedFlag(table: string | undefined): "subscriptions" | "unit_pricing" | "pricing" {
+  if (table === "org_openai_subscriptions") return "subscriptions";
+  return table === "org_unit_pricing" ? "unit_pricing" : "pricing";
+}

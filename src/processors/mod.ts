@@ -17,6 +17,7 @@ import { deepseekCostProcessor } from "./deepseek/cost.ts";
 import { gcpBillingProcessor } from "./gcp/bq_etl.ts";
 import { openaiProcessors } from "./openai/mod.ts";
 import { anthropicProcessors } from "./anthropic/mod.ts";
+import { unitCostProcessor } from "./unit_cost.ts";
 
 export { defineProcessor, type Processor, ProcessorRegistry } from "./registry.ts";
 export { PROCESSOR_SPECS, type ProcessorConfig, type ProcessorConfigs } from "./specs.ts";
@@ -39,5 +40,6 @@ export function defaultProcessors(): ProcessorRegistry {
     gcpBillingProcessor,
     ...openaiProcessors,
     ...anthropicProcessors,
+    unitCostProcessor,
   ]);
 }

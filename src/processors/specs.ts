@@ -4,6 +4,7 @@ import { defineProcessorSpec, type ProcessorSpec, tableName } from "./spec.ts";
 import { CREDENTIAL_KEYS, PRICED_SLUGS, PROVIDERS } from "../providers/catalogue.ts";
 import { OPENAI_USAGE_ENDPOINT_NAMES, OPENAI_USAGE_ENDPOINTS } from "../providers/openai_usage.ts";
 import { OPENAI_COSTS_GROUP_BY } from "../providers/openai.ts";
+import { METERED_PROVIDERS } from "../pricing/meters.ts";
 
 const credentialProvider = z.enum(CREDENTIAL_KEYS);
 const timeout = z.int().min(100).max(120_000).default(15_000);
@@ -119,6 +120,20 @@ export const anthropicCostSpec = transform(
 );
 export const deepseekCostSpec = transform("deepseek.cost", "Derives DeepSeek daily spend from drops in balance");
 
+export const unitCostSpec = defineProcessorSpec({
+  type: "usage.unit_cost",
+  description:
+    "Prices usage billed by a unit other than tokens (the provider's meters) per day at the effective unit prices, in the warehouse",
+  config: z.strictObject({
+    provider: z.enum(METERED_PROVIDERS),
+    billed_table: tableName.optional(),
+    start_date: z.string().default("{{ params.start_date }}"),
+    end_date: z.string().default("{{ params.end_date }}"),
+  }),
+  requiresOutput: true,
+  tableRefs: { billed_table: "output" },
+});
+
 export const openaiSubscriptionsSpec = defineProcessorSpec({
   type: "openai.subscriptions",
   description: "Writes the month's OpenAI subscription rows from the org's plan table",
@@ -203,6 +218,7 @@ const all = [
   anthropicUsageSpec,
   anthropicCostReportSpec,
   anthropicCostSpec,
+  unitCostSpec,
   deepseekBalanceSpec,
   deepseekCostSpec,
   gcpBillingSpec,

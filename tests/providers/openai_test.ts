@@ -130,7 +130,11 @@ Deno.test("OpenAIClient.costs() pages daily costs grouped by line item and proje
     for (const r of results) {
       assert.equal(r.amount.currency, "usd");
       assert.ok(r.amount.value > 0);
-      assert.match(r.line_item ?? "", /^[\w.-]+, (input|cached input|output|audio input|audio output)$/);
+      // Token lines name the model and token type; metered lines their model (if any) and unit.
+      const token = /^[\w.-]+, (input|cached input|output|audio input|audio output)$/;
+      const metered =
+        /^([\w.-]+, )?(images|characters|seconds|vector store storage|code interpreter sessions|file search tool calls|web search tool calls)$/;
+      assert.ok(token.test(r.line_item ?? "") || metered.test(r.line_item ?? ""), String(r.line_item));
       assert.match(r.project_id ?? "", /^proj_/);
     }
     assert.deepEqual(standIn.requests[0]!.query.filter(([k]) => k === "group_by").map(([, v]) => v), [

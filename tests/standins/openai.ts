@@ -15,7 +15,8 @@
  *   or whole with `echoKey`), 403 for a key without usage rights, 400 for bad parameters.
  *
  * Usage is deterministic: each (key seed, day, model, project) gives the same token counts
- * on every call, and costs are those tokens at list price (completions only, for now). `usage` replaces the
+ * on every call, and costs are that usage at list price: completions tokens, and images, audio, storage, sessions
+ * and tool calls at the unit prices of `unitPrices` (tests/standins/_openai_unit_billing.ts). `usage` replaces the
  * generated rows of any endpoint with hand-written ones (at the finest grain; the stand-in sums them per
  * group_by). Test fixture, not product code.
  */
@@ -34,6 +35,7 @@ import {
   serveStandIn,
   type StandIn,
 } from "../providers/standin_kit.ts";
+import { readUnitPrices, unitCostLines } from "./_openai_unit_billing.ts";
 
 /** The admin key accepted when no `keys` are given. */
 export const OPENAI_STANDIN_KEY = "sk-admin-standin-0penai-Qm4x9Tz2Lr7Vb1Nc";
@@ -165,6 +167,13 @@ export interface OpenAIStandInOptions extends FaultOptions {
    * `dayStart` (unix seconds), replacing the generated rows; rows at the finest grain, without `object`.
    */
   usage?: Record<string, (dayStart: number) => OpenAIStandInRow[]>;
+  /**
+   * The unit-price CSV (seed format) the costs endpoint bills images, audio, storage, sessions and tool calls at;
+   * default the product's defaults (configs/openai/seed/data/default_unit_pricing.csv).
+   */
+  unitPrices?: string | URL;
+  /** Bill metered usage at list x (1 + unitMarkup), e.g. 0.1, to show a gap; default 0. */
+  unitMarkup?: number;
 }
 
 /** A running OpenAI stand-in; pass `baseUrl` as `OPENAI_BASE_URL`. */
@@ -272,6 +281,8 @@ export interface OpenAICostLine {
   api_key_id: string | null;
   api_source: string | null;
   quantity: number;
+  /** What `quantity` counts: tokens, images, seconds, ... */
+  quantity_unit: string;
   units: bigint;
 }
 
@@ -295,13 +306,19 @@ export function openAICostLines(row: OpenAIUsageRow): OpenAICostLine[] {
     api_key_id: row.api_key_id,
     api_source: row.api_source,
     quantity: tokens,
+    quantity_unit: "tokens",
     units: BigInt(tokens) * BigInt(price),
   }));
 }
 
 /** Starts the stand-in on a random local port. */
 export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAIStandIn {
-  const { keys = { [OPENAI_STANDIN_KEY]: {} }, models, projects, days, echoKey, usage = {}, ...faults } = options;
+  const { keys = { [OPENAI_STANDIN_KEY]: {} }, models, projects, days, echoKey, usage = {}, ...rest } = options;
+  const { unitPrices, unitMarkup = 0, ...faults } = rest;
+  const prices = readUnitPrices(unitPrices);
+  /** The rows an endpoint other than completions serves for a day. */
+  const endpointRows = (name: string, seed: string, start: number) =>
+    usage[name]?.(start) ?? ENDPOINTS[name]!.rows(seed, start, projects ?? OPENAI_STANDIN_PROJECTS);
   const standIn = serveStandIn({ ...faults }, openAIError, (req, rec) => {
     const key = bearer(req);
     if (key === undefined) {
@@ -367,15 +384,19 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
       const start = first + i * DAY;
       const active = inDays(isoDay(start * 1000), days);
       if (endpoint !== undefined) {
-        const own = usage[usagePath!];
-        const rows = !active ? [] : own ? own(start) : endpoint.rows(seed, start, projects ?? OPENAI_STANDIN_PROJECTS);
+        const rows = active ? endpointRows(usagePath!, seed, start) : [];
         const results = aggregate(rows, groupBy, endpoint.dimensions)
           .map((r) => ({ object: `organization.usage.${endpoint.result}.result`, ...r }));
         data.push({ object: "bucket", start_time: start, end_time: start + DAY, results });
         continue;
       }
       const rows = active ? openAIUsageRows(seed, start, models, projects) : [];
-      const results = costs ? costResults(rows, groupBy) : aggregate(rows, groupBy, USAGE_DIMENSIONS);
+      const metered = costs && active
+        ? Object.keys(ENDPOINTS).flatMap((name) =>
+          unitCostLines(name, endpointRows(name, seed, start), start, prices, unitMarkup)
+        )
+        : [];
+      const results = costs ? costResults(rows, metered, groupBy) : aggregate(rows, groupBy, USAGE_DIMENSIONS);
       data.push({ object: "bucket", start_time: start, end_time: start + DAY, results });
     }
     const hasMore = offset + limit < total;
@@ -389,8 +410,8 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
   return Object.assign(standIn, { baseUrl: `${standIn.url}/v1` });
 }
 
-function costResults(rows: OpenAIUsageRow[], groupBy: string[]) {
-  const lines = aggregate(rows.flatMap(openAICostLines), groupBy, COST_DIMENSIONS);
+function costResults(rows: OpenAIUsageRow[], metered: OpenAICostLine[], groupBy: string[]) {
+  const lines = aggregate([...rows.flatMap(openAICostLines), ...metered], groupBy, COST_DIMENSIONS);
   const byLine = groupBy.includes("line_item");
   return lines.map((line) => ({
     object: "organization.costs.result",
@@ -402,7 +423,7 @@ function costResults(rows: OpenAIUsageRow[], groupBy: string[]) {
     api_source: line.api_source,
     // A quantity and its unit are given per line item only.
     quantity: byLine ? line.quantity : null,
-    quantity_unit: byLine ? "tokens" : null,
+    quantity_unit: byLine ? line.quantity_unit : null,
   }));
 }
 

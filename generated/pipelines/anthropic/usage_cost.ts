@@ -17,6 +17,7 @@ export type Params = z.input<typeof paramsSchema>;
 export const tables = {
   anthropic_cost_daily: all.anthropic_cost_daily,
   anthropic_cost_report_daily_raw: all.anthropic_cost_report_daily_raw,
+  anthropic_unit_cost_daily: all.anthropic_unit_cost_daily,
   anthropic_usage_daily_raw: all.anthropic_usage_daily_raw,
 } as const satisfies Record<string, TableSchema>;
 /** Daily Anthropic usage, billed costs and list-price cost per model and workspace */
@@ -200,6 +201,51 @@ export const pipeline = {
       start_date: "{{ params.start_date }}",
       end_date: "{{ params.end_date }}",
     } satisfies ProcessorConfig<"anthropic.cost">,
+  },
+  {
+    id: "transform_unit_cost",
+    psType: "usage.unit_cost",
+    description: "Price web search requests per day at the effective unit prices, in the warehouse; billed web search lines beside them",
+    dependsOn: ["extract_usage", "extract_cost_report"],
+    output: {
+      table: "anthropic_unit_cost_daily",
+      dataset: "org",
+      write: "replace_partitions",
+      partitionField: "usage_date",
+    },
+    tables: [],
+    checks: [
+      {
+        name: "unit_cost_keys_not_null",
+        check: "not_null",
+        columns: ["usage_date", "meter", "consumed_quantity", "currency", "pricing_status"],
+        severity: "error",
+      },
+      {
+        name: "unit_cost_one_row_per_group",
+        check: "unique",
+        columns: ["usage_date", "meter", "model", "variant", "sub_account_id"],
+        severity: "error",
+      },
+      {
+        name: "unit_cost_non_negative",
+        check: "non_negative",
+        columns: ["consumed_quantity", "list_cost"],
+        severity: "error",
+      },
+      {
+        name: "unit_cost_every_meter_priced",
+        check: "not_null",
+        columns: ["list_cost"],
+        severity: "warn",
+      },
+    ],
+    config: {
+      provider: "anthropic",
+      billed_table: "anthropic_cost_report_daily_raw",
+      start_date: "{{ params.start_date }}",
+      end_date: "{{ params.end_date }}",
+    } satisfies ProcessorConfig<"usage.unit_cost">,
   },
   ],
   tables,

@@ -28,6 +28,7 @@ export const tables = {
   org_run_claims: all.org_run_claims,
   org_scheduled_pipeline_runs: all.org_scheduled_pipeline_runs,
   org_subscriptions: all.org_subscriptions,
+  org_unit_pricing: all.org_unit_pricing,
   org_usage_quotas: all.org_usage_quotas,
 } as const satisfies Record<string, TableSchema>;
 /** Create the central dataset and every platform table (idempotent) */
@@ -72,6 +73,7 @@ export const pipeline = {
       { table: "org_meta_step_logs", dataset: "central" },
       { table: "org_meta_dq_results", dataset: "central" },
       { table: "org_model_pricing", dataset: "central" },
+      { table: "org_unit_pricing", dataset: "central" },
       { table: "org_openai_subscriptions", dataset: "central" },
       { table: "org_reference_locks", dataset: "central" },
     ],

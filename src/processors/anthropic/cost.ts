@@ -10,8 +10,10 @@
  * - The `batch` service tier is charged half of every rate (the Message Batches discount); the
  *   `*_price_per_1m` columns show the rates applied. Long-context premiums are not modelled.
  * - A model without a price in force that day is `UNPRICED`: prices and costs stay null, never 0.
- * - Billed cost: the cost report lines (every cost type) of the same day, model, workspace and tier, summed
- *   exactly in dollars; null when the report has no matching line or reports another currency.
+ * - Billed cost: the cost report's token lines (`cost_type` tokens) of the same day, model, workspace and tier,
+ *   summed exactly in dollars; null when the report has no matching line or reports another currency. Lines of
+ *   other cost types are their own cost lines: web search beside its priced usage (`usage.unit_cost`), the rest
+ *   in the unified view (src/central/_cost_view.ts).
  */
 import { anthropicCostSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
@@ -55,6 +57,8 @@ export interface AnthropicBilledInput {
   readonly service_tier: string | null;
   readonly amount_usd: string;
   readonly currency: string;
+  /** `tokens`, `web_search`, `code_execution`, ...; null in reports from before the field existed (tokens). */
+  readonly cost_type?: string | null;
 }
 
 interface Group {
@@ -103,6 +107,7 @@ export function priceAnthropicUsage(
   }
   const billedSums = new Map<string, Map<string, string[]>>();
   for (const b of billed) {
+    if ((b.cost_type ?? "tokens") !== "tokens") continue;
     const key = groupKey(b.usage_date, b.model, b.workspace_id, b.service_tier);
     const byCurrency = billedSums.get(key) ?? new Map<string, string[]>();
     byCurrency.set(b.currency, [...(byCurrency.get(b.currency) ?? []), b.amount_usd]);
@@ -179,7 +184,7 @@ export const anthropicCostProcessor = defineProcessor(anthropicCostSpec, async (
     ? await ctx.stores.costs.readDays<AnthropicBilledInput>(
       org.dataset,
       config.billed_table,
-      "usage_date, model, workspace_id, service_tier, amount_usd, currency",
+      "usage_date, model, workspace_id, service_tier, amount_usd, currency, cost_type",
       range,
     )
     : [];

@@ -2,6 +2,7 @@
 import { seedSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 import { requireOrg } from "./_credential.ts";
+import { seedFlag } from "../../pricing/seed.ts";
 
 export const seedProcessor = defineProcessor(seedSpec, async (ctx, config) => {
   const org = requireOrg(ctx);
@@ -13,7 +14,7 @@ export const seedProcessor = defineProcessor(seedSpec, async (ctx, config) => {
   const r = await ctx.stores.prices.seedDefaults(seed.table, org.slug, config.provider, seed.rows, ctx.now(), {
     onlyIfEmpty: true,
   });
-  const flag = seed.table === "org_openai_subscriptions" ? "subscriptions_initialized" : "pricing_initialized";
+  const flag = seedFlag(seed.table);
   ctx.logger.info("defaults seeded", { table: seed.table, inserted: r.inserted, skipped: r.skipped });
-  return { rowsWritten: r.inserted, response: { [flag]: !r.skipped, [`${flag.split("_")[0]}_rows`]: r.inserted } };
+  return { rowsWritten: r.inserted, response: { [`${flag}_initialized`]: !r.skipped, [`${flag}_rows`]: r.inserted } };
 });

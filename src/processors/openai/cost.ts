@@ -11,6 +11,7 @@
  * - Billed cost: the costs API has no batch dimension, and its line items name the model as their first part
  *   (`"gpt-4o-2024-08-06, cached input"`). Lines are summed per (day, model, project); that sum is attached only
  *   where exactly one cost row has that (day, model, project), i.e. usage is not split into batch and non-batch,
+ *   counting token lines only (`quantity_unit` tokens, or none reported; metered lines belong to `usage.unit_cost`),
  *   and the currencies agree. Anything else would be a guess, so billed_cost is null there (the raw table keeps
  *   every line for reconciliation).
  * - Usage is read and priced a window of days at a time and streamed to the output, so any range runs in bounded
@@ -56,6 +57,8 @@ export interface OpenAIBilledInput {
   readonly project_id: string | null;
   readonly amount: string;
   readonly currency: string;
+  /** `tokens` for a token line; metered lines (images, seconds, tool calls) are priced by `usage.unit_cost`. */
+  readonly quantity_unit?: string | null;
 }
 
 interface Group {
@@ -76,7 +79,7 @@ const attributionKey = (day: string, model: string | null, project: string | nul
 function billedByGroup(billed: readonly OpenAIBilledInput[]): Map<string, Map<string, string[]>> {
   const out = new Map<string, Map<string, string[]>>();
   for (const b of billed) {
-    if (!b.line_item) continue;
+    if (!b.line_item || (b.quantity_unit ?? "tokens") !== "tokens") continue;
     const key = attributionKey(b.usage_date, b.line_item.split(",")[0]!.trim(), b.project_id);
     const byCurrency = out.get(key) ?? new Map<string, string[]>();
     byCurrency.set(b.currency, [...(byCurrency.get(b.currency) ?? []), b.amount]);
@@ -195,7 +198,7 @@ export const openaiCostProcessor = defineProcessor(openaiCostSpec, async (ctx, c
         ? ctx.stores.costs.queryDays<OpenAIBilledInput>(
           org.dataset,
           billedTable,
-          "usage_date, line_item, project_id, amount, currency",
+          "usage_date, line_item, project_id, amount, currency, quantity_unit",
           window,
         )
         : [],

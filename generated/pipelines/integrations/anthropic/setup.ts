@@ -15,6 +15,7 @@ export type Params = z.input<typeof paramsSchema>;
 /** Tables this pipeline creates or writes, from the schema files its steps name (shared, in generated/tables.ts). */
 export const tables = {
   org_model_pricing: all.org_model_pricing,
+  org_unit_pricing: all.org_unit_pricing,
 } as const satisfies Record<string, TableSchema>;
 /** Validate, encrypt and store the org's Anthropic admin key; seed default prices */
 export const pipeline = {
@@ -466,6 +467,33 @@ export const pipeline = {
           effective_from: "2020-01-01",
           effective_to: null,
           notes: "genai-prices 0.1.8",
+        },
+      ],
+    },
+    checks: [],
+    config: { provider: "anthropic" } satisfies ProcessorConfig<"integrations.seed">,
+  },
+  {
+    id: "seed_unit_pricing",
+    psType: "integrations.seed",
+    description: "Load default unit prices (images, audio, storage, tool calls) into org_unit_pricing where the org has none",
+    dependsOn: ["store_credential"],
+    tables: [],
+    seed: {
+      table: "org_unit_pricing",
+      rows: [
+        {
+          provider: "anthropic",
+          meter: "web_search_request",
+          model_id: "*",
+          variant: "*",
+          unit_price: "10.00",
+          pricing_unit: "1K Requests",
+          units_per_pricing_unit: "1000",
+          currency: "USD",
+          effective_from: "2020-01-01",
+          effective_to: null,
+          notes: "genai-prices 0.1.8 web_searches_kcount (every Anthropic model that has one)",
         },
       ],
     },
