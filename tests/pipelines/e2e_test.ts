@@ -77,9 +77,12 @@ Deno.test("pipelines end to end: flaky providers, costs per tenant, credentials 
         ["openai"],
         "B has no anthropic integration",
       );
-      // B's total equals the sum of B's own cost rows, read straight from B's dataset.
+      // B's total equals the sum of B's own cost rows (token-priced and unit-priced), read straight from B's dataset.
       const [own] = await h.deps.warehouse.query<{ s: string }>(
-        "SELECT CAST(SUM(cost) AS VARCHAR) AS s FROM tenant_b_local.openai_cost_daily WHERE usage_date BETWEEN CAST(@f AS DATE) AND CAST(@t AS DATE)",
+        `SELECT CAST(SUM(cost) AS VARCHAR) AS s FROM (
+           SELECT cost FROM tenant_b_local.openai_cost_daily WHERE usage_date BETWEEN CAST(@f AS DATE) AND CAST(@t AS DATE)
+           UNION ALL
+           SELECT cost FROM tenant_b_local.openai_unit_cost_daily WHERE usage_date BETWEEN CAST(@f AS DATE) AND CAST(@t AS DATE))`,
         { f: RANGE.start_date, t: RANGE.end_date },
       );
       assert.equal(Number(costsB.json.total_cost), Number(own!.s));

@@ -24,11 +24,11 @@ Deno.test("the admin flow: bootstrap -> dryrun -> onboard -> org key works, on D
         body: { force_recreate_dataset: false },
       });
       assert.equal(first.status, 200, first.text);
-      assert.equal(first.json.tables_created.length, 16);
+      assert.equal(first.json.tables_created.length, 17);
       const second = await h.request("POST", "/api/v1/admin/bootstrap", { root: true, body: {} });
       assert.equal(second.status, 200);
       assert.deepEqual(second.json.tables_created, []);
-      assert.equal(second.json.tables_existing.length, 16);
+      assert.equal(second.json.tables_existing.length, 17);
       for (const table of first.json.tables_created) {
         assert.ok(await h.deps.warehouse.tableExists("organizations", table), table);
       }
