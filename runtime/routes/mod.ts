@@ -8,6 +8,7 @@ import { integrationRoutes } from "./integrations.ts";
 import { runRoutes } from "./runs.ts";
 import { schedulerRoutes } from "./scheduler.ts";
 import { pricingRoutes } from "./pricing.ts";
+import { unitPricingRoutes } from "./unit_pricing.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { costRoutes } from "./costs.ts";
 import { reconciliationRoutes } from "./reconciliation.ts";
@@ -22,6 +23,7 @@ export const API_ROUTES: readonly Route[] = [
   ...runRoutes,
   ...schedulerRoutes,
   ...pricingRoutes,
+  ...unitPricingRoutes,
   ...subscriptionRoutes,
   ...costRoutes,
   ...reconciliationRoutes,

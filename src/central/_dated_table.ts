@@ -95,6 +95,7 @@ export async function addVersion(
   now: Date,
 ): Promise<{ row: Row; closed: DateRange | null }> {
   checkRange(values);
+  t.checkRow?.(values);
   return await withItemLock(at, t, org, key, now, async (tx) => {
     const plan = planAdd(await versions(tx, t, org, key), values);
     if (plan.conflict) throw overlapError(t, key, values, plan.conflict);
@@ -132,6 +133,7 @@ export async function updateVersion(
     if (!target) throw new AppError("NOT_FOUND", `${t.describe(key)} has no entry for org "${org}"`);
     const merged = { ...target, ...patch } as Row & DateRange;
     checkRange(merged);
+    t.checkRow?.(merged);
     const other = all.find((r) => r !== target && overlaps(r, merged));
     if (other) throw overlapError(t, key, merged, other);
     const w = keyWhere(t, key, org);

@@ -29,6 +29,8 @@ export interface DatedTable {
   readonly existsCode: string;
   /** The item in messages, e.g. `Model "gpt-4o" of openai`. */
   describe(key: ItemKey): string;
+  /** Refuses a version whose values do not fit together (after defaults and a patch are applied), if any rule. */
+  checkRow?(row: Row): void;
 }
 
 export interface DateRange {

@@ -37,4 +37,14 @@ export {
   subscriptionsTable,
   subscriptionUpdate,
 } from "./subscriptions.ts";
+export {
+  ANY,
+  checkMeter,
+  perUnitProblem,
+  unitItemQuery,
+  unitPriceCreate,
+  unitPriceQuery,
+  unitPricesTable,
+  unitPriceUpdate,
+} from "./unit_prices.ts";
 export { checkedRow, priceSeedRows, type SeedOptions, type SeedResult } from "./seed.ts";

@@ -121,6 +121,13 @@ Deno.test("real responses of the app parse with their route's declared response 
       await check("PUT", `/api/v1/integrations/${org}/openai/pricing/resp-model`, { key, body: { notes: "n" } }, 200);
       await check("DELETE", `/api/v1/integrations/${org}/openai/pricing/resp-model`, { key }, 200);
       await check("POST", `/api/v1/integrations/${org}/openai/pricing/reset`, { key, body: {} }, 200);
+      const unit = `/api/v1/integrations/${org}/openai/unit_pricing`;
+      await check("POST", `${unit}/reset`, { key, body: {} }, 200);
+      await check("GET", `${unit}?meter=image`, { key }, 200);
+      const unitBody = { meter: "image", model_id: "resp-image", unit_price: "0.04", pricing_unit: "Images" };
+      await check("POST", unit, { key, body: { ...unitBody, effective_from: "2024-01-01" } }, 201);
+      await check("PUT", `${unit}/image?model_id=resp-image`, { key, body: { notes: "n" } }, 200);
+      await check("DELETE", `${unit}/image?model_id=resp-image`, { key }, 200);
       await check("GET", `/api/v1/integrations/${org}/openai/subscriptions`, { key }, 200);
       const plan = { plan_name: "RESP_PLAN", quantity: 1, unit_price_usd: "20", effective_from: "2024-01-01" };
       await check("POST", `/api/v1/integrations/${org}/openai/subscriptions`, { key, body: plan }, 201);
