@@ -1,6 +1,6 @@
 /** Schemas several route files share: path params, queue counts, amounts and timestamps as responses show them. */
 import { z } from "zod";
-import { PRICED_SLUGS, PROVIDER_SLUGS } from "../../src/providers/catalogue.ts";
+import { NO_MODEL_PRICES, PRICED_SLUGS, PROVIDER_SLUGS, PROVIDERS } from "../../src/providers/catalogue.ts";
 
 /** `{org_slug}`: whose data (the key's org must match it; the root key may name any org on root_or_org routes). */
 export const orgSlug = z.string().meta({ description: "The organization's slug, e.g. acme_corp" });
@@ -14,7 +14,11 @@ export const providerParam = z.enum(PROVIDER_SLUGS, {
 /** `{provider}` of the pricing routes (providers priced per token); another value is 404. */
 const PRICED = PRICED_SLUGS as unknown as readonly [string, ...string[]];
 export const pricedParam = z.enum(PRICED, {
-  error: (i) => `Provider "${String(i.input)}" has no model pricing; expected one of ${PRICED_SLUGS.join(", ")}`,
+  error: (i) => {
+    const known = PROVIDERS.find((p) => p.slug === i.input && p.pricing !== "token_prices");
+    const why = known && known.pricing !== "token_prices" ? `: ${NO_MODEL_PRICES[known.pricing]}` : "";
+    return `Provider "${String(i.input)}" has no model pricing${why}; expected one of ${PRICED_SLUGS.join(", ")}`;
+  },
 }).meta({ description: "A provider priced per token" });
 
 /** A UTC day as responses write it. */

@@ -33,6 +33,16 @@ export const unpricedSchema = z.array(z.object({
   days: z.array(dayOut).meta({ description: "Days with such usage" }),
 })).meta({ description: "Usage without a price in force (no cost): never silently left out of the totals" });
 
+/** What a reader must know to read the numbers right (src/costs/notices.ts). */
+export const noticesSchema = z.array(z.object({
+  provider: z.enum(PROVIDER_SLUGS),
+  code: z.enum(["FIRST_BALANCE_SNAPSHOT"]).meta({
+    description: "FIRST_BALANCE_SNAPSHOT: a DeepSeek currency's first balance snapshot, whose day has no spend",
+  }),
+  message: z.string(),
+  days: z.array(dayOut),
+})).meta({ description: "Why some numbers are missing or partial, e.g. a new DeepSeek integration's first day" });
+
 const summary = z.object({
   org_slug: z.string(),
   currency: z.string(),
@@ -43,6 +53,7 @@ const summary = z.object({
   ...section,
   other_currencies: z.array(z.object({ currency: z.string(), ...section })),
   unpriced: unpricedSchema,
+  notices: noticesSchema,
 }).meta({ title: "CostSummary" });
 const focus = z.object({
   org_slug: z.string(),

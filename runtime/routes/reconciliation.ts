@@ -14,7 +14,7 @@ import {
 import { PROVIDER_SLUGS } from "../../src/providers/catalogue.ts";
 import { defineRoute, type Route } from "../route.ts";
 import { amountOut, count, dayOut, orgParams } from "./_schemas.ts";
-import { unpricedSchema } from "./costs.ts";
+import { noticesSchema, unpricedSchema } from "./costs.ts";
 
 const comparison = {
   list_cost: amountOut.nullable().meta({ description: "Cost computed from usage; null when none is priced" }),
@@ -53,6 +53,7 @@ const body = z.object({
     days: z.record(z.enum(STATUSES), count()).meta({ description: "Days per status" }),
   })).meta({ description: "Per provider and currency, over the period" }),
   unpriced: unpricedSchema,
+  notices: noticesSchema,
 }).meta({ title: "Reconciliation" });
 
 const query = z.object({
@@ -104,6 +105,7 @@ export const reconciliationRoutes: readonly Route[] = [
         rows,
         totals,
         unpriced: sides.unpriced,
+        notices: sides.notices,
       });
     },
   }),

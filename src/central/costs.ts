@@ -8,6 +8,7 @@ import { qualified, type Warehouse } from "../warehouse/warehouse.ts";
 import { type Aggregate, type CostsRequest, GROUP_KEYS, money, shapeRow } from "../costs/query.ts";
 import { toFocusRow, type UnifiedRow } from "../costs/unified.ts";
 import { type UnpricedDay, unpricedUsage } from "../costs/unpriced.ts";
+import { type FirstSnapshot, firstSnapshotNotices, type Notice } from "../costs/notices.ts";
 import { type BilledSum, type ListSum, modelOfLine, type ReconciliationRequest } from "../costs/reconciliation.ts";
 import { BILLED_SOURCES, billedSql, COST_SOURCES, FEE_CATEGORY, unifiedSql } from "./_cost_view.ts";
 import { unitCostSql } from "./_unit_cost_sql.ts";
@@ -68,6 +69,40 @@ function unpricedDays(wh: Warehouse, unified: string, params: Record<string, str
   );
 }
 
+/** DeepSeek's balance snapshots, from which its spend is derived (configs/deepseek/usage_cost.yml). */
+const DEEPSEEK_SNAPSHOTS = "deepseek_balance_daily";
+
+/** The first snapshot of each DeepSeek currency, where it falls in `[start, end]`; none without a snapshot table. */
+async function firstSnapshots(
+  wh: Warehouse,
+  dataset: string,
+  start: string,
+  end: string,
+): Promise<FirstSnapshot[]> {
+  if (!(await wh.tableExists(dataset, DEEPSEEK_SNAPSHOTS))) return [];
+  return await wh.query<FirstSnapshot>(
+    `SELECT currency, CAST(snapshot_date AS STRING) AS day, CAST(total_balance AS NUMERIC(38, 9)) AS balance
+     FROM (
+       SELECT currency, snapshot_date, total_balance,
+         ROW_NUMBER() OVER (PARTITION BY currency ORDER BY snapshot_date) AS nth
+       FROM ${qualified(dataset, DEEPSEEK_SNAPSHOTS)}
+     ) AS s
+     WHERE nth = 1 AND snapshot_date BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)
+     ORDER BY currency`,
+    { start, end },
+  );
+}
+
+/** The notices of a period (src/costs/notices.ts), for every provider or only `provider`. */
+async function notices(
+  wh: Warehouse,
+  dataset: string,
+  req: { start: string; end: string; provider: string | null },
+): Promise<Notice[]> {
+  if (req.provider !== null && req.provider !== "deepseek") return [];
+  return firstSnapshotNotices(await firstSnapshots(wh, dataset, req.start, req.end));
+}
+
 /** The cost summary: rows grouped by `groupBy`, totals, the other currencies' sums kept apart, unpriced usage. */
 async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
   const unified = await view(wh, dataset, req);
@@ -114,6 +149,7 @@ async function costSummary(wh: Warehouse, dataset: string, req: CostsRequest) {
       ...section(t.currency),
     })),
     unpriced: unpricedUsage(unpriced),
+    notices: await notices(wh, dataset, req),
   };
 }
 
@@ -163,6 +199,7 @@ async function reconciliationSides(wh: Warehouse, dataset: string, req: Reconcil
     })),
     billed: [...viewBilled, ...rawBilled.flat()] as BilledSum[],
     unpriced: unpricedUsage(unpriced),
+    notices: await notices(wh, dataset, req),
   };
 }
 
@@ -286,6 +323,11 @@ export class CostStore {
    * DeepSeek's balance snapshot days of `range` in `dataset.table` with the previous snapshot of their currency,
    * the spend (a drop) and top-up (a rise) between, computed as DECIMAL; null when the table does not exist yet.
    */
+  /** The first balance snapshot of each DeepSeek currency that falls in `range` (src/costs/notices.ts). */
+  deepseekFirstSnapshots(dataset: string, range: DayRange): Promise<FirstSnapshot[]> {
+    return firstSnapshots(this.wh, dataset, range.from, range.to);
+  }
+
   async deepseekSpend(dataset: string, table: string, range: DayRange): Promise<SpendRow[] | null> {
     if (!(await this.wh.tableExists(dataset, table))) return null;
     return await this.wh.query<SpendRow>(spendSql(qualified(dataset, table)), { start: range.from, end: range.to });

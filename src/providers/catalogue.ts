@@ -5,8 +5,18 @@
  * Pure data: the compiler, the runtime and `src/` all import it.
  */
 
-/** How a provider's usage becomes cost: priced from token prices, or billed costs read from the source. */
-export type PricingKind = "token_prices" | "billed_export";
+/**
+ * How a provider's usage becomes cost: priced from token prices, billed costs read from the source, or spend derived
+ * from the drop in an account balance (no usage to price).
+ */
+export type PricingKind = "token_prices" | "billed_export" | "balance_snapshots";
+
+/** Why a provider of each kind but `token_prices` has no model prices (the pricing routes' refusal says it). */
+export const NO_MODEL_PRICES: Readonly<Record<Exclude<PricingKind, "token_prices">, string>> = {
+  billed_export: "its costs are read as billed from its billing export",
+  balance_snapshots: "it has no usage API; its spend is the drop in its account balance between daily snapshots, " +
+    "so there is no usage a model price could apply to",
+};
 
 /** What the product knows about one provider. */
 export interface ProviderEntry {
@@ -66,7 +76,7 @@ export const PROVIDERS = [
     focusName: "DeepSeek",
     baseUrl: { setting: "DEEPSEEK_BASE_URL", default: "https://api.deepseek.com" },
     validator: "integrations.validate_deepseek",
-    pricing: "token_prices",
+    pricing: "balance_snapshots",
     integrationFolder: "deepseek",
     pipelines: ["deepseek/usage_cost"],
     backfillable: false,
@@ -100,7 +110,7 @@ export const CREDENTIAL_KEYS = PROVIDERS.map((p) => p.credentialKey) as unknown 
   CredentialKey,
   ...CredentialKey[],
 ];
-/** A provider whose cost is computed from token prices: "openai" | "anthropic" | "deepseek". */
+/** A provider whose cost is computed from token prices: "openai" | "anthropic". */
 export type PricedSlug = Extract<Provider, { pricing: "token_prices" }>["slug"];
 /** Providers whose cost is computed from token prices (the pricing API's providers), in catalogue order. */
 export const PRICED_SLUGS = PROVIDERS.filter((p) => p.pricing === "token_prices").map((p) =>

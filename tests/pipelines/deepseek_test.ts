@@ -84,6 +84,30 @@ Deno.test("deepseek/usage_cost derives daily spend from balance snapshots, end t
         },
       ]);
       assert.deepEqual(await costRows(h), []);
+      // Nothing is silent: /costs, the reconciliation and the run log say why the day has no spend.
+      const costs = await h.request("GET", `/api/v1/costs/${ORG}?start=${d0}&end=${d0}`, { key });
+      assert.equal(costs.status, 200, costs.text);
+      assert.deepEqual(
+        costs.json.notices.map((n: { code: string; days: string[]; provider: string }) => [n.provider, n.code, n.days]),
+        [["deepseek", "FIRST_BALANCE_SNAPSHOT", [d0]], ["deepseek", "FIRST_BALANCE_SNAPSHOT", [d0]]],
+      );
+      assert.match(
+        costs.json.notices[0].message,
+        new RegExp(`first balance snapshot in CNY \\(${d0}, balance 110\\) has nothing earlier to compare with`),
+      );
+      const rec = await h.request(
+        "GET",
+        `/api/v1/costs/${ORG}/reconciliation?start=${d0}&end=${d0}&provider=deepseek`,
+        {
+          key,
+        },
+      );
+      assert.equal(rec.status, 200, rec.text);
+      assert.equal(rec.json.notices.length, 2);
+      const openai = await h.request("GET", `/api/v1/costs/${ORG}?start=${d0}&end=${d0}&provider=openai`, { key });
+      assert.deepEqual(openai.json.notices, [], "another provider's view has no DeepSeek notice");
+      const logged = h.logs.filter((l) => l.includes("first balance snapshot in USD"));
+      assert.equal(logged.length, 1, "the run logged it once per currency");
     });
 
     await t.step("a drop in balance the next day is that day's spend, per currency, exactly", async () => {
@@ -136,6 +160,8 @@ Deno.test("deepseek/usage_cost derives daily spend from balance snapshots, end t
         ],
       );
       for (const row of await costRows(h)) assert.ok(!String(row.cost).startsWith("-"), JSON.stringify(row));
+      const later = await h.request("GET", `/api/v1/costs/${ORG}?start=${d1}&end=${d2}`, { key });
+      assert.deepEqual(later.json.notices, [], "a period after the first snapshot has no notice");
     });
 
     await t.step("re-running a day replaces its snapshot and spend: no duplicates", async () => {

@@ -12,7 +12,7 @@ import { PriceBook } from "../../src/processors/_cost.ts";
 import { normaliseDecimal, overlaps } from "../../src/pricing/mod.ts";
 import type { Warehouse } from "../../src/warehouse/warehouse.ts";
 import { findAppError } from "../../src/errors/mod.ts";
-import { DEEPSEEK_STANDIN_KEY, startDeepSeekStandIn } from "../standins/deepseek.ts";
+import { ANTHROPIC_STANDIN_KEY, startAnthropicStandIn } from "../standins/anthropic.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 import { raceNewVersion } from "./_price_race.ts";
 
@@ -135,24 +135,24 @@ Deno.test("two processes on one warehouse (no shared mutex) never write two vers
 Deno.test("a POST that keeps losing to a held writer lock answers 409 WRITE_CONFLICT and writes nothing", async () => {
   await withOrg(async (h, key) => {
     const body = (model_id: string) => ({ model_id, input_per_1m: "1", output_per_1m: "1" });
-    assert.equal((await h.request("POST", url("deepseek"), { key, body: body("first") })).status, 201);
+    assert.equal((await h.request("POST", url("anthropic"), { key, body: body("first") })).status, 201);
     let blocked!: Awaited<ReturnType<Harness["request"]>>;
     await h.deps.warehouse.transaction(async (tx) => {
       const n = await tx.execute(
         `UPDATE organizations.org_reference_locks SET version = version + 1
-         WHERE org_slug = @org AND scope = 'org_model_pricing/deepseek'`,
+         WHERE org_slug = @org AND scope = 'org_model_pricing/anthropic'`,
         { org: ORG },
       );
       assert.equal(n, 1, "the first write created the lock row");
-      blocked = await h.request("POST", url("deepseek"), { key, body: body("blocked") });
+      blocked = await h.request("POST", url("anthropic"), { key, body: body("blocked") });
     });
     assert.equal(blocked.status, 409, blocked.text);
     assert.equal(blocked.json.error.code, "WRITE_CONFLICT");
-    assert.match(blocked.json.error.message, /org_model_pricing\/deepseek of org "race_org" kept changing/);
-    assert.equal((await versionsOf(h, "deepseek", "blocked")).length, 0);
+    assert.match(blocked.json.error.message, /org_model_pricing\/anthropic of org "race_org" kept changing/);
+    assert.equal((await versionsOf(h, "anthropic", "blocked")).length, 0);
     const openai = await h.request("POST", url("openai"), { key, body: body("blocked") });
     assert.equal(openai.status, 201, "another provider's lock was never held");
-    const after = await h.request("POST", url("deepseek"), { key, body: body("blocked") });
+    const after = await h.request("POST", url("anthropic"), { key, body: body("blocked") });
     assert.equal(after.status, 201, `once released the same POST succeeds: ${after.text}`);
   });
 });
@@ -212,11 +212,11 @@ Deno.test("eight concurrent first seeds of one provider, from two processes, loa
 });
 
 Deno.test("N concurrent first-time setups of one provider seed the default prices exactly once (4 orgs)", async () => {
-  const standIn = startDeepSeekStandIn();
+  const standIn = startAnthropicStandIn();
   try {
     await withOrg(async (h) => {
       const expected = new Map<string, number>();
-      for (const r of seedRows("deepseek")) {
+      for (const r of seedRows("anthropic")) {
         expected.set(String(r.model_id), (expected.get(String(r.model_id)) ?? 0) + 1);
       }
       for (let round = 0; round < 4; round++) {
@@ -224,9 +224,9 @@ Deno.test("N concurrent first-time setups of one provider seed the default price
         const key = await h.onboard(org, "SCALE");
         const setups = await Promise.all(
           Array.from({ length: 5 }, () =>
-            h.request("POST", `/api/v1/integrations/${org}/deepseek/setup`, {
+            h.request("POST", `/api/v1/integrations/${org}/anthropic/setup`, {
               key,
-              body: { credential: DEEPSEEK_STANDIN_KEY },
+              body: { credential: ANTHROPIC_STANDIN_KEY },
             })),
         );
         // The credential row itself is another writer's race (a setup may lose it with 409 WRITE_CONFLICT).
@@ -234,7 +234,7 @@ Deno.test("N concurrent first-time setups of one provider seed the default price
         assert.ok(setups.some((s) => s.status === 200), `${org}: a setup succeeded`);
         const rows = await h.deps.warehouse.query<{ model_id: string; n: number }>(
           `SELECT model_id, COUNT(*) AS n FROM organizations.org_model_pricing
-           WHERE org_slug = @org AND provider = 'deepseek' GROUP BY model_id ORDER BY model_id`,
+           WHERE org_slug = @org AND provider = 'anthropic' GROUP BY model_id ORDER BY model_id`,
           { org },
         );
         assert.deepEqual(
@@ -243,7 +243,7 @@ Deno.test("N concurrent first-time setups of one provider seed the default price
           `${org}: rows per model as in the seed, once`,
         );
       }
-    }, { DEEPSEEK_BASE_URL: standIn.url });
+    }, { ANTHROPIC_BASE_URL: standIn.url });
   } finally {
     await standIn.close();
   }

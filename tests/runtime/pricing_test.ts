@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { pipelines } from "../../generated/manifest.ts";
 import type { PipelineModule } from "../../src/pipeline/module.ts";
 import { normaliseDecimal } from "../../src/pricing/mod.ts";
+import { PRICED_SLUGS } from "../../src/providers/catalogue.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 
-const PROVIDERS = ["openai", "anthropic", "deepseek"] as const;
+const PROVIDERS = PRICED_SLUGS;
 const AMOUNTS = "input_per_1m cached_input_per_1m cache_write_5m_per_1m cache_write_1h_per_1m output_per_1m".split(" ");
 const url = (org: string, provider = "openai", rest = "") => `/api/v1/integrations/${org}/${provider}/pricing${rest}`;
 
@@ -288,7 +289,15 @@ Deno.test("pricing answers 404 for gcp, unknown providers and models without a p
     const put = await h.request("PUT", url("org_alpha", "anthropic", "/claude-none"), { key, body: { notes: "x" } });
     assert.equal(put.status, 404);
     assert.match(put.json.error.message, /claude-none/);
-    assert.equal((await h.request("DELETE", url("org_alpha", "deepseek", "/deepseek-none"), { key })).status, 404);
+    // DeepSeek has no usage to price (its spend is the drop in its balance): its pricing routes say so.
+    for (const [method, rest] of [["GET", ""], ["POST", "/reset"], ["DELETE", "/deepseek-chat"]]) {
+      const r = await h.request(method!, url("org_alpha", "deepseek", rest), { key, body: {} });
+      assert.equal(r.status, 404, `${method} deepseek${rest}`);
+      assert.match(
+        r.json.error.message,
+        /Provider "deepseek" has no model pricing: it has no usage API; its spend is the drop in its account balance/,
+      );
+    }
   });
 });
 
@@ -309,7 +318,6 @@ Deno.test("another org's key is refused on every pricing route and neither org's
       ["DELETE", url("org_alpha", "openai", "/gpt-4o"), undefined],
       ["POST", url("org_alpha", "openai", "/reset"), {}],
       ["DELETE", url("org_alpha", "anthropic", "/claude-opus-4-7"), undefined],
-      ["POST", url("org_alpha", "deepseek", "/reset"), {}],
     ];
     for (const [method, path, body] of attempts) {
       const r = await h.request(method, path, { key: keyB, body });

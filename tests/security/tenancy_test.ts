@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { OPENAI_STANDIN_KEY } from "../standins/openai.ts";
 import { ANTHROPIC_STANDIN_KEY } from "../standins/anthropic.ts";
 import { DEEPSEEK_STANDIN_KEY } from "../standins/deepseek.ts";
+import { PRICED_SLUGS } from "../../src/providers/catalogue.ts";
 import {
   errorShapeProblems,
   honoPath,
@@ -76,7 +77,7 @@ async function seedOrgB(h: SecurityHarness): Promise<void> {
     const r = await h.request("POST", `/api/v1/integrations/${ORG_B}/${provider}/setup`, { key, body });
     assert.equal(r.status, 200, `B's ${provider} setup: ${r.text}`);
   }
-  for (const provider of ["openai", "anthropic", "deepseek"]) {
+  for (const provider of PRICED_SLUGS) {
     const r = await h.request("POST", `/api/v1/integrations/${ORG_B}/${provider}/pricing`, {
       key,
       body: { model_id: B_MODEL, input_per_1m: "1.5", output_per_1m: "3", notes: "B's negotiated price" },
@@ -221,7 +222,7 @@ Deno.test({
       });
 
       await t.step("B's model prices and plans under A's path: 404 or A's own rows, never B's", async () => {
-        for (const provider of ["openai", "anthropic", "deepseek"]) {
+        for (const provider of PRICED_SLUGS) {
           const base = `/api/v1/integrations/${ORG_A}/${provider}/pricing`;
           const list = await h.request("GET", `${base}?model_id=${B_MODEL}`, { key: keyA });
           assert.equal(list.status, 200, list.text);

@@ -8,11 +8,13 @@
  * all computed in the warehouse as DECIMAL, so amounts stay exact. The first snapshot of a currency has no
  * previous one: the spend up to it is unknown (the balance before Convergence started reading it was never
  * seen), so that day gets no cost row rather than a made-up 0 (the table's cost columns are REQUIRED, and a 0
- * would claim "nothing was spent"). A gap of missed days is charged to the day after the gap, and
+ * would claim "nothing was spent"); the run log says so, and `GET /costs` lists it as a notice
+ * (src/costs/notices.ts). A gap of missed days is charged to the day after the gap, and
  * `previous_snapshot_date` shows how far back it reaches. The cost store reads the snapshots
  * (`CostStore.deepseekSpend`).
  */
 import { dayRange } from "../_cost.ts";
+import { firstSnapshotMessage } from "../../costs/notices.ts";
 import { deepseekCostSpec } from "../specs.ts";
 import { defineProcessor } from "../registry.ts";
 
@@ -25,6 +27,9 @@ export const deepseekCostProcessor = defineProcessor(deepseekCostSpec, async (ct
     to: config.end_date,
   });
   if (found === null) return { rows: [], range };
+  for (const first of await ctx.stores.costs.deepseekFirstSnapshots(ctx.org.dataset, range)) {
+    ctx.logger.warn(firstSnapshotMessage(first), { currency: first.currency, day: first.day });
+  }
   const now = ctx.now().toISOString();
   const rows = found.map((r) => ({
     usage_date: r.usage_date,
