@@ -59,6 +59,9 @@ const focus = z.object({
   org_slug: z.string(),
   format: z.literal("focus"),
   focus_version: z.string(),
+  credits: z.enum(["netted", "lines"]).meta({
+    description: "netted: GCP charges net of credits; lines: at gross cost, each credit its own Credit row",
+  }),
   start: dayOut,
   end: dayOut,
   provider: z.enum(PROVIDER_SLUGS).nullable(),
@@ -93,6 +96,11 @@ const query = z.object({
   limit: z.string().optional().meta({
     pattern: "^[0-9]+$",
     description: `Rows of format=focus, 1 to ${FOCUS_LIMIT.max} (default ${FOCUS_LIMIT.default})`,
+  }),
+  credits: z.string().optional().meta({
+    enum: ["netted", "lines"],
+    description: "format=focus only: netted (default) shows GCP charges net of their credits, as every total is; " +
+      "lines shows them at gross cost, each credit its own ChargeCategory Credit row (the sums are the same)",
   }),
 });
 

@@ -6,6 +6,7 @@ import { qualified } from "../warehouse/warehouse.ts";
 import { providerBySlug } from "../providers/catalogue.ts";
 import { type CostProvider, UNIFIED_COLUMNS, type UnifiedColumn } from "../costs/unified.ts";
 import { metersOf } from "../pricing/meters.ts";
+import { CREDITS_COLUMN } from "../costs/credits.ts";
 
 /** A provider cost table and the SQL expression of each unified column over it. */
 export interface CostSource {
@@ -21,6 +22,8 @@ export interface CostSource {
    * their billed amount, left out of the reconciliation's list side (they are its billed lines without usage).
    */
   readonly billedOnly?: boolean;
+  /** The column listing the credits already netted into the source's costs (JSON `[{name, amount, type}]`). */
+  readonly credits?: string;
 }
 
 const NUM = (expr: string) => `CAST(${expr} AS NUMERIC(38, 9))`;
@@ -144,6 +147,7 @@ export const COST_SOURCES: readonly CostSource[] = [
   {
     provider: "gcp",
     table: "gcp_billing_daily_raw",
+    credits: "credits",
     select: {
       charge_date: "usage_date",
       charge_period_start: "usage_start_time",
@@ -218,12 +222,18 @@ export function billedSql(dataset: string, source: BilledSource): string {
 
 /**
  * The unified view over `sources` (the tables that exist in `dataset`) for the days [@start, @end], as a SELECT
- * usable in a `WITH unified AS (...)`; null when there is no source at all.
+ * usable in a `WITH unified AS (...)`; null when there is no source at all. With `credits`, every row also has
+ * the credits netted into it, `x_credits` (null where a source nets none).
  */
-export function unifiedSql(dataset: string, sources: readonly CostSource[]): string | null {
+export function unifiedSql(
+  dataset: string,
+  sources: readonly CostSource[],
+  opts: { credits?: boolean } = {},
+): string | null {
   if (sources.length === 0) return null;
+  const credits = (s: CostSource) => opts.credits ? `, ${s.credits ?? "CAST(NULL AS JSON)"} AS ${CREDITS_COLUMN}` : "";
   return sources.map((s) =>
-    `SELECT ${UNIFIED_COLUMNS.map((c) => `${s.select[c]} AS ${c}`).join(", ")}
+    `SELECT ${UNIFIED_COLUMNS.map((c) => `${s.select[c]} AS ${c}`).join(", ")}${credits(s)}
     FROM ${qualified(dataset, s.table)}
     WHERE ${s.dateColumn ?? "usage_date"} BETWEEN CAST(@start AS DATE) AND CAST(@end AS DATE)${
       s.where ? ` AND ${s.where}` : ""

@@ -9,6 +9,7 @@ import { type Aggregate, type CostsRequest, GROUP_KEYS, money, shapeRow } from "
 import { toFocusRow, type UnifiedRow } from "../costs/unified.ts";
 import { type UnpricedDay, unpricedUsage } from "../costs/unpriced.ts";
 import { type FirstSnapshot, firstSnapshotNotices, type Notice } from "../costs/notices.ts";
+import { type CreditColumns, withCreditLines } from "../costs/credits.ts";
 import { type BilledSum, type ListSum, modelOfLine, type ReconciliationRequest } from "../costs/reconciliation.ts";
 import { BILLED_SOURCES, billedSql, COST_SOURCES, FEE_CATEGORY, unifiedSql } from "./_cost_view.ts";
 import { unitCostSql } from "./_unit_cost_sql.ts";
@@ -47,12 +48,13 @@ function view(
   dataset: string,
   req: Pick<CostsRequest, "provider">,
   usageOnly = false,
+  credits = false,
 ): Promise<string | null> {
   const wanted = COST_SOURCES.filter((s) =>
     (req.provider === null || s.provider === req.provider) && !(usageOnly && s.billedOnly)
   );
   return Promise.all(wanted.map((s) => wh.tableExists(dataset, s.table))).then((present) =>
-    unifiedSql(dataset, wanted.filter((_, i) => present[i]))
+    unifiedSql(dataset, wanted.filter((_, i) => present[i]), { credits })
   );
 }
 
@@ -205,21 +207,25 @@ async function reconciliationSides(wh: Warehouse, dataset: string, req: Reconcil
 
 /** One FOCUS-named row per charge (cost table row) in the range, at most `limit`; `truncated` when more exist. */
 async function focusExport(wh: Warehouse, dataset: string, req: CostsRequest) {
-  const unified = await view(wh, dataset, req);
-  const found = unified === null ? [] : await wh.query<UnifiedRow>(
+  const lines = req.credits === "lines";
+  const unified = await view(wh, dataset, req, false, lines);
+  const found = unified === null ? [] : await wh.query<UnifiedRow & CreditColumns>(
     `WITH unified AS (${unified}) SELECT * FROM unified
      ORDER BY charge_date, provider, service_name ASC NULLS LAST, sku_id ASC NULLS LAST, sub_account_id ASC NULLS LAST
      LIMIT ${req.limit + 1}`,
     { start: req.start, end: req.end },
   );
+  // Credit lines follow their charge, so the first `limit` rows of the expansion hold every charge they list.
+  const rows = lines ? found.flatMap(withCreditLines) : found.map(toFocusRow);
   return {
     format: "focus",
     focus_version: "1.2",
     start: req.start,
     end: req.end,
     provider: req.provider,
-    rows: found.slice(0, req.limit).map(toFocusRow),
-    truncated: found.length > req.limit,
+    credits: req.credits,
+    rows: rows.slice(0, req.limit),
+    truncated: rows.length > req.limit,
   };
 }
 

@@ -26,7 +26,7 @@ export const MAX_RANGE_DAYS = 366;
 /** Default and largest `limit` of `format=focus`. */
 export const FOCUS_LIMIT = { default: 10_000, max: 50_000 } as const;
 
-const PARAMS = new Set(["start", "end", "group_by", "provider", "currency", "format", "limit"]);
+const PARAMS = new Set(["start", "end", "group_by", "provider", "currency", "format", "limit", "credits"]);
 /** Amounts as the rest of the API writes them: exact, without trailing zeros ("2.5"). */
 export const money = (
   v: string | null | undefined,
@@ -45,6 +45,11 @@ export interface CostsRequest {
   readonly currency: string;
   readonly format: "summary" | "focus";
   readonly limit: number;
+  /**
+   * format=focus: `netted` (default) shows GCP charges net of their credits, as every total is; `lines` shows them
+   * at their gross cost with each credit its own `Credit` row (src/costs/credits.ts). The sums are the same.
+   */
+  readonly credits: "netted" | "lines";
 }
 
 /** `start`/`end` checked as every request day is (src/time/day.ts); `start` defaults to 29 days before `end`. */
@@ -66,7 +71,7 @@ function costsRange(query: URLSearchParams, now: Date): { start: string; end: st
 /**
  * Checks the query: `start`/`end` (default the 30 days up to today UTC), `group_by` (comma-separated or repeated;
  * default `provider`; empty for totals only), `provider`, `currency` (default USD), `format` (summary | focus),
- * `limit` (focus only).
+ * `limit` and `credits` (focus only).
  * @throws {AppError} VALIDATION_ERROR naming the first bad parameter
  */
 export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest {
@@ -117,7 +122,14 @@ export function parseCostsQuery(query: URLSearchParams, now: Date): CostsRequest
   if (!/^\d+$/.test(rawLimit ?? "1") || limit < 1 || limit > FOCUS_LIMIT.max) {
     throw queryError("limit", `Query parameter "limit" must be an integer from 1 to ${FOCUS_LIMIT.max}`);
   }
-  return { start, end, groupBy, provider: provider as CostProvider | null, currency, format, limit };
+  const credits = query.get("credits") ?? "netted";
+  if (credits !== "netted" && credits !== "lines") {
+    throw queryError("credits", `Query parameter "credits" must be "netted" or "lines"`);
+  }
+  if (query.has("credits") && format !== "focus") {
+    throw queryError("credits", `Query parameter "credits" only applies to format=focus (totals are always netted)`);
+  }
+  return { start, end, groupBy, provider: provider as CostProvider | null, currency, format, limit, credits };
 }
 
 /** One grouped sum row as the warehouse answers it. */

@@ -26,7 +26,7 @@ export function normaliseDecimal(value: string): string {
 }
 
 /** A JSON number as the decimal string JS prints for it, exponent expanded: `1e-7` -> `"0.0000001"`. */
-function numberToDecimal(n: number): string | undefined {
+export function numberToDecimal(n: number): string | undefined {
   if (!Number.isFinite(n)) return undefined;
   const text = String(n);
   const m = EXPONENT.exec(text);

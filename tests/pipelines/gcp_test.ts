@@ -126,6 +126,50 @@ Deno.test("gcp/billing loads the billing export net of credits, end to end", asy
       assert.equal(shifted?.usage_date, "2025-03-02");
     });
 
+    await t.step("the FOCUS export shows credits netted, or as Credit rows that add up to the same", async () => {
+      const q = `start=2025-03-01&end=2025-03-03&provider=gcp&format=focus`;
+      const netted = await h.request("GET", `/api/v1/costs/${ORG}?${q}`, { key });
+      const lines = await h.request("GET", `/api/v1/costs/${ORG}?${q}&credits=lines`, { key });
+      assert.equal(lines.status, 200, lines.text);
+      assert.equal(netted.json.credits, "netted");
+      assert.equal(lines.json.credits, "lines");
+      type Focus = Record<string, string | null>;
+      const sum = (rows: Focus[], col: string) => rows.reduce((a, r) => a + BigInt(fixed9Of(r[col]!)), 0n);
+      const fixed9Of = (v: string) => {
+        const [w, f = ""] = v.replace("-", "").split(".");
+        return (v.startsWith("-") ? "-" : "") + w + f.padEnd(9, "0");
+      };
+      const credits = (lines.json.rows as Focus[]).filter((r) => r.ChargeCategory === "Credit");
+      const charges = (lines.json.rows as Focus[]).filter((r) => r.ChargeCategory !== "Credit");
+      assert.equal(netted.json.rows.length, expected.rows);
+      assert.equal(charges.length, expected.rows);
+      assert.ok(credits.length >= 2, "the fixture's credits are rows of their own");
+      const net = [...expected.net.values()].reduce((a, b) => a + b, 0n);
+      const gross = [...expected.cost.values()].reduce((a, b) => a + b, 0n);
+      assert.equal(sum(netted.json.rows, "BilledCost"), net);
+      assert.equal(sum(lines.json.rows, "BilledCost"), net, "charges and credits add up to the netted total");
+      assert.equal(sum(charges, "BilledCost"), gross, "charges are at their gross cost");
+      assert.equal(sum(credits, "BilledCost"), net - gross);
+      for (const c of credits) {
+        assert.ok(c.BilledCost!.startsWith("-"), "a credit is negative");
+        assert.equal(c.ListCost, c.BilledCost);
+        assert.equal(c.EffectiveCost, c.BilledCost);
+        assert.ok(c.x_CreditType, "the credit's type is kept");
+      }
+      const compute = lines.json.rows.findIndex((r: Focus) => r.BilledCost === "12.345678");
+      assert.ok(compute >= 0, "the Compute Engine charge at its gross cost");
+      const own = (lines.json.rows as Focus[]).slice(compute + 1, compute + 3);
+      assert.deepEqual(own.map((r) => r.ChargeCategory), ["Credit", "Credit"], "its credits follow it");
+      assert.equal(sum(own, "BilledCost"), -2_469_136_000n);
+      const summary = await h.request("GET", `/api/v1/costs/${ORG}?start=2025-03-01&end=2025-03-03&provider=gcp`, {
+        key,
+      });
+      assert.equal(BigInt(fixed9Of(summary.json.total_cost)), net, "totals stay netted");
+      const bad = await h.request("GET", `/api/v1/costs/${ORG}?start=2025-03-01&end=2025-03-03&credits=lines`, { key });
+      assert.equal(bad.status, 400);
+      assert.match(bad.json.error.message, /"credits" only applies to format=focus/);
+    });
+
     await t.step("re-running the same range replaces it: no duplicates", async () => {
       const r = await run(key, { start_date: "2025-03-01", end_date: "2025-03-03" });
       assert.equal(r.status, "COMPLETED");
