@@ -5,18 +5,13 @@
  * never streaming inserts, so freshly written rows can be replaced or
  * deleted at once. Queries are query jobs with NAMED `queryParameters`.
  *
- * Partition replaces: one load job per partition with WRITE_TRUNCATE on the
- * partition decorator `table$YYYYMMDD` (`table$YYYYMM` for MONTH tables).
- * BigQuery commits each such job atomically, so a partition is never seen
- * half-written and a re-run never duplicates; but the jobs of one call are
- * not atomic together: if one fails, the partitions already loaded stay
- * replaced and the rest keep their old rows (re-running the call converges).
- * Partitions of the range that receive no rows are cleared with one DML
- * DELETE. A streamed replace is buffered as NDJSON text per partition until
- * its last batch, then loaded the same way. A single multi-statement transaction (load a staging table, then
- * DELETE + INSERT in BEGIN/COMMIT) would make the whole range atomic at the
- * price of a staging table and a query per call; this adapter prefers the
- * cheaper, per-partition atomic loads.
+ * Partition replaces of an array of rows: one load job per partition with WRITE_TRUNCATE on the partition decorator
+ * `table$YYYYMMDD` (`table$YYYYMM` for MONTH tables). BigQuery commits each such job atomically, so a partition is
+ * never seen half-written and a re-run never duplicates; but the jobs of one call are not atomic together: if one
+ * fails, the partitions already loaded stay replaced and the rest keep their old rows (re-running converges).
+ * Partitions of the range that receive no rows are cleared with one DML DELETE. A streamed replace (a billing
+ * export of any size) is never held whole: it is loaded chunk by chunk into a staging table, then the range is
+ * replaced from it in one transaction, atomically (`_bigquery_stream.ts`).
  *
  * `transaction()` is a multi-statement transaction in a BigQuery session (`_bigquery_tx.ts`): atomic, with
  * snapshot isolation; a concurrent mutation of the same table cancels it with a `WRITE_CONFLICT` AppError.
@@ -42,9 +37,10 @@ import { KeyedLock } from "./_pool.ts";
 import { loadInto } from "./_load.ts";
 import { KnownCatalog, upgradePlan } from "./_catalog.ts";
 import { type Cell, checkSchema, normalizeRows } from "./_rows.ts";
-import { cellDay, normalizeForReplace } from "./_partitions.ts";
+import { cellDay, normalizeForReplace, partitionColumn } from "./_partitions.ts";
+import { LOAD_CHUNK_BYTES, replaceFromStream, type StreamTarget } from "./_bigquery_stream.ts";
 import { scanParams, usedParams } from "./_sql.ts";
-import { writeConflict } from "./errors.ts";
+import { call, eachLimited } from "./_bigquery_call.ts";
 import {
   assertIdentifier,
   type DayRange,
@@ -72,6 +68,8 @@ export interface BigQueryOptions {
   readonly authClient?: unknown;
   /** Load jobs run at once by replacePartitions (default 4). */
   readonly loadConcurrency?: number;
+  /** NDJSON bytes per load job of a streamed replace, about (default `LOAD_CHUNK_BYTES`, 16 MiB). */
+  readonly streamChunkBytes?: number;
 }
 
 /** BigQuery implementation of {@link Warehouse}. */
@@ -80,6 +78,7 @@ export class BigQueryWarehouse implements Warehouse {
   readonly #bq: BigQuery;
   readonly #location: string;
   readonly #loadConcurrency: number;
+  readonly #chunkBytes: number;
   readonly #sessions = new SessionPool();
   readonly #known = new KnownCatalog();
 
@@ -89,6 +88,7 @@ export class BigQueryWarehouse implements Warehouse {
     if (!options.location) throw new Error("Cannot create the BigQuery warehouse: location is missing");
     this.#location = options.location;
     this.#loadConcurrency = options.loadConcurrency ?? 4;
+    this.#chunkBytes = options.streamChunkBytes ?? LOAD_CHUNK_BYTES;
     const client: ClientOptions = { projectId: options.projectId, location: options.location };
     if (options.apiEndpoint) client.apiEndpoint = options.apiEndpoint.replace(/\/+$/, "");
     if (options.credentials) client.credentials = options.credentials;
@@ -167,51 +167,65 @@ export class BigQueryWarehouse implements Warehouse {
     return cells.length;
   }
 
+  /**
+   * An array is loaded per partition (WRITE_TRUNCATE of each day's `table$YYYYMMDD`, empty days cleared by one
+   * DELETE); a stream goes through a staging table in bounded memory (`_bigquery_stream.ts`).
+   */
   async replacePartitions(
     dataset: string,
     schema: TableSchema,
     range: DayRange,
     rows: readonly Row[] | RowStream,
   ): Promise<number> {
-    const stream = isRowStream(rows) ? rows : undefined;
-    const { cells, days, column } = normalizeForReplace(dataset, schema, range, stream ? [] : rows as readonly Row[]);
+    if (isRowStream(rows)) {
+      return await replaceFromStream(this.#streamTarget, dataset, schema, range, rows, this.#chunkBytes);
+    }
+    const { cells, days, column } = normalizeForReplace(dataset, schema, range, rows);
     const monthly = schema.partitioning?.type === "MONTH";
     const keyOf = (day: string) => day.replaceAll("-", "").slice(0, monthly ? 6 : 8);
-    // NDJSON text per partition: a stream is held as text until it ends, then loaded like an array.
-    const byPartition = new Map<string, string[]>(days.map((d) => [keyOf(d), []]));
-    let written = 0;
-    const add = (batch: Cell[][]) => {
-      const parts = new Map<string, Cell[][]>();
-      for (const row of batch) {
-        const key = keyOf(cellDay(row[column] ?? null)!);
-        const part = parts.get(key);
-        if (part) part.push(row);
-        else parts.set(key, [row]);
-      }
-      for (const [key, part] of parts) byPartition.get(key)!.push(toNdjson(schema.fields, part));
-      written += batch.length;
-    };
-    if (stream) {
-      for await (const batch of stream) add(normalizeForReplace(dataset, schema, range, batch, written).cells);
-    } else add(cells);
-
+    const byPartition = new Map<string, Cell[][]>(days.map((d) => [keyOf(d), []]));
+    for (const row of cells) byPartition.get(keyOf(cellDay(row[column] ?? null)!))!.push(row);
     const empty = days.filter((d) => byPartition.get(keyOf(d))!.length === 0);
-    if (empty.length > 0) {
-      const field = schema.fields[column]!;
-      const target = field.type === "DATE" ? `\`${field.name}\`` : `DATE(\`${field.name}\`)`;
-      await this.#runQuery(
-        `Cannot clear partitions of "${dataset}.${schema.table}"`,
-        `DELETE FROM \`${dataset}.${schema.table}\` WHERE ${target} IN UNNEST(@days)`,
-        [arrayParameter("days", "DATE", empty)],
-      );
-    }
+    if (empty.length > 0) await this.#clearDays(dataset, schema, empty);
     const loads = [...byPartition].filter(([, part]) => part.length > 0);
     await eachLimited(
       loads,
       this.#loadConcurrency,
-      ([key, part]) => this.#load(dataset, `${schema.table}$${key}`, "WRITE_TRUNCATE", part.join("")),
+      ([key, part]) => this.#load(dataset, `${schema.table}$${key}`, "WRITE_TRUNCATE", toNdjson(schema.fields, part)),
     );
-    return written;
+    return cells.length;
+  }
+
+  /** What a streamed replace does with this adapter: a staging table, load jobs, one DELETE, one transaction. */
+  readonly #streamTarget: StreamTarget = {
+    createTable: (dataset, schema, expiresAt) =>
+      call(
+        `Cannot create staging table "${dataset}.${schema.table}"`,
+        () =>
+          this.#dataset(dataset).createTable(schema.table, {
+            ...tableResource(schema),
+            expirationTime: `${expiresAt}`,
+          }),
+      )
+        .then(() => {}),
+    dropTable: (dataset, table) =>
+      call(`Cannot drop staging table "${dataset}.${table}"`, () => this.#dataset(dataset).table(table).delete(), [
+        404,
+      ]).then(() => {}),
+    append: (dataset, table, ndjson) => this.#load(dataset, table, "WRITE_APPEND", ndjson),
+    clearDays: (dataset, schema, days) => this.#clearDays(dataset, schema, days),
+    replaceWith: (dataset, schema, range, q) => this.replacePartitionsWith(dataset, schema, range, q),
+  };
+
+  /** Deletes the rows of `days` from a day-partitioned table in one DML statement. */
+  async #clearDays(dataset: string, schema: TableSchema, days: readonly string[]): Promise<void> {
+    const field = partitionColumn(dataset, schema);
+    const target = field.type === "DATE" ? `\`${field.name}\`` : `DATE(\`${field.name}\`)`;
+    await this.#runQuery(
+      `Cannot clear partitions of "${dataset}.${schema.table}"`,
+      `DELETE FROM \`${dataset}.${schema.table}\` WHERE ${target} IN UNNEST(@days)`,
+      [arrayParameter("days", "DATE", [...days])],
+    );
   }
 
   /** DELETE and `INSERT ... SELECT` in one multi-statement transaction (see {@link Warehouse.replacePartitionsWith}). */
@@ -356,45 +370,4 @@ export class BigQueryWarehouse implements Warehouse {
         stream.end(ndjson);
       }));
   }
-}
-
-/**
- * BigQuery's words for a lost race: "Could not serialize access to table ... due to concurrent update" (a DML
- * statement), "Transaction is aborted due to concurrent update against table ..." (a multi-statement transaction).
- */
-const CONFLICT =
-  /Could not serialize access to table .* due to concurrent update|Transaction is aborted due to concurrent update/;
-
-/**
- * Runs `fn`, turning client errors into plain Errors (no request, no token), a lost write race into a
- * `WRITE_CONFLICT` AppError (`errors.ts`); `ignore` lists HTTP codes to swallow.
- */
-async function call<T>(context: string, fn: () => Promise<T>, ignore: number[] = []): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const err = e as { code?: number; message?: string; errors?: Array<{ reason?: string; message?: string }> };
-    if (typeof err.code === "number" && ignore.includes(err.code)) return undefined as T;
-    const details = (err.errors ?? []).map((x) => x.message).filter((m) => m && m !== err.message).slice(0, 3);
-    const message = [err.message ?? String(e), ...details].join("; ");
-    const plain = new Error(`${context}: ${message}${err.code ? ` (HTTP ${err.code})` : ""}`);
-    throw CONFLICT.test(message) ? writeConflict(plain) : plain;
-  }
-}
-
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (next < items.length && failure === null) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw failure;
 }

@@ -99,6 +99,11 @@ export class BigQueryEngine {
     this.#schemas.set(`${dataset}.${table}`, schema);
   }
 
+  async dropTable(dataset: string, table: string): Promise<void> {
+    await this.#autocommit((c) => c.run(`DROP TABLE IF EXISTS "${dataset}"."${table}"`));
+    this.#schemas.delete(`${dataset}.${table}`);
+  }
+
   /**
    * tables.patch with a schema (`schemaPatch` checks it): adds the new columns (last, as BigQuery appends them) and
    * drops NOT NULL from relaxed ones. The table keeps its rows; they read the added columns as NULL.

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the BigQuery REST API (v2), enough for the official Node client (`apiEndpoint`):
- * datasets get/insert/delete, tables get/insert/patch (a schema patch adds columns as BigQuery allows), jobs insert (query, and load through the multipart upload
+ * datasets get/insert/delete, tables get/insert/patch/delete (a schema patch adds columns as BigQuery allows), jobs insert (query, and load through the multipart upload
  * endpoint), jobs get, jobs getQueryResults (paged by `maxResults` and `pageToken`) and jobs query. It records every request.
  *
  * SQL runs for real on an in-memory DuckDB (`_bigquery_engine.ts`): datasets are schemas, tables are created from
@@ -262,6 +262,11 @@ export function startBigQueryStandIn(options: StandInOptions = {}) {
           return resource
             ? json(200, legacyTypes(resource))
             : apiError(404, "notFound", `Not found: Table ${project}:${ds}.${t}`);
+        }
+        if (t && req.method === "DELETE") {
+          if (!tables.delete(`${ds}.${t}`)) return apiError(404, "notFound", `Not found: Table ${project}:${ds}.${t}`);
+          await (await engineFor(project)).dropTable(ds, t);
+          return json(204, null);
         }
         if (t && req.method === "PATCH") {
           const resource = tables.get(`${ds}.${t}`);

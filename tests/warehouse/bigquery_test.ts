@@ -296,11 +296,12 @@ Deno.test("BigQuery replacePartitions() uses $YYYYMM on MONTH tables and checks 
   });
 });
 
-Deno.test("BigQuery replacePartitions() of a stream loads once it ended, and a stream that fails sends nothing", async () => {
+Deno.test("BigQuery replacePartitions() of a stream stages its rows, replaces the range in one transaction", async () => {
   await withStandIn(async (wh, s) => {
     await wh.ensureDataset("acme");
     await wh.ensureTable("acme", COST_SCHEMA);
     const range = { from: "2024-06-01", to: "2024-06-03" };
+    await wh.insertRows("acme", COST_SCHEMA, [{ usage_date: "2024-06-03", org_slug: "acme", cost: "9" }]);
     const rows = [
       { usage_date: "2024-06-02", org_slug: "acme", cost: "2" },
       { usage_date: "2024-06-01", org_slug: "acme", cost: "1" },
@@ -314,22 +315,90 @@ Deno.test("BigQuery replacePartitions() of a stream loads once it ended, and a s
     }
     const before = s.requests.length;
     await assert.rejects(wh.replacePartitions("acme", COST_SCHEMA, range, pages(true)), /page 3 failed/);
-    assert.equal(s.requests.length, before, "no load job and no DELETE for a stream that failed");
+    assert.equal(s.requests.length, before, "a stream that fails inside its first chunk sends nothing");
 
     assert.equal(await wh.replacePartitions("acme", COST_SCHEMA, range, pages(false)), 3);
     const sent = s.requests.slice(before);
     const loads = sent.filter((r) => r.upload).map((r) => ({
-      table: (r.body as Json).configuration.load.destinationTable.tableId,
+      table: (r.body as Json).configuration.load.destinationTable.tableId as string,
+      disposition: (r.body as Json).configuration.load.writeDisposition,
       rows: r.data!.trim().split("\n").map((l) => JSON.parse(l).cost),
     }));
-    assert.deepEqual(loads.sort((a, b) => a.table.localeCompare(b.table)), [
-      { table: "cost_daily$20240601", rows: ["1.000000000"] },
-      { table: "cost_daily$20240602", rows: ["2.000000000", "3.000000000"] },
-    ], "one WRITE_TRUNCATE load per day, its rows from every batch");
-    assert.deepEqual(queries(sent).map((q) => q.configuration.query.queryParameters[0].parameterValue), [
-      { arrayValues: [{ value: "2024-06-03" }] },
-    ]);
+    assert.equal(loads.length, 1, "one load job for a stream within one chunk");
+    assert.match(loads[0]!.table, /^cost_daily__stage_[0-9a-f]{32}$/);
+    assert.equal(loads[0]!.disposition, "WRITE_APPEND");
+    assert.deepEqual(loads[0]!.rows, ["2.000000000", "1.000000000", "3.000000000"]);
+    const stage = loads[0]!.table;
+    assert.ok(
+      sent.some((r) => r.method === "DELETE" && r.path === `/datasets/acme/tables/${stage}`),
+      "the staging table is dropped",
+    );
+    assert.equal(await wh.tableExists("acme", stage), false);
+    const stored = await wh.query<{ usage_date: string; cost: string }>(
+      "SELECT usage_date, cost FROM acme.cost_daily ORDER BY usage_date, cost",
+    );
+    assert.deepEqual(stored.map((r) => [r.usage_date, r.cost]), [
+      ["2024-06-01", "1.000000000"],
+      ["2024-06-02", "2.000000000"],
+      ["2024-06-02", "3.000000000"],
+    ], "the range is replaced: 06-03 had no rows in the stream and is cleared");
   });
+});
+
+Deno.test("BigQuery streamed replaces load chunk by chunk, and a failure part-way keeps every old day", async () => {
+  const s = startBigQueryStandIn();
+  const wh = new BigQueryWarehouse({
+    projectId: "test-project",
+    location: "EU",
+    apiEndpoint: s.url,
+    authClient: { getRequestHeaders: () => Promise.resolve(new Headers({ authorization: `Bearer ${TOKEN}` })) },
+    streamChunkBytes: 1_000,
+  });
+  try {
+    await wh.ensureDataset("acme");
+    await wh.ensureTable("acme", COST_SCHEMA);
+    const range = { from: "2024-06-01", to: "2024-06-02" };
+    const old = [{ usage_date: "2024-06-01", org_slug: "old", cost: "7" }];
+    await wh.insertRows("acme", COST_SCHEMA, old);
+    const batch = (i: number) =>
+      Array.from({ length: 10 }, (_, k) => ({
+        usage_date: k % 2 ? "2024-06-01" : "2024-06-02",
+        org_slug: `o${i}_${k}`,
+        cost: `${i}.${k}`,
+      }));
+    async function* pages(n: number, failAt?: number) {
+      for (let i = 0; i < n; i++) {
+        if (i === failAt) throw new Error(`page ${i} failed`);
+        yield batch(i);
+      }
+    }
+    const uploads = () => s.requests.filter((r) => r.upload);
+    const oneBatch = JSON.stringify(batch(0)).length; // the NDJSON of a batch is about as long
+    const before = uploads().length;
+    await assert.rejects(wh.replacePartitions("acme", COST_SCHEMA, range, pages(30, 25)), /page 25 failed/);
+    const failed = uploads().slice(before);
+    assert.ok(failed.length >= 5, `chunks were loaded before the failure (${failed.length})`);
+    const rowsNow = await wh.query<{ org_slug: string }>("SELECT org_slug FROM acme.cost_daily");
+    assert.deepEqual(rowsNow.map((r) => r.org_slug), ["old"], "nothing of the failed stream reached the table");
+    const stage = (failed[0]!.body as Json).configuration.load.destinationTable.tableId as string;
+    assert.equal(await wh.tableExists("acme", stage), false, "the failed stream's staging table is dropped too");
+
+    const start = uploads().length;
+    assert.equal(await wh.replacePartitions("acme", COST_SCHEMA, range, pages(30)), 300);
+    const chunks = uploads().slice(start);
+    assert.ok(chunks.length >= 10, `300 rows in chunks of about 1,000 bytes: ${chunks.length} load jobs`);
+    for (const c of chunks) {
+      assert.ok(c.data!.length <= 1_000 + oneBatch * 1.5, `a chunk holds at most its limit and one batch`);
+    }
+    const [n] = await wh.query<{ n: number; old: number }>(
+      "SELECT COUNT(*) AS n, SUM(CASE WHEN org_slug = 'old' THEN 1 ELSE 0 END) AS old FROM acme.cost_daily",
+    );
+    assert.equal(Number(n!.n), 300);
+    assert.equal(Number(n!.old), 0, "the old day was replaced");
+  } finally {
+    await wh.close();
+    await s.close();
+  }
 });
 
 Deno.test("BigQuery errors become clear messages without credentials, and bad identifiers send nothing", async () => {
