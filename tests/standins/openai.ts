@@ -4,7 +4,7 @@
  *
  * - `GET /v1/organization/usage/<endpoint>` for completions, decisions, embeddings, moderations, images, audio_speeches,
  *   audio_transcriptions, vector_stores, code_interpreter_sessions, file_search_calls and web_search_calls
- *   (`start_time`, `end_time`, `bucket_width=1d`, repeated `group_by` among that endpoint's dimensions, `limit`
+ *   (`start_time`, `end_time`, `bucket_width=1d`, repeated `group_by` (or `group_by[]`, as the SDK sends it) among that endpoint's dimensions, `limit`
  *   1-31, `page`) -> `{object:"page", data:[{object:"bucket", start_time, end_time,
  *   results:[{object:"organization.usage.<result>.result", ...}]}], has_more, next_page}`; a result has every
  *   dimension of its endpoint, null where not grouped by it
@@ -353,7 +353,8 @@ export function startOpenAIStandIn(options: OpenAIStandInOptions = {}): OpenAISt
     }
     const costs = rec.path.endsWith("/costs");
     const params = new URLSearchParams(rec.query);
-    const groupBy = params.getAll("group_by");
+    // Repeated `group_by`, or `group_by[]` as the official SDK sends it.
+    const groupBy = [...params.getAll("group_by"), ...params.getAll("group_by[]")];
     const allowed = costs ? COST_DIMENSIONS : endpoint?.dimensions ?? USAGE_DIMENSIONS;
     const startTime = Number(params.get("start_time"));
     const endTime = params.has("end_time") ? Number(params.get("end_time")) : Math.floor(Date.now() / 1000);
