@@ -22,6 +22,7 @@ export type DiagnosticCode =
   | "E_OUTPUT_REQUIRED"
   | "E_PARTITION_FIELD"
   | "E_CHECK_COLUMN"
+  | "E_DUPLICATE_CHECK"
   | "E_SEED_DATA"
   | "E_ROUTE"
   | "E_DUPLICATE_ROUTE"

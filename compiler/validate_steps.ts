@@ -222,7 +222,17 @@ function checkChecks(
   err: (path: YamlPath, message: string, code: Diagnostic["code"]) => void,
 ): CheckDef[] {
   const out: CheckDef[] = [];
+  const named = new Map<string, number>();
   (s.checks ?? []).forEach((c, i) => {
+    // Run results are recorded per check name: two checks of one step must not share one.
+    const first = named.get(c.name);
+    if (first !== undefined) {
+      err(
+        [...base, i, "name"],
+        `duplicate check name "${c.name}" (first used by checks[${first}])`,
+        "E_DUPLICATE_CHECK",
+      );
+    } else named.set(c.name, i);
     if (!s.output) {
       return err([...base, i], `check "${c.name}" needs the step to have an output table`, "E_CHECK_COLUMN");
     }

@@ -110,6 +110,7 @@ function rowCountOf(check: CheckDef): RowCount {
   return {
     kind: ({ not_null: "any_null", non_negative: "any_negative", unique: "duplicates" } as const)[check.check],
     columns,
+    ...(check.reportBy?.length ? { reportBy: check.reportBy } : {}),
   };
 }
 
@@ -130,8 +131,8 @@ async function loadInWarehouse(
   try {
     return await deps.warehouse.replacePartitionsWith(dataset, schema, range, source, {
       counts: step.checks.map(rowCountOf),
-      accept: (counts) => {
-        outcomes = step.checks.map((check, i) => outcomeOf(check, counts[i]!));
+      accept: (counts, reported) => {
+        outcomes = step.checks.map((check, i) => outcomeOf(check, counts[i]!, reported[i]));
         const blocking = firstBlocking(outcomes);
         if (blocking) throw blocking;
       },

@@ -13,6 +13,7 @@ import {
   type LoadQuery,
   type LoadVerify,
   qualified,
+  REPORTED_LIMIT,
   type RowCount,
   type WarehouseTx,
 } from "./warehouse.ts";
@@ -22,6 +23,12 @@ const NUMERIC_TYPES = new Set(["NUMERIC", "INT64", "FLOAT64"]);
 /** `SUM(CASE WHEN ... THEN 1 ELSE 0 END)` over rows where any of `columns` satisfies `test`. */
 function anyOf(columns: readonly string[], test: (column: string) => string): string {
   return `SUM(CASE WHEN ${columns.map(test).join(" OR ")} THEN 1 ELSE 0 END)`;
+}
+
+/** The condition of the rows an any_null or any_negative count counts. */
+function badRows(count: RowCount & { columns: readonly string[] }): string {
+  const test = count.kind === "any_null" ? (c: string) => `${c} IS NULL` : (c: string) => `${c} < 0`;
+  return `(${count.columns.map(test).join(" OR ")})`;
 }
 
 /** The aggregate expression of one count over the range's rows, or null when it needs a query of its own. */
@@ -98,6 +105,25 @@ export async function loadInto(
     );
     observed.push(Number(dup?.d ?? 0));
   }
-  await verify?.accept(observed);
+  const reported: string[][] = [];
+  for (const [i, count] of counts.entries()) {
+    const by = count.kind === "rows" ? [] : count.reportBy ?? [];
+    if (by.length === 0 || observed[i] === 0 || count.kind === "rows" || count.kind === "duplicates") {
+      reported.push([]);
+      continue;
+    }
+    for (const c of by) {
+      if (!schema.fields.some((f) => f.name === c)) {
+        throw new Error(`Cannot report by "${c}" of "${schema.table}": no such column`);
+      }
+    }
+    const values = await tx.query<Record<string, unknown>>(
+      `SELECT DISTINCT ${by.join(", ")} FROM ${table} WHERE ${where} AND ${badRows(count)}
+       ORDER BY ${by.map((c) => `${c} ASC NULLS FIRST`).join(", ")} LIMIT ${REPORTED_LIMIT}`,
+      bounds,
+    );
+    reported.push(values.map((v) => by.map((c) => JSON.stringify(v[c] ?? null)).join("/")));
+  }
+  await verify?.accept(observed, reported);
   return written;
 }

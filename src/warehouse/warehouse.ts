@@ -65,13 +65,24 @@ export interface LoadQuery {
  */
 export type RowCount =
   | { readonly kind: "rows" }
-  | { readonly kind: "any_null" | "any_negative" | "duplicates"; readonly columns: readonly string[] };
+  | {
+    readonly kind: "any_null" | "any_negative" | "duplicates";
+    readonly columns: readonly string[];
+    /** any_null, any_negative: also name the distinct values of these columns among the rows counted. */
+    readonly reportBy?: readonly string[];
+  };
+
+/** Distinct `reportBy` values a load reads per count, at most (one more than a message names, to show "..."). */
+export const REPORTED_LIMIT = 11;
 
 /** The counts a load computes over its rows before committing, and the caller's verdict on them. */
 export interface LoadVerify {
   readonly counts: readonly RowCount[];
-  /** Gets the counts in order; throwing rolls the load back (nothing written). */
-  accept(counts: number[]): void | Promise<void>;
+  /**
+   * Gets the counts in order, and for each count with `reportBy` the distinct values found (each a `/`-joined list of
+   * JSON values, at most {@link REPORTED_LIMIT}); throwing rolls the load back (nothing written).
+   */
+  accept(counts: number[], reported: string[][]): void | Promise<void>;
 }
 
 /** The part of a warehouse usable inside {@link Warehouse.transaction}. */

@@ -487,6 +487,17 @@ Deno.test("compile() refuses the write modes append, truncate and merge, naming 
   ]);
 });
 
+Deno.test("compile() refuses two checks of one step with the same name", () => {
+  const yaml = HEAD + STEP +
+    `    checks:\n      - { name: c, check: min_rows, value: 1 }\n      - { name: c, check: not_null, columns: [tokens] }\n`;
+  const out = problems(yaml);
+  assert.equal(out.length, 1, out.join("\n"));
+  assert.match(
+    out[0]!,
+    /^configs\/p\/x\.yml:13:\d+ duplicate check name "c" \(first used by checks\[0\]\) .*\(E_DUPLICATE_CHECK\)$/,
+  );
+});
+
 Deno.test("compile() checks report_by: a column of the output, on not_null and non_negative checks only", () => {
   const checks = (check: string) =>
     HEAD + STEP + `    checks:\n      - { name: c, check: ${check}, columns: [tokens], report_by: [modle] }\n`;

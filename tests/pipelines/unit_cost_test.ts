@@ -147,6 +147,21 @@ Deno.test("OpenAI usage billed per image, character, second, GB-day, session and
         assert.equal(models["gpt-image-1"].status, "UNPRICED");
       },
     );
+
+    await t.step(
+      "the run's data-quality result names the unpriced meter and model, computed in the warehouse",
+      async () => {
+        await h.deps.stores.runs.flushed();
+        const dq = await h.deps.warehouse.query<{ passed: boolean; message: string; severity: string }>(
+          `SELECT passed, message, severity FROM organizations.org_meta_dq_results
+         WHERE org_slug = @org AND check_name = 'unit_cost_every_meter_priced'`,
+          { org },
+        );
+        assert.equal(dq.length, 1);
+        assert.equal(dq[0]!.passed, false);
+        assert.equal(dq[0]!.message, `1 rows with a null in list_cost (meter/model: "image"/"gpt-image-1")`);
+      },
+    );
   } finally {
     await h.close();
     await standIn.close();

@@ -421,7 +421,7 @@ export async function warehouseContract(
       const counts = [
         { kind: "rows" },
         { kind: "any_null", columns: ["model"] },
-        { kind: "any_negative", columns: ["cost", "input_tokens"] },
+        { kind: "any_negative", columns: ["cost", "input_tokens"], reportBy: ["usage_date", "model"] },
         { kind: "duplicates", columns: ["usage_date", "model"] },
       ] as const;
       await assert.rejects(
@@ -435,12 +435,14 @@ export async function warehouseContract(
       await assert.rejects(wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("other")), /outside/);
       assert.deepEqual(await loaded(), before);
       let seen: number[] = [];
+      let named: string[][] = [];
       const n = await wh.replacePartitionsWith(ds, COST_SCHEMA, range, select("load"), {
         counts,
-        accept: (c) => void (seen = c),
+        accept: (c, r) => void (seen = c, named = r),
       });
       assert.equal(n, 3);
       assert.deepEqual(seen, [3, 1, 1, 1]);
+      assert.deepEqual(named, [[], [], ['"2024-08-02"/"a"'], []], "the negative row's day and model, as JSON");
       assert.deepEqual(await loaded(), [
         { usage_date: "2024-08-01", model: "keep", cost: "1.000000000" },
         { usage_date: "2024-08-02", model: "a", cost: "-0.500000000" },

@@ -237,6 +237,7 @@ export const pipeline = {
         name: "unit_cost_every_meter_priced",
         check: "not_null",
         columns: ["list_cost"],
+        reportBy: ["meter", "model"],
         severity: "warn",
       },
     ],
