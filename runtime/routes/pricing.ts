@@ -62,12 +62,14 @@ export async function repairPricingOverlaps(
   return results;
 }
 
-const stamps = {
+/** The columns every effective-dated row shows: where it came from and when it was written. */
+export const stamps = {
   source: z.enum(["seed", "user"]).meta({ description: "seed: from configs/; user: written through the API" }),
   created_at: z.string(),
   updated_at: z.string(),
 };
-const dated = {
+/** The effective dates and notes of a version. */
+export const dated = {
   effective_from: dayOut.meta({ description: "First day in force (inclusive)" }),
   effective_to: dayOut.nullable().meta({ description: "First day no longer in force (exclusive); null = open" }),
   notes: z.string().nullable(),
@@ -102,7 +104,8 @@ export const resetDone = done({ deleted: count("Rows removed"), inserted: count(
 const params = z.object({ org_slug: orgSlug, provider: pricedParam });
 const itemParams = params.extend({ model_id: modelId.meta({ description: "The model id, e.g. gpt-4o" }) });
 const base = "/api/v1/integrations/{org_slug}/{provider}/pricing";
-const log = (deps: RouteDeps, c: Context<AppEnv>, msg: string, fields: Record<string, unknown>) =>
+/** Logs a price write with the request id and org. */
+export const logWrite = (deps: RouteDeps, c: Context<AppEnv>, msg: string, fields: Record<string, unknown>) =>
   deps.logger.info(msg, { request_id: c.get("requestId"), org_slug: c.req.param("org_slug"), ...fields });
 
 export const pricingRoutes: readonly Route[] = [
@@ -138,7 +141,7 @@ export const pricingRoutes: readonly Route[] = [
       const org = params.org_slug, provider = params.provider as PricedProvider;
       const rows = defaultRows(`integrations/${provider}/setup`, PRICING_SCHEMA.table);
       const r = await deps.stores.prices.seedPricing(org, provider, rows, deps.now(), { onlyIfEmpty: false });
-      log(deps, c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
+      logWrite(deps, c, "pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
       return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
     },
   }),
@@ -166,7 +169,7 @@ export const pricingRoutes: readonly Route[] = [
       const now = deps.now();
       const values = { ...rest, effective_from: effective_from ?? utcDay(now), effective_to: effective_to ?? null };
       const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, { provider, model_id }, values, now);
-      log(deps, c, "price added", {
+      logWrite(deps, c, "price added", {
         provider,
         model_id,
         effective_from: values.effective_from,
@@ -190,7 +193,7 @@ export const pricingRoutes: readonly Route[] = [
     handler: (deps) => async (c, { params, body: patch }) => {
       const org = params.org_slug, provider = params.provider as PricedProvider, model_id = params.model_id;
       const row = await deps.stores.prices.updateVersion(TABLE, org, { provider, model_id }, patch, deps.now());
-      log(deps, c, "price updated", { provider, model_id, fields: Object.keys(patch) });
+      logWrite(deps, c, "price updated", { provider, model_id, fields: Object.keys(patch) });
       return c.json({ org_slug: org, ...row });
     },
   }),
@@ -210,7 +213,7 @@ export const pricingRoutes: readonly Route[] = [
       const org = params.org_slug, provider = params.provider as PricedProvider, model_id = params.model_id;
       const deleted = await deps.stores.prices.deleteItem(TABLE, org, { provider, model_id }, deps.now());
       if (!deleted) throw notFound(`Model "${model_id}" of ${provider} has no price for org "${org}"`);
-      log(deps, c, "price deleted", { provider, model_id, deleted });
+      logWrite(deps, c, "price deleted", { provider, model_id, deleted });
       return c.json({ success: true, org_slug: org, provider, model_id, deleted });
     },
   }),

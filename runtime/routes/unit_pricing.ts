@@ -17,11 +17,9 @@ import {
   utcDay,
 } from "../../src/pricing/mod.ts";
 import { notFound } from "../errors.ts";
-import type { Context } from "hono";
-import type { AppEnv } from "../context.ts";
-import { defineRoute, type Route, type RouteDeps } from "../route.ts";
-import { amountOut, count, dayOut, done, orgSlug } from "./_schemas.ts";
-import { closedPrevious, defaultRows, listOf, RESET_BODY, resetDone } from "./pricing.ts";
+import { defineRoute, type Route } from "../route.ts";
+import { amountOut, count, done, orgSlug } from "./_schemas.ts";
+import { closedPrevious, dated, defaultRows, listOf, logWrite, RESET_BODY, resetDone, stamps } from "./pricing.ts";
 
 const TABLE = unitPricesTable(centralTables.org_unit_pricing);
 
@@ -41,19 +39,13 @@ export const unitPriceRow = z.object({
   pricing_unit: z.string().meta({ description: 'What unit_price buys, e.g. "1M Characters"' }),
   units_per_pricing_unit: amountOut.meta({ description: "Consumed units in one pricing unit, e.g. 1000000" }),
   currency: z.string(),
-  effective_from: dayOut,
-  effective_to: dayOut.nullable(),
-  notes: z.string().nullable(),
-  source: z.enum(["seed", "user"]),
-  created_at: z.string(),
-  updated_at: z.string(),
+  ...dated,
+  ...stamps,
 });
 
 const params = z.object({ org_slug: orgSlug, provider: meteredParam });
 const itemParams = params.extend({ meter: z.string().max(64).meta({ description: "The meter, e.g. image" }) });
 const base = "/api/v1/integrations/{org_slug}/{provider}/unit_pricing";
-const log = (deps: RouteDeps, c: Context<AppEnv>, msg: string, fields: Record<string, unknown>) =>
-  deps.logger.info(msg, { request_id: c.get("requestId"), org_slug: c.req.param("org_slug"), ...fields });
 
 export const unitPricingRoutes: readonly Route[] = [
   defineRoute({
@@ -92,7 +84,7 @@ export const unitPricingRoutes: readonly Route[] = [
       const r = await deps.stores.prices.seedDefaults(TABLE.schema.table, org, provider, rows, deps.now(), {
         onlyIfEmpty: false,
       });
-      log(deps, c, "unit pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
+      logWrite(deps, c, "unit pricing reset", { provider, deleted: r.deleted, inserted: r.inserted });
       return c.json({ success: true, org_slug: org, provider, deleted: r.deleted, inserted: r.inserted });
     },
   }),
@@ -125,7 +117,7 @@ export const unitPricingRoutes: readonly Route[] = [
       await deps.stores.prices.ensureUnitPriceTable();
       const key = { provider, meter, model_id, variant };
       const { row, closed } = await deps.stores.prices.addVersion(TABLE, org, key, values, now);
-      log(deps, c, "unit price added", { ...key, effective_from: values.effective_from, closed: closed !== null });
+      logWrite(deps, c, "unit price added", { ...key, effective_from: values.effective_from, closed: closed !== null });
       return c.json({ org_slug: org, ...row, closed_previous: closed }, 201);
     },
   }),
@@ -151,7 +143,7 @@ export const unitPricingRoutes: readonly Route[] = [
       const key = { provider, meter: params.meter, ...query };
       await deps.stores.prices.ensureUnitPriceTable();
       const row = await deps.stores.prices.updateVersion(TABLE, org, key, patch, deps.now());
-      log(deps, c, "unit price updated", { ...key, fields: Object.keys(patch) });
+      logWrite(deps, c, "unit price updated", { ...key, fields: Object.keys(patch) });
       return c.json({ org_slug: org, ...row });
     },
   }),
@@ -187,7 +179,7 @@ export const unitPricingRoutes: readonly Route[] = [
           `${TABLE.describe(key)} has no version for org "${org}"`,
         );
       }
-      log(deps, c, "unit price deleted", { ...key, deleted });
+      logWrite(deps, c, "unit price deleted", { ...key, deleted });
       return c.json({ success: true, org_slug: org, ...key, deleted });
     },
   }),
