@@ -6,7 +6,7 @@
  * `deno check`).
  */
 import assert from "node:assert/strict";
-import OpenAI from "npm:openai@7.60.0";
+import OpenAI from "openai";
 import type {
   UsageAudioSpeechesResponse,
   UsageAudioTranscriptionsResponse,
@@ -20,7 +20,7 @@ import type {
   UsageModerationsResponse,
   UsageVectorStoresResponse,
   UsageWebSearchCallsResponse,
-} from "npm:openai@7.60.0/resources/admin/organization/usage";
+} from "openai/resources/admin/organization/usage";
 import { OPENAI_USAGE_ENDPOINTS, type OpenAIUsageEndpoint } from "../../src/providers/openai_usage.ts";
 import { OPENAI_STANDIN_KEY, startOpenAIStandIn } from "./openai.ts";
 

@@ -366,12 +366,12 @@ Deno.test("BigQuery streamed replaces load chunk by chunk, and a failure part-wa
         org_slug: `o${i}_${k}`,
         cost: `${i}.${k}`,
       }));
-    async function* pages(n: number, failAt?: number) {
+    const pages = async function* (n: number, failAt?: number) {
       for (let i = 0; i < n; i++) {
         if (i === failAt) throw new Error(`page ${i} failed`);
         yield batch(i);
       }
-    }
+    };
     const uploads = () => s.requests.filter((r) => r.upload);
     const oneBatch = JSON.stringify(batch(0)).length; // the NDJSON of a batch is about as long
     const before = uploads().length;
